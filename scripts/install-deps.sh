@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install every Debian package hatun's build, tests, benchmarks and demo need.
+# Idempotent: packages already present are skipped without touching apt.
+# Debian 12 (bookworm); run as root.  Nothing is fetched from anywhere but
+# the configured Debian mirrors.
+set -euo pipefail
+
+PACKAGES=(
+	# build
+	build-essential cmake pkg-config clang libclang-rt-14-dev
+	# libraries
+	libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev nettle-dev
+	zlib1g-dev libcmocka-dev
+	# testbed: namespaces, shaping, NAT, real peers
+	iproute2 nftables iputils-ping iperf3 socat curl ethtool procps psmisc
+	python3
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "install-deps: all ${#PACKAGES[@]} packages present"
+	exit 0
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "install-deps: missing packages (run as root to install): ${missing[*]}" >&2
+	exit 1
+fi
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-deps: done"
