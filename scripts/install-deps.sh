@@ -13,7 +13,7 @@ PACKAGES=(
 	zlib1g-dev libcmocka-dev
 	# testbed: namespaces, shaping, NAT, real peers
 	iproute2 nftables iputils-ping iperf3 socat curl ethtool procps psmisc
-	python3
+	python3 gnutls-bin
 )
 
 missing=()

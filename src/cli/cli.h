@@ -1,0 +1,41 @@
+/* hatun — shared pieces of the subcommands.
+ *
+ * Contract for every subcommand: --help prints usage on stdout and exits 0;
+ * an unknown flag, a missing or bad value, or a stray argument prints ONE
+ * line naming it on stderr and exits CLI_EXIT_USAGE, before anything starts.
+ */
+#ifndef HATUN_CLI_H
+#define HATUN_CLI_H
+
+#include <getopt.h>
+
+#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_FAIL 1
+
+struct cli_command {
+	const char *name;
+	const char *summary;
+	const char *usage;
+	int (*run)(const struct cli_command *cmd, int argc, char **argv);
+};
+
+/* Run getopt_long over argv with "--help" handled and errors reported in the
+ * one-line form.  Calls on_opt(cmd, c, optarg, ctx) for every other option;
+ * on_opt returns 0 to go on or an exit code.  Returns -1 to go on (optind
+ * then indexes the first positional argument), or an exit code. */
+int cli_parse(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
+	      const struct option *longopts,
+	      int (*on_opt)(const struct cli_command *cmd, int c, const char *arg, void *ctx),
+	      void *ctx);
+
+/* Print "hatun CMD: <message>" on stderr; returns CLI_EXIT_USAGE. */
+int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Check that exactly n positional arguments remain at argv[optind]. */
+int cli_want_args(const struct cli_command *cmd, int argc, char **argv, int n, const char *what);
+
+int cmd_genkey(const struct cli_command *cmd, int argc, char **argv);
+int cmd_fingerprint(const struct cli_command *cmd, int argc, char **argv);
+
+#endif
