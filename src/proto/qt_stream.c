@@ -344,7 +344,9 @@ int qt_stream_write_reject(uint8_t *buf, size_t cap, const struct qt_stream_pars
 	uint16_t code;
 	int n, m;
 
-	if (buf == NULL || p == NULL || p->state != ST_FAILED)
+	/* On a stream we opened our own header (Connect, End) is already out:
+	 * no Error TLV can follow it, the caller resets the stream instead. */
+	if (buf == NULL || p == NULL || p->state != ST_FAILED || !p->peer_opened)
 		return HT_ERR_INVAL;
 	code = qt_stream_error_code(p->err);
 	/* Size check first so that nothing is written on HT_ERR_NOBUF. */

@@ -200,11 +200,14 @@ int qt_stream_parser_feed(struct qt_stream_parser *p, const uint8_t *data, size_
  * QT_ERR_PROTOCOL_VIOLATION. */
 uint16_t qt_stream_error_code(int err);
 
-/* Write the receiver's answer to p's failure: an Error TLV (code from
- * qt_stream_error_code(), payload = the type byte for QT_ERR_UNKNOWN_TLV)
- * followed by an End TLV; the caller then FINs the stream.  Returns bytes
- * written (4 or 5 + 2), or HT_ERR_NOBUF, or HT_ERR_INVAL if p has not
- * failed. */
+/* Write the receiver's answer to p's failure on a PEER-OPENED stream: an
+ * Error TLV (code from qt_stream_error_code(), payload = the type byte for
+ * QT_ERR_UNKNOWN_TLV) followed by an End TLV, as the first bytes we send on
+ * the stream; the caller then FINs it.  On a stream we opened our header has
+ * already gone out, so there is no Error TLV to send: the caller sends
+ * STOP_SENDING + RESET_STREAM (QT_STREAM_RESET_TCP_CONNECTION_RESET).
+ * Returns bytes written (6 or 7), or HT_ERR_NOBUF (nothing written), or
+ * HT_ERR_INVAL if p has not failed or the stream is ours. */
 int qt_stream_write_reject(uint8_t *buf, size_t cap, const struct qt_stream_parser *p);
 
 #endif

@@ -535,6 +535,10 @@ static void test_reject_reply(void **state)
 	/* Nothing to reject. */
 	assert_int_equal(feed_all(&p, true, fig5, sizeof(fig5), false), 22);
 	assert_int_equal(qt_stream_write_reject(b, sizeof(b), &p), HT_ERR_INVAL);
+	/* On our own stream our header is out: reset instead, no Error TLV. */
+	assert_int_equal(feed_all(&p, false, (const uint8_t[]){0xff, 0x00}, 2, false),
+			 HT_ERR_ORDER);
+	assert_int_equal(qt_stream_write_reject(b, sizeof(b), &p), HT_ERR_INVAL);
 }
 
 static void test_codes(void **state)
