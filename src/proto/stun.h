@@ -158,7 +158,8 @@ int stun_check_header(const uint8_t *buf, size_t len);
  * FINGERPRINT, which must be last.
  * Returns HT_OK, the stun_check_header() codes, HT_ERR_TRUNCATED (attribute
  * runs past the end), HT_ERR_BAD_LENGTH, HT_ERR_TOO_LONG, HT_ERR_BAD_VALUE,
- * HT_ERR_ORDER (FINGERPRINT not last), HT_ERR_INVAL (NULL arguments). */
+ * HT_ERR_ORDER (FINGERPRINT not last), HT_ERR_INVAL (m is NULL). On failure
+ * *m is zeroed. */
 int stun_parse(struct stun_msg *m, const uint8_t *buf, size_t len);
 
 static inline const struct stun_attr *stun_get(const struct stun_msg *m,
