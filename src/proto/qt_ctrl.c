@@ -23,14 +23,16 @@ static int allowed_sender(uint8_t type)
 {
 	switch (type) {
 	case QT_CTRL_NEW_SESSION:
-	case QT_CTRL_JOIN_SESSION: return QT_CTRL_CLIENT;
-	case QT_CTRL_SESSION_ID: return QT_CTRL_CONCENTRATOR;
-	default: return -1;
+	case QT_CTRL_JOIN_SESSION:
+		return QT_CTRL_CLIENT;
+	case QT_CTRL_SESSION_ID:
+		return QT_CTRL_CONCENTRATOR;
+	default:
+		return -1;
 	}
 }
 
-int qt_ctrl_parse(struct qt_ctrl_tlv *tlv, const uint8_t *buf, size_t len,
-		  enum qt_ctrl_role sender)
+int qt_ctrl_parse(struct qt_ctrl_tlv *tlv, const uint8_t *buf, size_t len, enum qt_ctrl_role sender)
 {
 	int who;
 	size_t total;
@@ -102,17 +104,20 @@ int qt_ctrl_write(uint8_t *buf, size_t cap, const struct qt_ctrl_tlv *tlv)
 	if (tlv == NULL)
 		return HT_ERR_INVAL;
 	switch (tlv->type) {
-	case QT_CTRL_NEW_SESSION: return qt_ctrl_write_new_session(buf, cap);
+	case QT_CTRL_NEW_SESSION:
+		return qt_ctrl_write_new_session(buf, cap);
 	case QT_CTRL_SESSION_ID:
-	case QT_CTRL_JOIN_SESSION: return write_id(buf, cap, tlv->type, tlv->id, tlv->id_len);
-	default: return HT_ERR_BAD_TYPE;
+	case QT_CTRL_JOIN_SESSION:
+		return write_id(buf, cap, tlv->type, tlv->id, tlv->id_len);
+	default:
+		return HT_ERR_BAD_TYPE;
 	}
 }
 
 /* ---- per-connection state ----------------------------------------------- */
 
 void qt_ctrl_conn_init(struct qt_ctrl_conn *c, enum qt_ctrl_role local_role,
-		       enum qt_ctrl_profile profile)
+                       enum qt_ctrl_profile profile)
 {
 	memset(c, 0, sizeof(*c));
 	c->role = (uint8_t)local_role;
@@ -179,14 +184,14 @@ static int on_fin(struct qt_ctrl_conn *c)
 /* Bytes still missing from the partial TLV in c->buf. */
 static size_t missing(const struct qt_ctrl_conn *c)
 {
-	size_t want = c->have < QT_CTRL_HDR_SIZE ? QT_CTRL_HDR_SIZE
-						 : QT_CTRL_HDR_SIZE + (size_t)c->buf[1];
+	size_t want =
+	    c->have < QT_CTRL_HDR_SIZE ? QT_CTRL_HDR_SIZE : QT_CTRL_HDR_SIZE + (size_t)c->buf[1];
 
 	return want - c->have;
 }
 
 int qt_ctrl_conn_feed(struct qt_ctrl_conn *c, const uint8_t *data, size_t len, bool fin,
-		      size_t *consumed, struct qt_ctrl_tlv *out)
+                      size_t *consumed, struct qt_ctrl_tlv *out)
 {
 	enum qt_ctrl_role sender;
 	size_t pos = 0;

@@ -37,8 +37,8 @@ enum {
 };
 
 #define QT_CTRL_HDR_SIZE 2u
-#define QT_CTRL_SESSION_ID_MAX 255u   /* Length is 8 bits */
-#define QT_CTRL_SESSION_ID_HATUN 16u  /* what hatun's concentrator issues */
+#define QT_CTRL_SESSION_ID_MAX 255u  /* Length is 8 bits */
+#define QT_CTRL_SESSION_ID_HATUN 16u /* what hatun's concentrator issues */
 #define QT_CTRL_TLV_MAX_SIZE 257u
 
 /* Control stream IDs (RFC 9000 numbering: first uni stream of each side). */
@@ -82,7 +82,7 @@ bool qt_ctrl_is_control_stream(uint64_t stream_id);
  *   HT_ERR_INVAL         tlv is NULL, buf is NULL with len > 0, or sender is
  *                        not a role. */
 int qt_ctrl_parse(struct qt_ctrl_tlv *tlv, const uint8_t *buf, size_t len,
-		  enum qt_ctrl_role sender);
+                  enum qt_ctrl_role sender);
 
 /* Serializers: bytes written, or HT_ERR_NOBUF (nothing written), HT_ERR_INVAL
  * (NULL pointer; empty Session ID), HT_ERR_TOO_LONG (Session ID > 255). */
@@ -97,21 +97,21 @@ int qt_ctrl_write(uint8_t *buf, size_t cap, const struct qt_ctrl_tlv *tlv);
  * with qt_ctrl_conn_init(); fields other than the documented ones are
  * private. */
 struct qt_ctrl_conn {
-	uint8_t role;       /* enum qt_ctrl_role of THIS endpoint */
-	uint8_t profile;    /* enum qt_ctrl_profile */
-	uint8_t sent;       /* 0 or the negotiation TLV type we sent + 1 */
-	uint8_t received;   /* 0 or the negotiation TLV type received + 1 */
-	bool fin;           /* the peer's control stream is finished */
-	bool joined;        /* client: Join answered by a bare FIN */
-	int err;            /* sticky error, or 0 */
-	uint16_t have;      /* bytes of a partial TLV in buf */
-	uint8_t session_id_len;              /* Session ID / Join Session value */
+	uint8_t role;           /* enum qt_ctrl_role of THIS endpoint */
+	uint8_t profile;        /* enum qt_ctrl_profile */
+	uint8_t sent;           /* 0 or the negotiation TLV type we sent + 1 */
+	uint8_t received;       /* 0 or the negotiation TLV type received + 1 */
+	bool fin;               /* the peer's control stream is finished */
+	bool joined;            /* client: Join answered by a bare FIN */
+	int err;                /* sticky error, or 0 */
+	uint16_t have;          /* bytes of a partial TLV in buf */
+	uint8_t session_id_len; /* Session ID / Join Session value */
 	uint8_t session_id[QT_CTRL_SESSION_ID_MAX];
 	uint8_t buf[QT_CTRL_TLV_MAX_SIZE];
 };
 
 void qt_ctrl_conn_init(struct qt_ctrl_conn *c, enum qt_ctrl_role local_role,
-		       enum qt_ctrl_profile profile);
+                       enum qt_ctrl_profile profile);
 
 /* Record that this endpoint is about to send a control TLV of `type`.
  * Returns HT_OK, or
@@ -142,7 +142,7 @@ int qt_ctrl_conn_on_send(struct qt_ctrl_conn *c, uint8_t type);
  *   HT_ERR_INVAL        NULL pointer.
  * Errors are sticky. */
 int qt_ctrl_conn_feed(struct qt_ctrl_conn *c, const uint8_t *data, size_t len, bool fin,
-		      size_t *consumed, struct qt_ctrl_tlv *out);
+                      size_t *consumed, struct qt_ctrl_tlv *out);
 
 /* RESET_STREAM (or STOP_SENDING) application code for a control-stream
  * error: HT_ERR_ORDER → QT_CTRL_CONFLICTING_STATE (a negotiation this

@@ -70,7 +70,7 @@ static int check_payload(uint16_t proto, const uint8_t *p, size_t len)
 }
 
 int qt_dgram_parse(struct qt_dgram *d, enum qt_dgram_profile profile, const uint8_t *buf,
-		   size_t len)
+                   size_t len)
 {
 	if (d == NULL || (buf == NULL && len > 0))
 		return HT_ERR_INVAL;
@@ -80,9 +80,14 @@ int qt_dgram_parse(struct qt_dgram *d, enum qt_dgram_profile profile, const uint
 		if (len < 1)
 			return HT_ERR_TRUNCATED;
 		switch (buf[0] >> 4) {
-		case 4: d->proto = QT_ETHERTYPE_IPV4; break;
-		case 6: d->proto = QT_ETHERTYPE_IPV6; break;
-		default: return HT_ERR_BAD_VERSION;
+		case 4:
+			d->proto = QT_ETHERTYPE_IPV4;
+			break;
+		case 6:
+			d->proto = QT_ETHERTYPE_IPV6;
+			break;
+		default:
+			return HT_ERR_BAD_VERSION;
 		}
 		d->pkt = buf;
 		d->pkt_len = len;

@@ -66,7 +66,7 @@ int qt_dgram_profile_from_alpn(const uint8_t *alpn, size_t len);
  *   HT_ERR_UNSUPPORTED  TAGGED with another Protocol Type (drop, count);
  *   HT_ERR_INVAL        d is NULL, buf NULL with len > 0, bad profile. */
 int qt_dgram_parse(struct qt_dgram *d, enum qt_dgram_profile profile, const uint8_t *buf,
-		   size_t len);
+                   size_t len);
 
 /* Write the TAGGED header into the headroom of a packet in place.  frame is
  * the start of the caller's buffer, the packet sits at frame + headroom.

@@ -21,11 +21,16 @@ enum {
 static int fixed_len(uint8_t type)
 {
 	switch (type) {
-	case QT_TLV_CONNECT: return QT_TLV_CONNECT_LEN;
-	case QT_TLV_EXT_CONNECT: return QT_TLV_EXT_CONNECT_LEN;
-	case QT_TLV_CONNECT_OK: return 0;
-	case QT_TLV_END: return 0;
-	default: return -1;
+	case QT_TLV_CONNECT:
+		return QT_TLV_CONNECT_LEN;
+	case QT_TLV_EXT_CONNECT:
+		return QT_TLV_EXT_CONNECT_LEN;
+	case QT_TLV_CONNECT_OK:
+		return 0;
+	case QT_TLV_END:
+		return 0;
+	default:
+		return -1;
 	}
 }
 
@@ -63,7 +68,7 @@ int qt_tlv_parse(struct qt_tlv *tlv, const uint8_t *buf, size_t len)
 		return HT_ERR_NEED_MORE;
 	tlv->len = buf[1];
 	if (tlv->type == QT_TLV_ERROR ? tlv->len < QT_TLV_ERROR_MIN_LEN
-				      : tlv->len != fixed_len(tlv->type))
+	                              : tlv->len != fixed_len(tlv->type))
 		return HT_ERR_BAD_LENGTH;
 	total = QT_TLV_HDR_SIZE + tlv->len;
 	if (len < total)
@@ -106,7 +111,7 @@ int qt_tlv_write_connect(uint8_t *buf, size_t cap, const struct qt_peer *remote)
 }
 
 int qt_tlv_write_ext_connect(uint8_t *buf, size_t cap, const struct qt_peer *remote,
-			     const struct qt_peer *local)
+                             const struct qt_peer *local)
 {
 	uint8_t *p = buf;
 
@@ -145,7 +150,7 @@ int qt_tlv_write_end(uint8_t *buf, size_t cap)
 }
 
 int qt_tlv_write_error(uint8_t *buf, size_t cap, uint16_t code, const uint8_t *payload,
-		       size_t payload_len)
+                       size_t payload_len)
 {
 	if (buf == NULL || (payload == NULL && payload_len > 0))
 		return HT_ERR_INVAL;
@@ -173,15 +178,19 @@ int qt_tlv_write(uint8_t *buf, size_t cap, const struct qt_tlv *tlv)
 	if (tlv == NULL)
 		return HT_ERR_INVAL;
 	switch (tlv->type) {
-	case QT_TLV_CONNECT: return qt_tlv_write_connect(buf, cap, &tlv->remote);
+	case QT_TLV_CONNECT:
+		return qt_tlv_write_connect(buf, cap, &tlv->remote);
 	case QT_TLV_EXT_CONNECT:
 		return qt_tlv_write_ext_connect(buf, cap, &tlv->remote, &tlv->local);
-	case QT_TLV_CONNECT_OK: return qt_tlv_write_connect_ok(buf, cap);
+	case QT_TLV_CONNECT_OK:
+		return qt_tlv_write_connect_ok(buf, cap);
 	case QT_TLV_ERROR:
 		return qt_tlv_write_error(buf, cap, tlv->error_code, tlv->payload,
-					  tlv->payload_len);
-	case QT_TLV_END: return qt_tlv_write_end(buf, cap);
-	default: return HT_ERR_BAD_TYPE;
+		                          tlv->payload_len);
+	case QT_TLV_END:
+		return qt_tlv_write_end(buf, cap);
+	default:
+		return HT_ERR_BAD_TYPE;
 	}
 }
 
@@ -259,14 +268,13 @@ static int apply(struct qt_stream_parser *p, const struct qt_tlv *t)
 /* Header bytes still missing from the partial TLV in p->buf. */
 static size_t missing(const struct qt_stream_parser *p)
 {
-	size_t want = p->have < QT_TLV_HDR_SIZE ? QT_TLV_HDR_SIZE
-						: QT_TLV_HDR_SIZE + (size_t)p->buf[1];
+	size_t want =
+	    p->have < QT_TLV_HDR_SIZE ? QT_TLV_HDR_SIZE : QT_TLV_HDR_SIZE + (size_t)p->buf[1];
 
 	return want - p->have;
 }
 
-int qt_stream_parser_feed(struct qt_stream_parser *p, const uint8_t *data, size_t len,
-			  bool fin)
+int qt_stream_parser_feed(struct qt_stream_parser *p, const uint8_t *data, size_t len, bool fin)
 {
 	size_t pos = 0;
 	struct qt_tlv t;
@@ -332,10 +340,13 @@ int qt_stream_parser_feed(struct qt_stream_parser *p, const uint8_t *data, size_
 uint16_t qt_stream_error_code(int err)
 {
 	switch (err) {
-	case HT_ERR_BAD_TYPE: return QT_ERR_UNKNOWN_TLV;
+	case HT_ERR_BAD_TYPE:
+		return QT_ERR_UNKNOWN_TLV;
 	case HT_ERR_BAD_LENGTH:
-	case HT_ERR_BAD_ADDRESS: return QT_ERR_MALFORMED_TLV;
-	default: return QT_ERR_PROTOCOL_VIOLATION;
+	case HT_ERR_BAD_ADDRESS:
+		return QT_ERR_MALFORMED_TLV;
+	default:
+		return QT_ERR_PROTOCOL_VIOLATION;
 	}
 }
 

@@ -43,15 +43,15 @@ enum {
 #define QT_TLV_EXT_CONNECT_SIZE 38u
 #define QT_TLV_CONNECT_OK_SIZE 2u
 #define QT_TLV_END_SIZE 2u
-#define QT_TLV_ERROR_MIN_LEN 2u      /* Error Code only */
+#define QT_TLV_ERROR_MIN_LEN 2u       /* Error Code only */
 #define QT_TLV_ERROR_PAYLOAD_MAX 253u /* 255 - the 2-byte Error Code */
 #define QT_TLV_MAX_SIZE 257u          /* 2 + 255: the largest TLV of any type */
 
 /* Error TLV codes, seed 000's table (Decision #1).  Note that the published
  * -00 and -tcp-* renumbered these (0 = Protocol Violation there). */
 enum {
-	QT_ERR_UNKNOWN_TLV = 0x0,        /* payload = the received type byte */
-	QT_ERR_ICMP = 0x1,               /* payload = the ICMP packet, truncated */
+	QT_ERR_UNKNOWN_TLV = 0x0, /* payload = the received type byte */
+	QT_ERR_ICMP = 0x1,        /* payload = the ICMP packet, truncated */
 	QT_ERR_MALFORMED_TLV = 0x2,
 	QT_ERR_NETWORK_FAILURE = 0x3,
 	QT_ERR_PROTOCOL_VIOLATION = 0x4,
@@ -105,7 +105,7 @@ int qt_tlv_write_connect(uint8_t *buf, size_t cap, const struct qt_peer *remote)
 /* 38 bytes, Local Peer IP unaligned at byte 22.  Also HT_ERR_BAD_ADDRESS if
  * either address is forbidden. */
 int qt_tlv_write_ext_connect(uint8_t *buf, size_t cap, const struct qt_peer *remote,
-			     const struct qt_peer *local);
+                             const struct qt_peer *local);
 
 /* 2 bytes. */
 int qt_tlv_write_connect_ok(uint8_t *buf, size_t cap);
@@ -116,7 +116,7 @@ int qt_tlv_write_end(uint8_t *buf, size_t cap);
 /* 4 + payload_len bytes.  payload may be NULL when payload_len is 0.  Also
  * HT_ERR_TOO_LONG when payload_len > QT_TLV_ERROR_PAYLOAD_MAX. */
 int qt_tlv_write_error(uint8_t *buf, size_t cap, uint16_t code, const uint8_t *payload,
-		       size_t payload_len);
+                       size_t payload_len);
 
 /* Error TLV with code QT_ERR_ICMP carrying the first
  * min(icmp_len, QT_TLV_ERROR_PAYLOAD_MAX) bytes of the ICMP packet: the
@@ -140,24 +140,24 @@ enum {
 };
 
 struct qt_stream_info {
-	unsigned seen;                /* QT_SEEN_* */
-	struct qt_peer remote;        /* Connect / Extended Connect destination */
-	struct qt_peer local;         /* Extended Connect source */
-	uint16_t error_code;          /* of the FIRST Error TLV */
+	unsigned seen;         /* QT_SEEN_* */
+	struct qt_peer remote; /* Connect / Extended Connect destination */
+	struct qt_peer local;  /* Extended Connect source */
+	uint16_t error_code;   /* of the FIRST Error TLV */
 	uint8_t error_payload_len;
 	uint8_t error_payload[QT_TLV_ERROR_PAYLOAD_MAX];
-	uint8_t error_count;          /* Error TLVs seen, saturates at 255 */
+	uint8_t error_count; /* Error TLVs seen, saturates at 255 */
 };
 
 /* Incremental parser of one stream's header.  Initialise with
  * qt_stream_parser_init(); no allocation, no teardown.  Fields other than
  * info, bad_type and err are private. */
 struct qt_stream_parser {
-	bool peer_opened;   /* the stream was opened by the peer */
+	bool peer_opened; /* the stream was opened by the peer */
 	uint8_t state;
-	uint16_t have;      /* bytes of a partial TLV in buf */
-	int err;            /* sticky error once failed, else 0 */
-	uint8_t bad_type;   /* type byte of the TLV that failed (if any) */
+	uint16_t have;    /* bytes of a partial TLV in buf */
+	int err;          /* sticky error once failed, else 0 */
+	uint8_t bad_type; /* type byte of the TLV that failed (if any) */
 	struct qt_stream_info info;
 	uint8_t buf[QT_TLV_MAX_SIZE];
 };
@@ -190,8 +190,7 @@ void qt_stream_parser_init(struct qt_stream_parser *p, bool peer_opened);
  *   HT_ERR_INVAL       p is NULL, or data is NULL with len > 0.
  * Errors are sticky: every later call returns the same code.  What was seen
  * so far is in p->info at any time (e.g. act on a Connect before End). */
-int qt_stream_parser_feed(struct qt_stream_parser *p, const uint8_t *data, size_t len,
-			  bool fin);
+int qt_stream_parser_feed(struct qt_stream_parser *p, const uint8_t *data, size_t len, bool fin);
 
 /* Error TLV code the receiver sends for a qt_stream_parser_feed() or
  * qt_tlv_parse() failure: HT_ERR_BAD_TYPE → QT_ERR_UNKNOWN_TLV;

@@ -24,7 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 struct run {
 	struct qt_ctrl_conn c;
-	int verdict;          /* last return: 0 or an error */
+	int verdict; /* last return: 0 or an error */
 	size_t ntlv;
 	size_t end[MAX_TLVS]; /* offset just after each delivered TLV */
 	uint8_t type[MAX_TLVS];
@@ -58,8 +58,7 @@ static void init_run(struct run *r, uint8_t flags)
 }
 
 /* Oracle 2 for a delivered TLV: it came from data[end - 2 - len, end). */
-static void delivered(struct run *r, const uint8_t *data, size_t end,
-		      const struct qt_ctrl_tlv *t)
+static void delivered(struct run *r, const uint8_t *data, size_t end, const struct qt_ctrl_tlv *t)
 {
 	uint8_t out[QT_CTRL_TLV_MAX_SIZE];
 	int w = qt_ctrl_write(out, sizeof(out), t);

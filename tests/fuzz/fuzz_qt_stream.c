@@ -37,13 +37,25 @@ static size_t chunk_len(uint32_t *s, size_t left)
 	size_t n;
 
 	switch (r & 7) {
-	case 0: n = 0; break;
+	case 0:
+		n = 0;
+		break;
 	case 1:
-	case 2: n = 1; break;
-	case 3: n = 2; break;
-	case 4: n = (r >> 8) % 24; break;
-	case 5: n = (r >> 8) % 300; break;
-	default: n = (r >> 8) % 64; break;
+	case 2:
+		n = 1;
+		break;
+	case 3:
+		n = 2;
+		break;
+	case 4:
+		n = (r >> 8) % 24;
+		break;
+	case 5:
+		n = (r >> 8) % 300;
+		break;
+	default:
+		n = (r >> 8) % 64;
+		break;
 	}
 	return n < left ? n : left;
 }
@@ -60,7 +72,7 @@ static void same_peer(const struct qt_peer *a, const struct qt_peer *b)
 }
 
 static void same_info(const struct qt_stream_info *a, const struct qt_stream_info *b,
-		      bool exact_count)
+                      bool exact_count)
 {
 	check(a->seen == b->seen);
 	same_peer(&a->remote, &b->remote);
@@ -69,7 +81,7 @@ static void same_info(const struct qt_stream_info *a, const struct qt_stream_inf
 	check(a->error_payload_len == b->error_payload_len);
 	check(memcmp(a->error_payload, b->error_payload, a->error_payload_len) == 0);
 	check(exact_count ? a->error_count == b->error_count
-			  : (a->error_count > 0) == (b->error_count > 0));
+	                  : (a->error_count > 0) == (b->error_count > 0));
 }
 
 /* Oracle 2: one-TLV parse → write is the identity on accepted TLVs. */
@@ -111,7 +123,7 @@ static void header_roundtrip(const struct qt_stream_parser *p)
 	n += (size_t)w;
 	if (in->seen & QT_SEEN_ERROR) {
 		w = qt_tlv_write_error(out + n, sizeof(out) - n, in->error_code, in->error_payload,
-				       in->error_payload_len);
+		                       in->error_payload_len);
 		check(w >= 4);
 		n += (size_t)w;
 	}

@@ -11,10 +11,10 @@
 
 static const uint8_t new_session[] = {0x00, 0x00};
 /* A 16-byte Session ID as hatun issues them. */
-static const uint8_t session_id[] = {0x01, 0x10, 0x5e, 0x55, 0x10, 0x4e, 0x00, 0x01, 0x02, 0x03,
-				     0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b};
-static const uint8_t join[] = {0x02, 0x10, 0x5e, 0x55, 0x10, 0x4e, 0x00, 0x01, 0x02, 0x03,
-			       0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b};
+static const uint8_t session_id[] = {0x01, 0x10, 0x5e, 0x55, 0x10, 0x4e, 0x00, 0x01, 0x02,
+                                     0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b};
+static const uint8_t join[] = {0x02, 0x10, 0x5e, 0x55, 0x10, 0x4e, 0x00, 0x01, 0x02,
+                               0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a, 0x0b};
 
 static void test_stream_ids(void **state)
 {
@@ -76,7 +76,7 @@ static void test_parse(void **state)
 		assert_int_equal(qt_ctrl_parse(&t, join, n, QT_CTRL_CLIENT), HT_ERR_NEED_MORE);
 	/* One-byte IDs are accepted on receipt. */
 	assert_int_equal(qt_ctrl_parse(&t, (const uint8_t[]){0x02, 0x01, 0x77}, 3, QT_CTRL_CLIENT),
-			 3);
+	                 3);
 	assert_int_equal(qt_ctrl_parse(NULL, join, 2, QT_CTRL_CLIENT), HT_ERR_INVAL);
 	assert_int_equal(qt_ctrl_parse(&t, join, 2, (enum qt_ctrl_role)7), HT_ERR_INVAL);
 }
@@ -88,32 +88,33 @@ static void test_parse_errors(void **state)
 	(void)state;
 	/* Sender rules, known after one byte. */
 	assert_int_equal(qt_ctrl_parse(&t, new_session, 1, QT_CTRL_CONCENTRATOR),
-			 HT_ERR_WRONG_SENDER);
+	                 HT_ERR_WRONG_SENDER);
 	assert_int_equal(qt_ctrl_parse(&t, join, 1, QT_CTRL_CONCENTRATOR), HT_ERR_WRONG_SENDER);
 	assert_int_equal(qt_ctrl_parse(&t, session_id, 18, QT_CTRL_CLIENT), HT_ERR_WRONG_SENDER);
 	assert_int_equal(t.type, QT_CTRL_SESSION_ID);
 	/* Lengths. */
 	assert_int_equal(qt_ctrl_parse(&t, (const uint8_t[]){0x00, 0x01, 0x00}, 3, QT_CTRL_CLIENT),
-			 HT_ERR_BAD_LENGTH);
+	                 HT_ERR_BAD_LENGTH);
 	assert_int_equal(qt_ctrl_parse(&t, (const uint8_t[]){0x01, 0x00}, 2, QT_CTRL_CONCENTRATOR),
-			 HT_ERR_BAD_LENGTH);
+	                 HT_ERR_BAD_LENGTH);
 	assert_int_equal(qt_ctrl_parse(&t, (const uint8_t[]){0x02, 0x00}, 2, QT_CTRL_CLIENT),
-			 HT_ERR_BAD_LENGTH);
+	                 HT_ERR_BAD_LENGTH);
 	/* Unknown types: -02's Access Report 0x03, a hatun extension slot. */
 	assert_int_equal(qt_ctrl_parse(&t, (const uint8_t[]){0x03}, 1, QT_CTRL_CLIENT),
-			 HT_ERR_NEED_MORE);
-	assert_int_equal(qt_ctrl_parse(&t, (const uint8_t[]){0x03, 0x02, 0x11, 0x01}, 4,
-				       QT_CTRL_CLIENT), HT_ERR_BAD_TYPE);
+	                 HT_ERR_NEED_MORE);
+	assert_int_equal(
+	    qt_ctrl_parse(&t, (const uint8_t[]){0x03, 0x02, 0x11, 0x01}, 4, QT_CTRL_CLIENT),
+	    HT_ERR_BAD_TYPE);
 	assert_int_equal(t.type, 0x03);
 	assert_int_equal(t.len, 2);
-	assert_int_equal(qt_ctrl_parse(&t, (const uint8_t[]){0x40, 0x00}, 2,
-				       QT_CTRL_CONCENTRATOR), HT_ERR_BAD_TYPE);
+	assert_int_equal(qt_ctrl_parse(&t, (const uint8_t[]){0x40, 0x00}, 2, QT_CTRL_CONCENTRATOR),
+	                 HT_ERR_BAD_TYPE);
 	assert_int_equal(t.type, QT_CTRL_EXT_FIRST);
 }
 
 /* Feed a whole stream to c in one read; collect at most one TLV. */
 static int feed(struct qt_ctrl_conn *c, const uint8_t *b, size_t n, bool fin,
-		struct qt_ctrl_tlv *out)
+                struct qt_ctrl_tlv *out)
 {
 	size_t used;
 	int r = qt_ctrl_conn_feed(c, b, n, fin, &used, out);
@@ -263,15 +264,15 @@ static void test_codes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_stream_ids),
-		cmocka_unit_test(test_write),
-		cmocka_unit_test(test_parse),
-		cmocka_unit_test(test_parse_errors),
-		cmocka_unit_test(test_new_session_flow),
-		cmocka_unit_test(test_join_flow),
-		cmocka_unit_test(test_conn_violations),
-		cmocka_unit_test(test_on_send),
-		cmocka_unit_test(test_codes),
+	    cmocka_unit_test(test_stream_ids),
+	    cmocka_unit_test(test_write),
+	    cmocka_unit_test(test_parse),
+	    cmocka_unit_test(test_parse_errors),
+	    cmocka_unit_test(test_new_session_flow),
+	    cmocka_unit_test(test_join_flow),
+	    cmocka_unit_test(test_conn_violations),
+	    cmocka_unit_test(test_on_send),
+	    cmocka_unit_test(test_codes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

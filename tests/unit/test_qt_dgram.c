@@ -166,9 +166,9 @@ static void test_profiles(void **state)
 	assert_int_equal(qt_dgram_profile_from_alpn((const uint8_t *)"qt-01", 5), QT_DGRAM_TAGGED);
 	assert_int_equal(qt_dgram_profile_from_alpn((const uint8_t *)"qt", 2), QT_DGRAM_TAGGED);
 	assert_int_equal(qt_dgram_profile_from_alpn((const uint8_t *)"qt-02", 5),
-			 HT_ERR_UNSUPPORTED);
+	                 HT_ERR_UNSUPPORTED);
 	assert_int_equal(qt_dgram_profile_from_alpn((const uint8_t *)"qt-lite", 7),
-			 HT_ERR_UNSUPPORTED);
+	                 HT_ERR_UNSUPPORTED);
 	assert_int_equal(qt_dgram_profile_from_alpn(NULL, 0), HT_ERR_UNSUPPORTED);
 	assert_int_equal(qt_dgram_hdr_size(QT_DGRAM_RAW), 0);
 	assert_int_equal(qt_dgram_hdr_size(QT_DGRAM_TAGGED), 4);
@@ -203,21 +203,21 @@ static void test_tag_arith(void **state)
 	for (uint32_t a = 0; a < 65536; a += 251)
 		for (uint32_t b = 0; b < 65536; b += 257) {
 			assert_int_equal(qt_tag_lt((uint16_t)a, (uint16_t)b),
-					 qt_tag_gt((uint16_t)b, (uint16_t)a));
-			assert_int_equal(qt_tag_add((uint16_t)a, qt_tag_fwd((uint16_t)a, (uint16_t)b)),
-					 b);
+			                 qt_tag_gt((uint16_t)b, (uint16_t)a));
+			assert_int_equal(
+			    qt_tag_add((uint16_t)a, qt_tag_fwd((uint16_t)a, (uint16_t)b)), b);
 		}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_raw),
-		cmocka_unit_test(test_tagged),
-		cmocka_unit_test(test_tagged_ip_checks),
-		cmocka_unit_test(test_encap_in_place),
-		cmocka_unit_test(test_profiles),
-		cmocka_unit_test(test_tag_arith),
+	    cmocka_unit_test(test_raw),
+	    cmocka_unit_test(test_tagged),
+	    cmocka_unit_test(test_tagged_ip_checks),
+	    cmocka_unit_test(test_encap_in_place),
+	    cmocka_unit_test(test_profiles),
+	    cmocka_unit_test(test_tag_arith),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,9 +17,8 @@
 
 /* quic-tunnel-00 Figure 5: TCP Connect at offset 0, End at 20, bytestream at 22. */
 static const uint8_t fig5[] = {
-	0x00, 0x12, 0x01, 0xbb, V4_192_0_2_1,
-	0xff, 0x00,
-	'G', 'E', 'T', ' ', '/', ' ', 'H', 'T', 'T', 'P', '/', '1', '.', '1', '\r', '\n',
+    0x00, 0x12, 0x01, 0xbb, V4_192_0_2_1, 0xff, 0x00, 'G', 'E', 'T',  ' ',  '/',
+    ' ',  'H',  'T',  'T',  'P',          '/',  '1',  '.', '1', '\r', '\n',
 };
 
 /* The concentrator's reply on the same stream: 02 00 ff 00 <payload>. */
@@ -39,7 +38,7 @@ static const uint8_t a_v6[16] = {V6_DOC};
 
 /* Feed a whole buffer to a fresh parser in one read. */
 static int feed_all(struct qt_stream_parser *p, bool peer_opened, const uint8_t *b, size_t n,
-		    bool fin)
+                    bool fin)
 {
 	qt_stream_parser_init(p, peer_opened);
 	return qt_stream_parser_feed(p, b, n, fin);
@@ -203,8 +202,8 @@ static void test_parse_bad_type(void **state)
 static void test_parse_bad_length(void **state)
 {
 	static const uint8_t cases[][2] = {
-		{0x00, 17}, {0x00, 19}, {0x00, 0}, {0x01, 35}, {0x01, 37}, {0x01, 18},
-		{0x02, 1}, {0x02, 255}, {0xff, 1}, {0xff, 2}, {0x03, 0}, {0x03, 1},
+	    {0x00, 17}, {0x00, 19},  {0x00, 0}, {0x01, 35}, {0x01, 37}, {0x01, 18},
+	    {0x02, 1},  {0x02, 255}, {0xff, 1}, {0xff, 2},  {0x03, 0},  {0x03, 1},
 	};
 	struct qt_tlv t;
 
@@ -219,13 +218,13 @@ static void test_parse_bad_length(void **state)
 static void test_parse_bad_address(void **state)
 {
 	static const uint8_t bad[][16] = {
-		{0},                                                  /* :: */
-		{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},     /* ::1 */
-		{0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, /* ff02::1 */
-		{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1},
-		{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 224, 0, 0, 1},
-		{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 255, 255, 255, 255},
-		{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0},
+	    {0},                                                    /* :: */
+	    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},       /* ::1 */
+	    {0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, /* ff02::1 */
+	    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1},
+	    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 224, 0, 0, 1},
+	    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 255, 255, 255, 255},
+	    {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0},
 	};
 	uint8_t b[38];
 	struct qt_tlv t;
@@ -251,7 +250,8 @@ static void test_parse_bad_address(void **state)
 	}
 	/* Link-local is a policy matter, not malformed. */
 	memcpy(b, fig5, 20);
-	memcpy(b + 4, ((const uint8_t[]){0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9}), 16);
+	memcpy(b + 4, ((const uint8_t[]){0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 9}),
+	       16);
 	assert_int_equal(qt_tlv_parse(&t, b, 20), 20);
 	assert_int_equal(qt_stream_error_code(HT_ERR_BAD_ADDRESS), QT_ERR_MALFORMED_TLV);
 }
@@ -334,8 +334,8 @@ static void test_fig5_every_split(void **state)
 
 			qt_stream_parser_init(&p, true);
 			for (int k = 0; k < 3; k++) {
-				int r = qt_stream_parser_feed(&p, fig5 + cut[k], cut[k + 1] - cut[k],
-							      k == 2);
+				int r = qt_stream_parser_feed(&p, fig5 + cut[k],
+				                              cut[k + 1] - cut[k], k == 2);
 
 				if (r >= 0 && !found) {
 					found = true;
@@ -393,7 +393,7 @@ static void test_error_then_end(void **state)
 {
 	/* Error(ICMP, 3-byte payload), Error(Network Failure), End. */
 	static const uint8_t b[] = {0x03, 0x05, 0x00, 0x01, 0xaa, 0xbb, 0xcc,
-				    0x03, 0x02, 0x00, 0x03, 0xff, 0x00, 'x'};
+	                            0x03, 0x02, 0x00, 0x03, 0xff, 0x00, 'x'};
 	struct qt_stream_parser p;
 
 	(void)state;
@@ -407,7 +407,7 @@ static void test_error_then_end(void **state)
 	qt_stream_parser_init(&p, false);
 	for (size_t i = 0; i < 13; i++)
 		assert_int_equal(qt_stream_parser_feed(&p, b + i, 1, false),
-				 i < 12 ? HT_ERR_NEED_MORE : 1);
+		                 i < 12 ? HT_ERR_NEED_MORE : 1);
 	assert_memory_equal(p.info.error_payload, b + 4, 3);
 	/* After Error..., End the sender MUST FIN: data is a violation. */
 	assert_int_equal(feed_all(&p, false, b, sizeof(b), false), HT_ERR_TRAILING);
@@ -440,6 +440,8 @@ struct violation {
 #define CONNECT_V4 0x00, 0x12, 0x01, 0xbb, V4_192_0_2_1
 #define EXT_V4 0x01, 0x24, 0x01, 0xbb, V4_192_0_2_1, 0x00, 0x50, V6_DOC
 
+/* One row per violation reads better as a table. */
+/* clang-format off */
 static const struct violation violations[] = {
 	{"Connect on our stream", false, {CONNECT_V4, 0xff, 0}, 22, false,
 	 HT_ERR_WRONG_SENDER, QT_ERR_PROTOCOL_VIOLATION},
@@ -483,6 +485,7 @@ static const struct violation violations[] = {
 					 0, 0, 0, 1, 0xff, 0}, 22, false,
 	 HT_ERR_BAD_ADDRESS, QT_ERR_MALFORMED_TLV},
 };
+/* clang-format on */
 
 static void test_violations(void **state)
 {
@@ -524,12 +527,11 @@ static void test_reject_reply(void **state)
 	assert_int_equal(qt_stream_write_reject(b, 6, &p), HT_ERR_NOBUF);
 	/* Malformed: no payload. */
 	assert_int_equal(feed_all(&p, true, (const uint8_t[]){0x00, 0x11}, 2, false),
-			 HT_ERR_BAD_LENGTH);
+	                 HT_ERR_BAD_LENGTH);
 	assert_int_equal(qt_stream_write_reject(b, sizeof(b), &p), 6);
 	assert_memory_equal(b, ((const uint8_t[]){0x03, 0x02, 0x00, 0x02, 0xff, 0x00}), 6);
 	/* Protocol violation. */
-	assert_int_equal(feed_all(&p, true, (const uint8_t[]){0xff, 0x00}, 2, false),
-			 HT_ERR_ORDER);
+	assert_int_equal(feed_all(&p, true, (const uint8_t[]){0xff, 0x00}, 2, false), HT_ERR_ORDER);
 	assert_int_equal(qt_stream_write_reject(b, sizeof(b), &p), 6);
 	assert_memory_equal(b, ((const uint8_t[]){0x03, 0x02, 0x00, 0x04, 0xff, 0x00}), 6);
 	/* Nothing to reject. */
@@ -537,7 +539,7 @@ static void test_reject_reply(void **state)
 	assert_int_equal(qt_stream_write_reject(b, sizeof(b), &p), HT_ERR_INVAL);
 	/* On our own stream our header is out: reset instead, no Error TLV. */
 	assert_int_equal(feed_all(&p, false, (const uint8_t[]){0xff, 0x00}, 2, false),
-			 HT_ERR_ORDER);
+	                 HT_ERR_ORDER);
 	assert_int_equal(qt_stream_write_reject(b, sizeof(b), &p), HT_ERR_INVAL);
 }
 
@@ -560,25 +562,25 @@ static void test_codes(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_write_connect),
-		cmocka_unit_test(test_write_ext_connect_unaligned),
-		cmocka_unit_test(test_write_small),
-		cmocka_unit_test(test_write_error),
-		cmocka_unit_test(test_write_error_icmp_truncates),
-		cmocka_unit_test(test_write_generic),
-		cmocka_unit_test(test_parse_connect),
-		cmocka_unit_test(test_parse_bad_type),
-		cmocka_unit_test(test_parse_bad_length),
-		cmocka_unit_test(test_parse_bad_address),
-		cmocka_unit_test(test_fig5_whole),
-		cmocka_unit_test(test_fig5_byte_by_byte),
-		cmocka_unit_test(test_fig5_every_split),
-		cmocka_unit_test(test_concentrator_reply),
-		cmocka_unit_test(test_ext_connect_stream),
-		cmocka_unit_test(test_error_then_end),
-		cmocka_unit_test(test_violations),
-		cmocka_unit_test(test_reject_reply),
-		cmocka_unit_test(test_codes),
+	    cmocka_unit_test(test_write_connect),
+	    cmocka_unit_test(test_write_ext_connect_unaligned),
+	    cmocka_unit_test(test_write_small),
+	    cmocka_unit_test(test_write_error),
+	    cmocka_unit_test(test_write_error_icmp_truncates),
+	    cmocka_unit_test(test_write_generic),
+	    cmocka_unit_test(test_parse_connect),
+	    cmocka_unit_test(test_parse_bad_type),
+	    cmocka_unit_test(test_parse_bad_length),
+	    cmocka_unit_test(test_parse_bad_address),
+	    cmocka_unit_test(test_fig5_whole),
+	    cmocka_unit_test(test_fig5_byte_by_byte),
+	    cmocka_unit_test(test_fig5_every_split),
+	    cmocka_unit_test(test_concentrator_reply),
+	    cmocka_unit_test(test_ext_connect_stream),
+	    cmocka_unit_test(test_error_then_end),
+	    cmocka_unit_test(test_violations),
+	    cmocka_unit_test(test_reject_reply),
+	    cmocka_unit_test(test_codes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
