@@ -212,14 +212,46 @@ static void rx_frame(struct lk *lk, struct lk_dir *d,
 				   lk_slab_cap(&d->slab, idx));
 }
 
+static uint64_t real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * LK_NS_PER_SEC + (uint64_t)ts.tv_nsec;
+}
+
+/* When the frame arrived, on CLOCK_MONOTONIC. The ring stamps each frame as
+ * the tap sees it (CLOCK_REALTIME, taken in the sender's transmit path), so
+ * the delay line starts from the true arrival, not from when this thread got
+ * round to the ring. A stamp that is not plausibly recent (some senders leave
+ * a CLOCK_MONOTONIC delivery time in the skb, which the ring passes on) is
+ * ignored in favour of now. */
+static uint64_t arrival(const struct tpacket2_hdr *h, uint64_t now,
+			uint64_t real_minus_mono)
+{
+	uint64_t ts = (uint64_t)h->tp_sec * LK_NS_PER_SEC + h->tp_nsec;
+	uint64_t mono;
+
+	if (ts < real_minus_mono)
+		return now;
+	mono = ts - real_minus_mono;
+	if (mono > now || now - mono > LK_NS_PER_SEC / 10)
+		return now;
+	return mono;
+}
+
 /* Returns frames handled. */
 static unsigned rx_drain(struct lk *lk, struct lk_dir *d, uint64_t now)
 {
 	struct tpacket2_hdr *h;
+	uint64_t off;
 	unsigned n = 0;
 
+	if (!lk_port_rx_peek(d->in))
+		return 0;
+	off = real_ns() - now;
 	while (n < LK_RX_BUDGET && (h = lk_port_rx_peek(d->in))) {
-		rx_frame(lk, d, h, now);
+		rx_frame(lk, d, h, arrival(h, now, off));
 		lk_port_rx_release(d->in, h);
 		n++;
 	}
@@ -372,9 +404,8 @@ int lk_run(struct lk *lk, const sigset_t *wait_mask)
 			set_link(lk, lk_sig_link == 1);
 			lk_sig_link = 0;
 		}
-		now = mono_ns();
-		got = rx_drain(lk, &lk->dir[0], now);
-		got += rx_drain(lk, &lk->dir[1], now);
+		got = rx_drain(lk, &lk->dir[0], mono_ns());
+		got += rx_drain(lk, &lk->dir[1], mono_ns());
 		now = mono_ns();
 		tx_run(&lk->dir[0], now);
 		tx_run(&lk->dir[1], now);
