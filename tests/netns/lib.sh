@@ -568,7 +568,7 @@ tb_topology_standard() {
 	auto) [ -n "$TB_LINKEM" ] && linkem=yes ;;
 	esac
 	if [ ${#delays[@]} -gt 0 ] && [ "$linkem" != yes ]; then
-		tb__err "tb_topology_standard: --delay needs linkem ($HATUN_BUILD_DIR/tools/linkem/linkem)"
+		tb__err "tb_topology_standard: --delay needs linkem (${HATUN_BUILD_DIR:-<build>}/tools/linkem/linkem)"
 		return 1
 	fi
 
@@ -855,11 +855,11 @@ tb_loss() {
 		printf 'table inet %s {\n' "$table"
 		if [ "$dir" = out ] || [ "$dir" = both ]; then
 			printf '\tchain out { type filter hook postrouting priority -150; policy accept;\n'
-			printf '\t\toifname "%s" numgen random mod 10000 < %d counter drop }\n' "$ifc" "$n"
+			printf '\t\toifname "%s" numgen random mod 10000 < %d counter drop\n\t}\n' "$ifc" "$n"
 		fi
 		if [ "$dir" = in ] || [ "$dir" = both ]; then
 			printf '\tchain in { type filter hook prerouting priority -350; policy accept;\n'
-			printf '\t\tiifname "%s" numgen random mod 10000 < %d counter drop }\n' "$ifc" "$n"
+			printf '\t\tiifname "%s" numgen random mod 10000 < %d counter drop\n\t}\n' "$ifc" "$n"
 		fi
 		printf '}\n'
 	} | tb__nsx "$name" nft -f -
