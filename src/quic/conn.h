@@ -1,0 +1,198 @@
+/* hatun — a QUIC connection (ngtcp2 0.12) as the tunnel layers see it.
+ *
+ * One ht_qconn is one QUIC connection, client or server side, driven by
+ * one ht_loop.  The upper layer gets events through an ops table and acts
+ * through the functions below.  All of them may be called from inside any
+ * ops callback of the same connection (they never re-enter ngtcp2's
+ * packet processing; anything that sends is flushed by a deferred
+ * callback once per loop batch).
+ *
+ * Ownership and flow control (see docs/QUIC.md):
+ * - ht_qconn_stream_send COPIES into a per-stream send buffer bounded by
+ *   settings.stream_sndbuf; bytes leave it only when the peer ACKs them.
+ *   A short count (0 when full) is backpressure: stop reading the source
+ *   until ops.stream_writable.
+ * - ops.stream_data hands out received bytes valid only during the call.
+ *   Credit (MAX_STREAM_DATA / MAX_DATA) is returned to the peer only when
+ *   the upper layer calls ht_qconn_stream_consumed, i.e. after it wrote
+ *   the bytes onward.  The upper layer therefore never holds more than
+ *   the stream window per stream and the connection window in total.
+ * - ops.closed is the last callback; after it returns the ht_qconn is
+ *   gone (it may linger internally for the closing period, invisibly).
+ *
+ * Return codes: HT_OK (0) or a negative HT_QERR_* / HT_ERR_INVAL.
+ */
+#ifndef HATUN_QUIC_CONN_H
+#define HATUN_QUIC_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "core/loop.h"
+#include "quic/identity.h"
+
+struct ht_qconn;
+struct ht_tls_config;
+
+enum {
+	HT_QERR_STREAM_LIMIT = -1001, /* peer's MAX_STREAMS reached: queue and retry */
+	HT_QERR_NO_STREAM = -1002,    /* unknown or already closed stream */
+	HT_QERR_CLOSED = -1003,       /* connection closing or closed */
+	HT_QERR_STATE = -1004,        /* not possible now (handshake, FIN already sent, ...) */
+	HT_QERR_NOMEM = -1005,
+	HT_QERR_TOO_BIG = -1006, /* datagram larger than the peer accepts */
+	HT_QERR_FULL = -1007,    /* datagram queue full (dropped) */
+	HT_QERR_INTERNAL = -1008,
+};
+const char *ht_qerr_str(int err);
+
+enum ht_qconn_close_reason {
+	HT_QCLOSE_IDLE = 0,      /* idle timeout: the peer vanished */
+	HT_QCLOSE_HANDSHAKE = 1, /* handshake failed, timed out or was refused */
+	HT_QCLOSE_PEER = 2,      /* the peer sent CONNECTION_CLOSE (or a stateless reset) */
+	HT_QCLOSE_LOCAL = 3,     /* ht_qconn_close() or the server shut down */
+	HT_QCLOSE_ERROR = 4,     /* protocol or internal error detected here */
+};
+
+struct ht_qconn_close_info {
+	enum ht_qconn_close_reason reason;
+	bool app;            /* error_code is an application error code */
+	uint64_t error_code; /* QUIC transport or application error code */
+	const char *text;    /* human readable, for a log line */
+};
+
+#define HT_QCONN_APP_ERROR_UNKNOWN UINT64_MAX
+
+struct ht_qconn_ops {
+	/* Client: handshake confirmed (the server accepted our certificate).
+	 * Server: handshake complete (after the server's accept callback). */
+	void (*handshake_done)(struct ht_qconn *c, void *user);
+	/* The peer opened bidirectional stream sid. */
+	void (*stream_open)(struct ht_qconn *c, void *user, int64_t sid);
+	/* In-order bytes of sid (valid only during the call); fin: no more. */
+	void (*stream_data)(struct ht_qconn *c, void *user, int64_t sid, const uint8_t *data,
+			    size_t len, bool fin);
+	/* RESET_STREAM received: the peer abandoned its direction. */
+	void (*stream_reset)(struct ht_qconn *c, void *user, int64_t sid, uint64_t app_error);
+	/* The peer asked us to stop sending (STOP_SENDING).  ngtcp2 0.12 does not
+	 * report the frame itself; this fires when our write side is found shut
+	 * by the peer, app_error may be HT_QCONN_APP_ERROR_UNKNOWN. */
+	void (*stream_stop_sending)(struct ht_qconn *c, void *user, int64_t sid,
+				    uint64_t app_error);
+	/* Send room freed on sid after a short ht_qconn_stream_send. */
+	void (*stream_writable)(struct ht_qconn *c, void *user, int64_t sid);
+	/* Both directions are finished; sid is forgotten after this. */
+	void (*stream_closed)(struct ht_qconn *c, void *user, int64_t sid);
+	/* The peer raised the stream limit: ht_qconn_open_bidi may succeed again. */
+	void (*streams_available)(struct ht_qconn *c, void *user);
+	/* A DATAGRAM frame (valid only during the call). */
+	void (*datagram)(struct ht_qconn *c, void *user, const uint8_t *data, size_t len);
+	/* The connection is gone; the last callback. */
+	void (*closed)(struct ht_qconn *c, void *user, const struct ht_qconn_close_info *info);
+};
+
+enum ht_qconn_cc {
+	HT_QCC_CUBIC = 0,
+	HT_QCC_BBR2 = 1,
+	HT_QCC_RENO = 2,
+};
+
+struct ht_qconn_settings {
+	uint64_t max_streams_bidi;  /* concurrent peer-opened streams (tunnelled TCP) */
+	uint64_t stream_window;     /* per-stream receive window, bytes */
+	uint64_t conn_window;       /* connection receive window, bytes */
+	ht_time idle_timeout;       /* ns */
+	ht_time keep_alive;         /* PING interval when idle, ns; 0 = none */
+	ht_time handshake_timeout;  /* ns */
+	size_t stream_sndbuf;       /* per-stream send buffer cap, bytes */
+	enum ht_qconn_cc cc;
+	size_t max_udp_payload;     /* largest UDP payload we send (PMTUD probes up to it) */
+	size_t max_dgram_queue;     /* queued outgoing DATAGRAM frames */
+	bool no_gso, no_gro;        /* measurements / broken drivers */
+	bool ngtcp2_debug;          /* ngtcp2's own log on stderr */
+};
+
+/* Defaults: 100 streams, 1 MiB stream / 16 MiB connection windows, 30 s
+ * idle, 10 s keep-alive, 10 s handshake, 256 KiB send buffer, cubic, 1452
+ * byte payload, 128 queued datagrams. */
+void ht_qconn_settings_default(struct ht_qconn_settings *s);
+
+struct ht_qconn_client_args {
+	const struct sockaddr *remote;
+	socklen_t remote_len;
+	const struct sockaddr *local; /* optional bind address (multipath) */
+	socklen_t local_len;
+	const char *ifname;                  /* optional SO_BINDTODEVICE */
+	const struct ht_tls_config *tls;     /* client role; must outlive the conn */
+	const struct ht_qconn_settings *set; /* NULL: defaults */
+	const struct ht_qconn_ops *ops;
+	void *user;
+};
+
+/* Start a client connection (the Initial leaves at the next loop batch).
+ * Returns 0, or -errno (socket) / HT_QERR_NOMEM / HT_ERR_CRYPTO. */
+int ht_qconn_connect(struct ht_qconn **out, struct ht_loop *loop,
+		     const struct ht_qconn_client_args *a);
+
+/* Replace ops/user (the server's accept callback uses it). */
+void ht_qconn_set_ops(struct ht_qconn *c, const struct ht_qconn_ops *ops, void *user);
+void *ht_qconn_user(const struct ht_qconn *c);
+
+/* Open a bidirectional stream.  HT_QERR_STREAM_LIMIT when the peer's limit
+ * is reached (wait for ops.streams_available or a stream_closed). */
+int ht_qconn_open_bidi(struct ht_qconn *c, int64_t *sid);
+
+/* Copy up to len bytes into sid's send buffer; returns the count accepted
+ * (0..len) or a negative HT_QERR_*.  fin is applied only if all len bytes
+ * were accepted (len 0 + fin: just FIN). */
+ssize_t ht_qconn_stream_send(struct ht_qconn *c, int64_t sid, const uint8_t *data, size_t len,
+			     bool fin);
+/* Free space in sid's send buffer (0 for unknown/finished streams). */
+size_t ht_qconn_stream_send_room(struct ht_qconn *c, int64_t sid);
+/* The upper layer delivered n received bytes of sid onward: extend the
+ * stream and connection windows by n. */
+int ht_qconn_stream_consumed(struct ht_qconn *c, int64_t sid, size_t n);
+/* Abort sid both ways: RESET_STREAM + STOP_SENDING with app_error. */
+int ht_qconn_stream_reset(struct ht_qconn *c, int64_t sid, uint64_t app_error);
+/* Stop reading sid: STOP_SENDING with app_error (our sending continues). */
+int ht_qconn_stream_stop_sending(struct ht_qconn *c, int64_t sid, uint64_t app_error);
+
+/* Queue one DATAGRAM frame (copied).  HT_QERR_TOO_BIG, HT_QERR_FULL,
+ * HT_QERR_STATE (peer has no DATAGRAM support / handshake not done). */
+int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len);
+
+/* Close with CONNECTION_CLOSE (application error); ops.closed follows
+ * (from the loop, never from inside this call). */
+void ht_qconn_close(struct ht_qconn *c, uint64_t app_error);
+
+/* Drop the connection silently, at once: no CONNECTION_CLOSE, no
+ * callbacks (the peer will see an idle timeout).  Must not be called from
+ * inside this connection's callbacks.  For tests and process exit. */
+void ht_qconn_abort(struct ht_qconn *c);
+
+/* Negotiated ALPN ("qt", "qt-01", "qt-00"), "" before the handshake. */
+const char *ht_qconn_alpn(const struct ht_qconn *c);
+/* The peer's SPKI SHA-256, NULL until its certificate was accepted. */
+const uint8_t *ht_qconn_peer_fingerprint(const struct ht_qconn *c);
+bool ht_qconn_is_server(const struct ht_qconn *c);
+bool ht_qconn_handshake_done(const struct ht_qconn *c);
+
+struct ht_qconn_stats {
+	ht_time smoothed_rtt, min_rtt, latest_rtt; /* ns */
+	uint64_t cwnd, bytes_in_flight;
+	uint64_t bytes_sent, bytes_received; /* UDP payload bytes */
+	uint64_t pkts_sent, pkts_received;
+	uint64_t streams_open;
+	uint64_t lost_pkts; /* packets carrying stream data declared lost */
+	uint64_t delivery_rate; /* bytes/s, ngtcp2's estimate */
+};
+void ht_qconn_get_stats(struct ht_qconn *c, struct ht_qconn_stats *st);
+
+/* Connections allocated on this thread and not yet freed (including ones
+ * lingering in their closing period): a leak check for tests. */
+size_t ht_qconn_live_count(void);
+
+#endif

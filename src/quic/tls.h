@@ -1,0 +1,93 @@
+/* hatun — TLS 1.3 for QUIC (GnuTLS + ngtcp2_crypto_gnutls): mutual
+ * authentication by pinned public keys.
+ *
+ * A config (one per listener or per client role) holds our certificate and
+ * key, the set of peer fingerprints we accept (SHA-256 over the peer
+ * certificate's SubjectPublicKeyInfo, see identity.h) and a precompiled
+ * priority.  Each QUIC connection owns one ht_tls_session made from it.
+ *
+ * Authentication: the server REQUIRES a client certificate; each side
+ * checks the peer's leaf certificate only against the pin set, in the
+ * GnuTLS verify callback, so a refused peer fails the handshake (TLS alert
+ * bad_certificate -> QUIC CRYPTO_ERROR 0x12a) and one log line names the
+ * offered fingerprint.  No CA chain is consulted: self-signed identities
+ * are the model.  HT_TLS_VERIFY_CA is reserved for an allow-CA mode.
+ *
+ * ALPN: the client offers "qt", "qt-01", "qt-00" in that order; the server
+ * accepts any of them (client preference wins).
+ *
+ * Resumption/0-RTT: tickets are disabled today (GNUTLS_NO_TICKETS).  The
+ * place to add them is ht_tls_session_new (ticket key in the config,
+ * gnutls_session_set_data on the client) — nothing else needs to move.
+ */
+#ifndef HATUN_QUIC_TLS_H
+#define HATUN_QUIC_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+
+#include "quic/identity.h"
+
+enum ht_tls_role {
+	HT_TLS_CLIENT = 0,
+	HT_TLS_SERVER = 1,
+};
+
+enum ht_tls_verify {
+	HT_TLS_VERIFY_PIN = 0, /* peer key must be in the pin set (default) */
+	HT_TLS_VERIFY_CA = 1,  /* reserved: chain to a configured CA (not implemented) */
+};
+
+#define HT_TLS_ALPN_MAX 15 /* longest ALPN we offer + slack, without NUL */
+
+struct ht_tls_config;
+
+/* The per-connection TLS state.  conn_ref MUST stay the first member: the
+ * GnuTLS session pointer points at it (ngtcp2_crypto needs that) and the
+ * verify callback finds the ht_tls_session from it. */
+struct ht_tls_session {
+	ngtcp2_crypto_conn_ref conn_ref;
+	gnutls_session_t session;
+	const struct ht_tls_config *cfg;
+	uint8_t peer_fp[HT_FP_LEN];
+	bool peer_fp_set;     /* a certificate was offered (accepted or not) */
+	bool peer_ok;         /* ... and it passed verification */
+	char alpn[HT_TLS_ALPN_MAX + 1];
+};
+
+/* Load cert+key (PEM) and make a config.  pins: npins 32-byte fingerprints
+ * (copied; more can be added with ht_tls_config_add_pin).  Returns 0, or -1
+ * with a one-line reason in err. */
+int ht_tls_config_new(struct ht_tls_config **out, enum ht_tls_role role, const char *cert_file,
+		      const char *key_file, const uint8_t (*pins)[HT_FP_LEN], size_t npins,
+		      char *err, size_t errlen);
+void ht_tls_config_free(struct ht_tls_config *cfg);
+
+/* Add one pin.  Returns 0, or HT_ERR_INVAL / -ENOMEM.  Not safe while a
+ * handshake using cfg is in progress on another thread (configs are per
+ * loop/thread). */
+int ht_tls_config_add_pin(struct ht_tls_config *cfg, const uint8_t fp[HT_FP_LEN]);
+
+/* Select the verification mode (HT_TLS_VERIFY_CA returns HT_ERR_UNSUPPORTED
+ * until it is implemented). */
+int ht_tls_config_set_verify(struct ht_tls_config *cfg, enum ht_tls_verify mode);
+
+enum ht_tls_role ht_tls_config_role(const struct ht_tls_config *cfg);
+
+/* Create the GnuTLS session for one QUIC connection, configured for ngtcp2
+ * (client or server by the config's role).  get_conn/user fill conn_ref.
+ * Returns 0, or HT_ERR_CRYPTO (logged). */
+int ht_tls_session_init(struct ht_tls_session *ts, const struct ht_tls_config *cfg,
+			ngtcp2_crypto_get_conn get_conn, void *user);
+void ht_tls_session_deinit(struct ht_tls_session *ts);
+
+/* After the handshake: fill ts->alpn from the negotiated protocol.
+ * Returns 0 or HT_ERR_MISMATCH if none was negotiated. */
+int ht_tls_session_finish(struct ht_tls_session *ts);
+
+#endif
