@@ -9,8 +9,8 @@
 #include "addr.h"
 #include "err.h"
 
-#define SPECIAL_CLASSES                                                                        \
-	(HT_ADDR_UNSPECIFIED | HT_ADDR_LOOPBACK | HT_ADDR_MULTICAST | HT_ADDR_BROADCAST |      \
+#define SPECIAL_CLASSES                                                                            \
+	(HT_ADDR_UNSPECIFIED | HT_ADDR_LOOPBACK | HT_ADDR_MULTICAST | HT_ADDR_BROADCAST |          \
 	 HT_ADDR_LINKLOCAL)
 
 static const uint8_t v4mapped_prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -213,7 +213,7 @@ static int longest_match(const struct ht_prefix *list, size_t n, const uint8_t a
 }
 
 enum ht_policy_verdict ht_policy_check(const struct ht_policy *p, const uint8_t addr16[16],
-				       uint16_t port)
+                                       uint16_t port)
 {
 	unsigned cls;
 	bool v4;
@@ -239,17 +239,22 @@ enum ht_policy_verdict ht_policy_check(const struct ht_policy *p, const uint8_t 
 const char *ht_policy_verdict_str(enum ht_policy_verdict v)
 {
 	switch (v) {
-	case HT_POLICY_ALLOW: return "allow";
-	case HT_POLICY_DENY_SPECIAL: return "deny-special";
-	case HT_POLICY_DENY_OWN: return "deny-own";
-	case HT_POLICY_DENY_RULE: return "deny-rule";
-	case HT_POLICY_DENY_NOT_ALLOWED: return "deny-not-allowed";
+	case HT_POLICY_ALLOW:
+		return "allow";
+	case HT_POLICY_DENY_SPECIAL:
+		return "deny-special";
+	case HT_POLICY_DENY_OWN:
+		return "deny-own";
+	case HT_POLICY_DENY_RULE:
+		return "deny-rule";
+	case HT_POLICY_DENY_NOT_ALLOWED:
+		return "deny-not-allowed";
 	}
 	return "deny-unknown";
 }
 
 int ht_policy_addr16_from_sockaddr(uint8_t out[16], uint16_t *port, const struct sockaddr *sa,
-				   size_t salen)
+                                   size_t salen)
 {
 	sa_family_t family;
 
@@ -258,8 +263,7 @@ int ht_policy_addr16_from_sockaddr(uint8_t out[16], uint16_t *port, const struct
 	if (salen < offsetof(struct sockaddr, sa_family) + sizeof(family))
 		return HT_ERR_TRUNCATED;
 	/* memcpy, not casts: the caller's storage may be any sockaddr_*. */
-	memcpy(&family, (const uint8_t *)sa + offsetof(struct sockaddr, sa_family),
-	       sizeof(family));
+	memcpy(&family, (const uint8_t *)sa + offsetof(struct sockaddr, sa_family), sizeof(family));
 	if (family == AF_INET) {
 		struct sockaddr_in sin;
 

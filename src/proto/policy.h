@@ -102,7 +102,7 @@ int ht_policy_add_own_addr16(struct ht_policy *p, const uint8_t addr16[16]);
 /* The verdict for connecting to addr16 (IPv4-mapped for IPv4) port `port`.
  * p NULL or addr16 NULL → HT_POLICY_DENY_SPECIAL (fail closed). */
 enum ht_policy_verdict ht_policy_check(const struct ht_policy *p, const uint8_t addr16[16],
-				       uint16_t port);
+                                       uint16_t port);
 
 static inline bool ht_policy_allowed(enum ht_policy_verdict v)
 {
@@ -119,6 +119,6 @@ const char *ht_policy_verdict_str(enum ht_policy_verdict v);
  * family), HT_ERR_TRUNCATED (salen too small for the family), HT_ERR_INVAL
  * (NULL arguments). */
 int ht_policy_addr16_from_sockaddr(uint8_t out[16], uint16_t *port, const struct sockaddr *sa,
-				   size_t salen);
+                                   size_t salen);
 
 #endif

@@ -117,7 +117,7 @@ static int parse_addr(struct socks5_addr *a, const uint8_t *p, size_t len)
 
 /* VER CODE RSV ATYP... shared by request and reply. */
 static int parse_msg(uint8_t *code, uint8_t *rsv, struct socks5_addr *a, bool request,
-		     const uint8_t *buf, size_t len)
+                     const uint8_t *buf, size_t len)
 {
 	int r;
 
@@ -161,9 +161,15 @@ static int write_msg(uint8_t *out, size_t cap, uint8_t code, const struct socks5
 	size_t alen;
 
 	switch (a->atyp) {
-	case SOCKS5_ATYP_IPV4: alen = 4; break;
-	case SOCKS5_ATYP_IPV6: alen = 16; break;
-	default: alen = 1 + a->name_len; break;
+	case SOCKS5_ATYP_IPV4:
+		alen = 4;
+		break;
+	case SOCKS5_ATYP_IPV6:
+		alen = 16;
+		break;
+	default:
+		alen = 1 + a->name_len;
+		break;
 	}
 	if (cap < 4 + alen + 2)
 		return HT_ERR_NOBUF;
@@ -172,8 +178,12 @@ static int write_msg(uint8_t *out, size_t cap, uint8_t code, const struct socks5
 	out[2] = 0;
 	out[3] = a->atyp;
 	switch (a->atyp) {
-	case SOCKS5_ATYP_IPV4: memcpy(out + 4, a->addr + 12, 4); break;
-	case SOCKS5_ATYP_IPV6: memcpy(out + 4, a->addr, 16); break;
+	case SOCKS5_ATYP_IPV4:
+		memcpy(out + 4, a->addr + 12, 4);
+		break;
+	case SOCKS5_ATYP_IPV6:
+		memcpy(out + 4, a->addr, 16);
+		break;
 	default:
 		out[4] = (uint8_t)a->name_len;
 		memcpy(out + 5, a->name, a->name_len);
@@ -195,19 +205,20 @@ int socks5_write_request(uint8_t *out, size_t cap, const struct socks5_request *
 		if (!(ht_addr_classify(a->addr) & HT_ADDR_V4MAPPED))
 			return HT_ERR_INVAL;
 		break;
-	case SOCKS5_ATYP_IPV6: break;
+	case SOCKS5_ATYP_IPV6:
+		break;
 	case SOCKS5_ATYP_DOMAIN:
 		if (a->name == NULL || a->name_len == 0 || a->name_len > SOCKS5_DOMAIN_MAX ||
 		    memchr(a->name, 0, a->name_len) != NULL)
 			return HT_ERR_INVAL;
 		break;
-	default: return HT_ERR_INVAL;
+	default:
+		return HT_ERR_INVAL;
 	}
 	return write_msg(out, cap, r->cmd, a);
 }
 
-int socks5_write_reply(uint8_t *out, size_t cap, uint8_t rep, const uint8_t bnd[16],
-		       uint16_t port)
+int socks5_write_reply(uint8_t *out, size_t cap, uint8_t rep, const uint8_t bnd[16], uint16_t port)
 {
 	struct socks5_addr a;
 
@@ -222,8 +233,8 @@ int socks5_write_reply(uint8_t *out, size_t cap, uint8_t rep, const uint8_t bnd[
 	} else {
 		memcpy(a.addr, bnd, 16);
 	}
-	a.atyp = (ht_addr_classify(a.addr) & HT_ADDR_V4MAPPED) ? SOCKS5_ATYP_IPV4
-							       : SOCKS5_ATYP_IPV6;
+	a.atyp =
+	    (ht_addr_classify(a.addr) & HT_ADDR_V4MAPPED) ? SOCKS5_ATYP_IPV4 : SOCKS5_ATYP_IPV6;
 	return write_msg(out, cap, rep, &a);
 }
 
@@ -235,41 +246,61 @@ int socks5_error_rep(enum socks5_stage stage, int err)
 		return SOCKS5_NO_REPLY;
 	switch (err) {
 	case HT_ERR_BAD_VERSION:
-	case HT_ERR_NEED_MORE: return SOCKS5_NO_REPLY;
-	case HT_ERR_UNSUPPORTED: return SOCKS5_REP_CMD_NOT_SUPPORTED;
-	case HT_ERR_BAD_TYPE: return SOCKS5_REP_ATYP_NOT_SUPPORTED;
-	default: return SOCKS5_REP_GENERAL_FAILURE;
+	case HT_ERR_NEED_MORE:
+		return SOCKS5_NO_REPLY;
+	case HT_ERR_UNSUPPORTED:
+		return SOCKS5_REP_CMD_NOT_SUPPORTED;
+	case HT_ERR_BAD_TYPE:
+		return SOCKS5_REP_ATYP_NOT_SUPPORTED;
+	default:
+		return SOCKS5_REP_GENERAL_FAILURE;
 	}
 }
 
 enum socks5_rep socks5_rep_from_errno(int errnum)
 {
 	switch (errnum) {
-	case ECONNREFUSED: return SOCKS5_REP_CONN_REFUSED;
+	case ECONNREFUSED:
+		return SOCKS5_REP_CONN_REFUSED;
 	case ENETUNREACH:
-	case ENETDOWN: return SOCKS5_REP_NET_UNREACHABLE;
+	case ENETDOWN:
+		return SOCKS5_REP_NET_UNREACHABLE;
 	case EHOSTUNREACH:
 	case EHOSTDOWN:
-	case ETIMEDOUT: return SOCKS5_REP_HOST_UNREACHABLE;
+	case ETIMEDOUT:
+		return SOCKS5_REP_HOST_UNREACHABLE;
 	case EACCES:
-	case EPERM: return SOCKS5_REP_NOT_ALLOWED;
-	default: return SOCKS5_REP_GENERAL_FAILURE;
+	case EPERM:
+		return SOCKS5_REP_NOT_ALLOWED;
+	default:
+		return SOCKS5_REP_GENERAL_FAILURE;
 	}
 }
 
 const char *socks5_rep_str(int rep)
 {
 	switch (rep) {
-	case SOCKS5_REP_SUCCEEDED: return "succeeded";
-	case SOCKS5_REP_GENERAL_FAILURE: return "general failure";
-	case SOCKS5_REP_NOT_ALLOWED: return "connection not allowed by ruleset";
-	case SOCKS5_REP_NET_UNREACHABLE: return "network unreachable";
-	case SOCKS5_REP_HOST_UNREACHABLE: return "host unreachable";
-	case SOCKS5_REP_CONN_REFUSED: return "connection refused";
-	case SOCKS5_REP_TTL_EXPIRED: return "TTL expired";
-	case SOCKS5_REP_CMD_NOT_SUPPORTED: return "command not supported";
-	case SOCKS5_REP_ATYP_NOT_SUPPORTED: return "address type not supported";
-	case SOCKS5_NO_REPLY: return "no reply";
-	default: return "unassigned";
+	case SOCKS5_REP_SUCCEEDED:
+		return "succeeded";
+	case SOCKS5_REP_GENERAL_FAILURE:
+		return "general failure";
+	case SOCKS5_REP_NOT_ALLOWED:
+		return "connection not allowed by ruleset";
+	case SOCKS5_REP_NET_UNREACHABLE:
+		return "network unreachable";
+	case SOCKS5_REP_HOST_UNREACHABLE:
+		return "host unreachable";
+	case SOCKS5_REP_CONN_REFUSED:
+		return "connection refused";
+	case SOCKS5_REP_TTL_EXPIRED:
+		return "TTL expired";
+	case SOCKS5_REP_CMD_NOT_SUPPORTED:
+		return "command not supported";
+	case SOCKS5_REP_ATYP_NOT_SUPPORTED:
+		return "address type not supported";
+	case SOCKS5_NO_REPLY:
+		return "no reply";
+	default:
+		return "unassigned";
 	}
 }

@@ -64,10 +64,10 @@ enum socks5_rep {
 #define SOCKS5_NO_REPLY (-1)
 
 /* Sizes. */
-#define SOCKS5_GREETING_MAX 257u     /* 2 + 255 methods */
+#define SOCKS5_GREETING_MAX 257u /* 2 + 255 methods */
 #define SOCKS5_METHOD_REPLY_SIZE 2u
 #define SOCKS5_DOMAIN_MAX 255u
-#define SOCKS5_MSG_MAX 262u          /* 4 + 1 + 255 + 2: request or reply */
+#define SOCKS5_MSG_MAX 262u /* 4 + 1 + 255 + 2: request or reply */
 #define SOCKS5_REPLY_V4_SIZE 10u
 #define SOCKS5_REPLY_V6_SIZE 22u
 
@@ -139,8 +139,7 @@ int socks5_parse_request(struct socks5_request *r, const uint8_t *buf, size_t le
  * address (IPv4-mapped → ATYP 1, 10 bytes; otherwise ATYP 4, 22 bytes), or
  * NULL for 0.0.0.0 (what a failure reply carries).
  * Returns the bytes written, or HT_ERR_NOBUF, HT_ERR_INVAL (out NULL). */
-int socks5_write_reply(uint8_t *out, size_t cap, uint8_t rep, const uint8_t bnd[16],
-		       uint16_t port);
+int socks5_write_reply(uint8_t *out, size_t cap, uint8_t rep, const uint8_t bnd[16], uint16_t port);
 
 /* The REP to send after a failed parse at `stage`, or SOCKS5_NO_REPLY.
  *   GREETING  every error → SOCKS5_NO_REPLY (there is no reply format for a

@@ -96,7 +96,7 @@ static int ref_longest(const struct ht_prefix *l, size_t n, const uint8_t a[16])
 
 struct model {
 	struct ht_prefix allow[HT_POLICY_MAX_ALLOW], deny[HT_POLICY_MAX_DENY],
-		own[HT_POLICY_MAX_OWN];
+	    own[HT_POLICY_MAX_OWN];
 	size_t n_allow, n_deny, n_own;
 };
 
@@ -106,7 +106,7 @@ static enum ht_policy_verdict ref_check(const struct model *m, const uint8_t a[1
 	int al, dl;
 
 	if (port == 0 || (cls & (HT_ADDR_UNSPECIFIED | HT_ADDR_LOOPBACK | HT_ADDR_MULTICAST |
-				 HT_ADDR_BROADCAST | HT_ADDR_LINKLOCAL)))
+	                         HT_ADDR_BROADCAST | HT_ADDR_LINKLOCAL)))
 		return HT_POLICY_DENY_SPECIAL;
 	if (ref_longest(m->own, m->n_own, a) >= 0)
 		return HT_POLICY_DENY_OWN;
@@ -161,7 +161,7 @@ static size_t build_cidr(struct in *in, char *s, size_t cap)
 
 	take_n(in, a, (f & 1) ? 4 : 16);
 	len = (f & 2) ? plen % (max + 1) : plen; /* sometimes out of range */
-	if (f & 4) { /* clear the host bits: a valid prefix */
+	if (f & 4) {                             /* clear the host bits: a valid prefix */
 		for (unsigned i = len; i < max; i++)
 			a[i / 8] &= (uint8_t) ~(0x80u >> (i % 8));
 	}
@@ -194,9 +194,15 @@ static void add(struct ht_policy *pol, struct model *m, unsigned which, const ch
 	int pr = parse_checked(&p, s, len), r;
 
 	switch (which) {
-	case 0: r = ht_policy_add_allow(pol, s, len); break;
-	case 1: r = ht_policy_add_deny(pol, s, len); break;
-	default: r = ht_policy_add_own_address(pol, s, len); break;
+	case 0:
+		r = ht_policy_add_allow(pol, s, len);
+		break;
+	case 1:
+		r = ht_policy_add_deny(pol, s, len);
+		break;
+	default:
+		r = ht_policy_add_own_address(pol, s, len);
+		break;
 	}
 	if (pr != HT_OK) {
 		check(r == pr);
@@ -231,9 +237,15 @@ static void pick_addr(struct in *in, const struct model *m, uint8_t a[16])
 		return;
 	}
 	switch (f & 0x0c) {
-	case 0: p = m->n_allow ? &m->allow[f % m->n_allow] : NULL; break;
-	case 4: p = m->n_deny ? &m->deny[f % m->n_deny] : NULL; break;
-	default: p = m->n_own ? &m->own[f % m->n_own] : NULL; break;
+	case 0:
+		p = m->n_allow ? &m->allow[f % m->n_allow] : NULL;
+		break;
+	case 4:
+		p = m->n_deny ? &m->deny[f % m->n_deny] : NULL;
+		break;
+	default:
+		p = m->n_own ? &m->own[f % m->n_own] : NULL;
+		break;
 	}
 	if (p == NULL) {
 		memcpy(a, rnd, 16);
@@ -275,7 +287,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if ((op & 0xf8) == 0xf8 && (op & 4) && !(filled & (1u << (op & 3)))) {
 				filled |= 1u << (op & 3);
 				for (unsigned i = 0; i < 260; i++) {
-					int k = snprintf(s, sizeof(s), "2001:db8:%x:%x::/64", i, op);
+					int k =
+					    snprintf(s, sizeof(s), "2001:db8:%x:%x::/64", i, op);
 
 					add(&pol, &m, op & 3, s, (size_t)k);
 				}

@@ -78,16 +78,32 @@ static void test_empty_allows(void **state)
 static void test_special(void **state)
 {
 	static const char *const special[] = {
-		/* unspecified */
-		"0.0.0.0", "0.1.2.3", "0.255.255.255", "::", "::ffff:0.0.0.0",
-		/* loopback */
-		"127.0.0.1", "127.255.255.254", "::1", "::ffff:127.0.0.1",
-		/* multicast */
-		"224.0.0.1", "239.255.255.250", "ff02::1", "ff0e::1", "::ffff:224.0.0.251",
-		/* broadcast */
-		"255.255.255.255", "::ffff:255.255.255.255",
-		/* link-local */
-		"169.254.0.1", "169.254.169.254", "fe80::1", "febf::1", "::ffff:169.254.169.254",
+	    /* unspecified */
+	    "0.0.0.0",
+	    "0.1.2.3",
+	    "0.255.255.255",
+	    "::",
+	    "::ffff:0.0.0.0",
+	    /* loopback */
+	    "127.0.0.1",
+	    "127.255.255.254",
+	    "::1",
+	    "::ffff:127.0.0.1",
+	    /* multicast */
+	    "224.0.0.1",
+	    "239.255.255.250",
+	    "ff02::1",
+	    "ff0e::1",
+	    "::ffff:224.0.0.251",
+	    /* broadcast */
+	    "255.255.255.255",
+	    "::ffff:255.255.255.255",
+	    /* link-local */
+	    "169.254.0.1",
+	    "169.254.169.254",
+	    "fe80::1",
+	    "febf::1",
+	    "::ffff:169.254.169.254",
 	};
 
 	(void)state;
@@ -293,14 +309,42 @@ static void test_parse(void **state)
 static void test_bad_cidr(void **state)
 {
 	static const char *const bad[] = {
-		"", "abc", "1.2.3.4/33", "2001:db8::/129", "10.0.0.1/8", "192.0.2.1/24",
-		"2001:db8::1/32", "::ffff:192.0.2.1/120", "/24", "192.0.2.0/", "192.0.2.0//24",
-		"192.0.2.0/24/8", "192.0.2.0/024", "192.0.2.0/+24", "192.0.2.0/-1", "192.0.2.0/ 24",
-		" 192.0.2.0/24", "192.0.2.0/24 ", "192.0.2", "192.0.2.0.1", "192.0.2.256",
-		"192.0.02.1", "0x7f.0.0.1", "1.2.3.4.", ".1.2.3.4", "1..2.3", "1.2.3.1000",
-		"fe80::1%eth0", "2001:db8:::1", "2001:db8::g", "2001:db8::/1000", "::/", "/",
-		"192.0.2.0/4294967320", "2001:db8::/32x",
-		"ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/1280",
+	    "",
+	    "abc",
+	    "1.2.3.4/33",
+	    "2001:db8::/129",
+	    "10.0.0.1/8",
+	    "192.0.2.1/24",
+	    "2001:db8::1/32",
+	    "::ffff:192.0.2.1/120",
+	    "/24",
+	    "192.0.2.0/",
+	    "192.0.2.0//24",
+	    "192.0.2.0/24/8",
+	    "192.0.2.0/024",
+	    "192.0.2.0/+24",
+	    "192.0.2.0/-1",
+	    "192.0.2.0/ 24",
+	    " 192.0.2.0/24",
+	    "192.0.2.0/24 ",
+	    "192.0.2",
+	    "192.0.2.0.1",
+	    "192.0.2.256",
+	    "192.0.02.1",
+	    "0x7f.0.0.1",
+	    "1.2.3.4.",
+	    ".1.2.3.4",
+	    "1..2.3",
+	    "1.2.3.1000",
+	    "fe80::1%eth0",
+	    "2001:db8:::1",
+	    "2001:db8::g",
+	    "2001:db8::/1000",
+	    "::/",
+	    "/",
+	    "192.0.2.0/4294967320",
+	    "2001:db8::/32x",
+	    "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255/1280",
 	};
 	struct ht_prefix p;
 
@@ -381,65 +425,63 @@ static void test_sockaddr(void **state)
 	sin.sin_family = AF_INET;
 	sin.sin_port = htons(8443);
 	inet_pton(AF_INET, "192.0.2.33", &sin.sin_addr);
-	assert_int_equal(ht_policy_addr16_from_sockaddr(a, &port, (struct sockaddr *)&sin,
-							sizeof(sin)),
-			 HT_OK);
+	assert_int_equal(
+	    ht_policy_addr16_from_sockaddr(a, &port, (struct sockaddr *)&sin, sizeof(sin)), HT_OK);
 	A(want, "192.0.2.33");
 	assert_memory_equal(a, want, 16);
 	assert_int_equal(port, 8443);
-	assert_int_equal(ht_policy_addr16_from_sockaddr(a, NULL, (struct sockaddr *)&sin,
-							sizeof(sin) - 1),
-			 HT_ERR_TRUNCATED);
+	assert_int_equal(
+	    ht_policy_addr16_from_sockaddr(a, NULL, (struct sockaddr *)&sin, sizeof(sin) - 1),
+	    HT_ERR_TRUNCATED);
 
 	memset(&sin6, 0, sizeof(sin6));
 	sin6.sin6_family = AF_INET6;
 	sin6.sin6_port = htons(53);
 	inet_pton(AF_INET6, "::ffff:127.0.0.1", &sin6.sin6_addr);
-	assert_int_equal(ht_policy_addr16_from_sockaddr(a, &port, (struct sockaddr *)&sin6,
-							sizeof(sin6)),
-			 HT_OK);
+	assert_int_equal(
+	    ht_policy_addr16_from_sockaddr(a, &port, (struct sockaddr *)&sin6, sizeof(sin6)),
+	    HT_OK);
 	assert_int_equal(port, 53);
 	/* A mapped loopback is caught, whichever family it came in. */
 	assert_int_equal(ht_policy_check(&pol, a, port), HT_POLICY_DENY_SPECIAL);
 	inet_pton(AF_INET6, "2001:db8::53", &sin6.sin6_addr);
 	memset(&ss, 0, sizeof(ss));
 	memcpy(&ss, &sin6, sizeof(sin6));
-	assert_int_equal(ht_policy_addr16_from_sockaddr(a, NULL, (struct sockaddr *)&ss,
-							sizeof(ss)),
-			 HT_OK);
+	assert_int_equal(
+	    ht_policy_addr16_from_sockaddr(a, NULL, (struct sockaddr *)&ss, sizeof(ss)), HT_OK);
 	A(want, "2001:db8::53");
 	assert_memory_equal(a, want, 16);
-	assert_int_equal(ht_policy_addr16_from_sockaddr(a, NULL, (struct sockaddr *)&sin6,
-							sizeof(sin6) - 1),
-			 HT_ERR_TRUNCATED);
+	assert_int_equal(
+	    ht_policy_addr16_from_sockaddr(a, NULL, (struct sockaddr *)&sin6, sizeof(sin6) - 1),
+	    HT_ERR_TRUNCATED);
 	ss.ss_family = AF_UNIX;
-	assert_int_equal(ht_policy_addr16_from_sockaddr(a, NULL, (struct sockaddr *)&ss,
-							sizeof(ss)),
-			 HT_ERR_BAD_TYPE);
+	assert_int_equal(
+	    ht_policy_addr16_from_sockaddr(a, NULL, (struct sockaddr *)&ss, sizeof(ss)),
+	    HT_ERR_BAD_TYPE);
 	assert_int_equal(ht_policy_addr16_from_sockaddr(a, NULL, (struct sockaddr *)&ss, 1),
-			 HT_ERR_TRUNCATED);
-	assert_int_equal(ht_policy_addr16_from_sockaddr(NULL, NULL, (struct sockaddr *)&ss,
-							sizeof(ss)),
-			 HT_ERR_INVAL);
+	                 HT_ERR_TRUNCATED);
+	assert_int_equal(
+	    ht_policy_addr16_from_sockaddr(NULL, NULL, (struct sockaddr *)&ss, sizeof(ss)),
+	    HT_ERR_INVAL);
 	assert_int_equal(ht_policy_addr16_from_sockaddr(a, NULL, NULL, sizeof(ss)), HT_ERR_INVAL);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_empty_allows, setup),
-		cmocka_unit_test_setup(test_special, setup),
-		cmocka_unit_test_setup(test_port_zero_and_null, setup),
-		cmocka_unit_test_setup(test_own, setup),
-		cmocka_unit_test_setup(test_deny, setup),
-		cmocka_unit_test_setup(test_nesting, setup),
-		cmocka_unit_test_setup(test_odd_lengths, setup),
-		cmocka_unit_test_setup(test_families, setup),
-		cmocka_unit_test_setup(test_parse, setup),
-		cmocka_unit_test_setup(test_bad_cidr, setup),
-		cmocka_unit_test_setup(test_capacity, setup),
-		cmocka_unit_test_setup(test_verdict_str, setup),
-		cmocka_unit_test_setup(test_sockaddr, setup),
+	    cmocka_unit_test_setup(test_empty_allows, setup),
+	    cmocka_unit_test_setup(test_special, setup),
+	    cmocka_unit_test_setup(test_port_zero_and_null, setup),
+	    cmocka_unit_test_setup(test_own, setup),
+	    cmocka_unit_test_setup(test_deny, setup),
+	    cmocka_unit_test_setup(test_nesting, setup),
+	    cmocka_unit_test_setup(test_odd_lengths, setup),
+	    cmocka_unit_test_setup(test_families, setup),
+	    cmocka_unit_test_setup(test_parse, setup),
+	    cmocka_unit_test_setup(test_bad_cidr, setup),
+	    cmocka_unit_test_setup(test_capacity, setup),
+	    cmocka_unit_test_setup(test_verdict_str, setup),
+	    cmocka_unit_test_setup(test_sockaddr, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -104,11 +104,11 @@ static void test_greeting_errors(void **state)
 	assert_int_equal(socks5_parse_greeting(&g, NULL, 0), HT_ERR_NEED_MORE);
 	/* Every greeting error closes the connection without a reply. */
 	assert_int_equal(socks5_error_rep(SOCKS5_STAGE_GREETING, HT_ERR_BAD_VERSION),
-			 SOCKS5_NO_REPLY);
+	                 SOCKS5_NO_REPLY);
 	assert_int_equal(socks5_error_rep(SOCKS5_STAGE_GREETING, HT_ERR_BAD_LENGTH),
-			 SOCKS5_NO_REPLY);
+	                 SOCKS5_NO_REPLY);
 	assert_int_equal(socks5_error_rep(SOCKS5_STAGE_GREETING, HT_ERR_NEED_MORE),
-			 SOCKS5_NO_REPLY);
+	                 SOCKS5_NO_REPLY);
 }
 
 static void test_method_reply(void **state)
@@ -156,11 +156,11 @@ static void test_write_greeting(void **state)
 /* CONNECT 192.0.2.1:443, as curl --socks5 sends it. */
 static const uint8_t req_v4[] = {0x05, 0x01, 0x00, 0x01, 192, 0, 2, 1, 0x01, 0xbb};
 /* CONNECT [2001:db8::1]:8080 */
-static const uint8_t req_v6[] = {0x05, 0x01, 0x00, 0x04, 0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0,
-				 0,    0,    0,    0,    0,    0,    0,    1,    0x1f, 0x90};
+static const uint8_t req_v6[] = {0x05, 0x01, 0x00, 0x04, 0x20, 0x01, 0x0d, 0xb8, 0, 0,    0,
+                                 0,    0,    0,    0,    0,    0,    0,    0,    1, 0x1f, 0x90};
 /* CONNECT example.com:80 (curl --socks5-hostname) */
-static const uint8_t req_dom[] = {0x05, 0x01, 0x00, 0x03, 11,  'e', 'x', 'a', 'm',
-				  'p',  'l',  'e',  '.',  'c', 'o', 'm', 0x00, 0x50};
+static const uint8_t req_dom[] = {0x05, 0x01, 0x00, 0x03, 11,  'e', 'x', 'a',  'm',
+                                  'p',  'l',  'e',  '.',  'c', 'o', 'm', 0x00, 0x50};
 
 static void test_request_ipv4(void **state)
 {
@@ -290,19 +290,18 @@ static void test_error_rep(void **state)
 {
 	(void)state;
 	assert_int_equal(socks5_error_rep(SOCKS5_STAGE_REQUEST, HT_ERR_BAD_VERSION),
-			 SOCKS5_NO_REPLY);
-	assert_int_equal(socks5_error_rep(SOCKS5_STAGE_REQUEST, HT_ERR_NEED_MORE),
-			 SOCKS5_NO_REPLY);
+	                 SOCKS5_NO_REPLY);
+	assert_int_equal(socks5_error_rep(SOCKS5_STAGE_REQUEST, HT_ERR_NEED_MORE), SOCKS5_NO_REPLY);
 	assert_int_equal(socks5_error_rep(SOCKS5_STAGE_REQUEST, HT_ERR_UNSUPPORTED),
-			 SOCKS5_REP_CMD_NOT_SUPPORTED);
+	                 SOCKS5_REP_CMD_NOT_SUPPORTED);
 	assert_int_equal(socks5_error_rep(SOCKS5_STAGE_REQUEST, HT_ERR_BAD_TYPE),
-			 SOCKS5_REP_ATYP_NOT_SUPPORTED);
+	                 SOCKS5_REP_ATYP_NOT_SUPPORTED);
 	assert_int_equal(socks5_error_rep(SOCKS5_STAGE_REQUEST, HT_ERR_BAD_LENGTH),
-			 SOCKS5_REP_GENERAL_FAILURE);
+	                 SOCKS5_REP_GENERAL_FAILURE);
 	assert_int_equal(socks5_error_rep(SOCKS5_STAGE_REQUEST, HT_ERR_BAD_VALUE),
-			 SOCKS5_REP_GENERAL_FAILURE);
+	                 SOCKS5_REP_GENERAL_FAILURE);
 	assert_int_equal(socks5_error_rep(SOCKS5_STAGE_REQUEST, HT_ERR_INVAL),
-			 SOCKS5_REP_GENERAL_FAILURE);
+	                 SOCKS5_REP_GENERAL_FAILURE);
 	assert_int_equal(socks5_error_rep(SOCKS5_STAGE_REQUEST, 10), SOCKS5_NO_REPLY);
 	assert_int_equal(socks5_error_rep(SOCKS5_STAGE_REQUEST, HT_OK), SOCKS5_NO_REPLY);
 
@@ -326,7 +325,7 @@ static void test_error_rep(void **state)
 	for (int rep = -1; rep <= 9; rep++)
 		assert_non_null(socks5_rep_str(rep));
 	assert_string_equal(socks5_rep_str(SOCKS5_REP_NOT_ALLOWED),
-			    "connection not allowed by ruleset");
+	                    "connection not allowed by ruleset");
 	assert_string_equal(socks5_rep_str(9), "unassigned");
 }
 
@@ -339,13 +338,13 @@ static void test_write_reply(void **state)
 	(void)state;
 	/* Failure reply: 0.0.0.0:0 */
 	assert_int_equal(socks5_write_reply(b, sizeof(b), SOCKS5_REP_CMD_NOT_SUPPORTED, NULL, 0),
-			 10);
+	                 10);
 	assert_memory_equal(b, fail_v4, 10);
 	/* Success with an IPv4 bound address: written as ATYP 1. */
 	ht_addr_map_v4(bnd, (const uint8_t[]){198, 51, 100, 7});
 	assert_int_equal(socks5_write_reply(b, sizeof(b), SOCKS5_REP_SUCCEEDED, bnd, 40000), 10);
 	assert_memory_equal(
-		b, ((const uint8_t[]){0x05, 0x00, 0x00, 0x01, 198, 51, 100, 7, 0x9c, 0x40}), 10);
+	    b, ((const uint8_t[]){0x05, 0x00, 0x00, 0x01, 198, 51, 100, 7, 0x9c, 0x40}), 10);
 	assert_int_equal(socks5_parse_reply(&rp, b, 10), 10);
 	assert_int_equal(rp.rep, 0);
 	assert_int_equal(rp.bnd.atyp, SOCKS5_ATYP_IPV4);
@@ -449,28 +448,27 @@ static void test_pipelined(void **state)
 	off += (size_t)c;
 	assert_int_equal(n - off, 5);
 	assert_memory_equal(in + off, "GET /", 5);
-	assert_int_equal(socks5_write_reply(out, sizeof(out), SOCKS5_REP_SUCCEEDED, r.dst.addr,
-					    r.dst.port),
-			 10);
+	assert_int_equal(
+	    socks5_write_reply(out, sizeof(out), SOCKS5_REP_SUCCEEDED, r.dst.addr, r.dst.port), 10);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_greeting),
-		cmocka_unit_test(test_greeting_max),
-		cmocka_unit_test(test_greeting_errors),
-		cmocka_unit_test(test_method_reply),
-		cmocka_unit_test(test_write_greeting),
-		cmocka_unit_test(test_request_ipv4),
-		cmocka_unit_test(test_request_ipv6),
-		cmocka_unit_test(test_request_domain),
-		cmocka_unit_test(test_request_lenient_rsv),
-		cmocka_unit_test(test_request_errors),
-		cmocka_unit_test(test_error_rep),
-		cmocka_unit_test(test_write_reply),
-		cmocka_unit_test(test_roundtrip),
-		cmocka_unit_test(test_pipelined),
+	    cmocka_unit_test(test_greeting),
+	    cmocka_unit_test(test_greeting_max),
+	    cmocka_unit_test(test_greeting_errors),
+	    cmocka_unit_test(test_method_reply),
+	    cmocka_unit_test(test_write_greeting),
+	    cmocka_unit_test(test_request_ipv4),
+	    cmocka_unit_test(test_request_ipv6),
+	    cmocka_unit_test(test_request_domain),
+	    cmocka_unit_test(test_request_lenient_rsv),
+	    cmocka_unit_test(test_request_errors),
+	    cmocka_unit_test(test_error_rep),
+	    cmocka_unit_test(test_write_reply),
+	    cmocka_unit_test(test_roundtrip),
+	    cmocka_unit_test(test_pipelined),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
