@@ -466,6 +466,35 @@ static void test_sockaddr(void **state)
 	assert_int_equal(ht_policy_addr16_from_sockaddr(a, NULL, NULL, sizeof(ss)), HT_ERR_INVAL);
 }
 
+/* The examples of docs/POLICY.md. */
+static void test_doc_examples(void **state)
+{
+	(void)state;
+	assert_int_equal(add_allow("0.0.0.0/0"), HT_OK);
+	assert_int_equal(add_allow("::/0"), HT_OK);
+	assert_int_equal(add_deny("198.51.100.0/24"), HT_OK);
+	assert_int_equal(add_allow("198.51.100.128/28"), HT_OK);
+	assert_int_equal(add_deny("2001:db8:5::/48"), HT_OK);
+	assert_int_equal(check_s("198.51.100.7"), HT_POLICY_DENY_RULE);
+	assert_int_equal(check_s("198.51.100.130"), HT_POLICY_ALLOW);
+	assert_int_equal(check_s("203.0.113.9"), HT_POLICY_ALLOW);
+	assert_int_equal(check_s("2001:db8:5::1"), HT_POLICY_DENY_RULE);
+	assert_int_equal(check_s("127.0.0.1"), HT_POLICY_DENY_SPECIAL);
+
+	ht_policy_init(&pol);
+	assert_int_equal(add_deny("198.51.100.0/24"), HT_OK);
+	assert_int_equal(add_allow("198.51.100.128/28"), HT_OK);
+	assert_int_equal(check_s("203.0.113.9"), HT_POLICY_DENY_NOT_ALLOWED);
+
+	ht_policy_init(&pol);
+	assert_int_equal(add_allow("192.0.2.10"), HT_OK);
+	assert_int_equal(add_allow("2001:db8::10"), HT_OK);
+	assert_int_equal(check_s("192.0.2.10"), HT_POLICY_ALLOW);
+	assert_int_equal(check_s("2001:db8::10"), HT_POLICY_ALLOW);
+	assert_int_equal(check_s("192.0.2.11"), HT_POLICY_DENY_NOT_ALLOWED);
+	assert_int_equal(check_s("127.0.0.1"), HT_POLICY_DENY_SPECIAL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -482,6 +511,7 @@ int main(void)
 	    cmocka_unit_test_setup(test_capacity, setup),
 	    cmocka_unit_test_setup(test_verdict_str, setup),
 	    cmocka_unit_test_setup(test_sockaddr, setup),
+	    cmocka_unit_test_setup(test_doc_examples, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
