@@ -138,6 +138,43 @@ static void rr_aaaa(struct m *m, uint32_t ttl, uint16_t last)
 	rr(m, DNS_TYPE_AAAA, ttl, v6, 16);
 }
 
+/* With HATUN_DNS_SEED_DIR set, every response parsed at the top level of a
+ * test is written there as a fuzz_dns seed: a selector byte (QTYPE bit 0,
+ * name index bits 1-3 in fuzz_dns.c's list) and the message. */
+static bool in_prefix_loop;
+
+static void dump_seed(const uint8_t *b, size_t n, const char *name, uint16_t qtype)
+{
+	static const char *const names[8] = {
+		"www.example.com", "web.example.net", "cdn.example.net", "a.b.c.example.com.",
+		"c0.example.com",  "nx.example.com",  "api.example.net", "WwW.eXample.COM",
+	};
+	const char *dir = getenv("HATUN_DNS_SEED_DIR");
+	uint32_t h = 2166136261u;
+	char path[512];
+	uint8_t sel;
+	FILE *f;
+	int idx = -1;
+
+	if (dir == NULL || in_prefix_loop)
+		return;
+	for (int i = 0; i < 8; i++)
+		if (strcmp(names[i], name) == 0)
+			idx = i;
+	if (idx < 0)
+		return;
+	sel = (uint8_t)((qtype == DNS_TYPE_AAAA ? 1 : 0) | idx << 1);
+	h = (h ^ sel) * 16777619u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	snprintf(path, sizeof(path), "%s/unit-%08x", dir, (unsigned)h);
+	f = fopen(path, "wb");
+	assert_non_null(f);
+	fwrite(&sel, 1, 1, f);
+	fwrite(b, 1, n, f);
+	fclose(f);
+}
+
 /* Parse b[0..n) from an exact-size heap copy. */
 static int parse_bytes(const uint8_t *b, size_t n, uint16_t id, const char *name, uint16_t qtype,
 		       struct dns_answer *a)
@@ -148,6 +185,7 @@ static int parse_bytes(const uint8_t *b, size_t n, uint16_t id, const char *name
 	assert_non_null(copy);
 	if (n)
 		memcpy(copy, b, n);
+	dump_seed(b, n, name, qtype);
 	rc = dns_response_parse(copy, n, id, name, strlen(name), qtype, a);
 	free(copy);
 	return rc;
@@ -162,6 +200,7 @@ static int parse(const struct m *m, const char *name, uint16_t qtype, struct dns
  * past its end). */
 static void every_prefix_fails(const uint8_t *b, size_t n, const char *name, uint16_t qtype)
 {
+	in_prefix_loop = true;
 	for (size_t i = 0; i < n; i++) {
 		struct dns_answer a;
 		int rc = parse_bytes(b, i, ID, name, qtype, &a);
@@ -170,6 +209,7 @@ static void every_prefix_fails(const uint8_t *b, size_t n, const char *name, uin
 			fail_msg("prefix %zu of %zu parsed (result %d)", i, n, (int)a.result);
 		assert_int_equal(a.naddr, 0);
 	}
+	in_prefix_loop = false;
 }
 
 static void assert_v4(const uint8_t a[16], uint8_t w, uint8_t x, uint8_t y, uint8_t z)
