@@ -138,7 +138,6 @@ bench__bg() {
 # bench__probe: one TCP connection through the alternative to the server's
 # iperf3 port must work (iperf3 itself, 1 s), else the setup failed.
 bench__probe() {
-
 	for _ in 1 2 3 4 5 6 7 8 9 10; do
 		if TB_TIMEOUT=15 tb_exec client "${BENCH_WRAP[@]}" iperf3 -c "$BENCH_DST" \
 			-p "$BENCH_PORT" ${BENCH_SRC:+-B "$BENCH_SRC"} -n 64K >/dev/null 2>&1; then

@@ -42,9 +42,9 @@ done
 : "${BENCH_SECONDS:=10}"
 export BENCH_SECONDS
 
-# shellcheck source=../tests/netns/lib.sh
+# shellcheck source=tests/netns/lib.sh
 . "$SRC/tests/netns/lib.sh"
-# shellcheck source=lib.sh
+# shellcheck source=bench/lib.sh
 . "$SRC/bench/lib.sh"
 
 tb_require_root
