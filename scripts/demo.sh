@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# hatun demo: a client with two access links (a "DSL" and an "LTE" line)
+# reaching a server through the network-side concentrator, all inside
+# network namespaces on this machine (nothing leaves it).
+#
+#   sudo bash scripts/demo.sh        (Debian 12, root; about 2 minutes)
+#
+# Steps: install dependencies, Release build (build/release), build the
+# testbed topology (docs/TESTBED.md) with the link emulator on both access
+# links, then show the topology, ping and iperf3 over each link, and a link
+# cut.  Everything is removed at the end, also on Ctrl-C.
+#
+#   DEMO_SKIP_BUILD=1   reuse an existing build/release (no apt, no cmake)
+#   TB_VERBOSE=1        trace every testbed command
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+
+# Access links: one-way delay (ms) and rate (Mbit/s) of each.
+DSL_DELAY=20 DSL_RATE=50
+LTE_DELAY=50 LTE_RATE=20
+IPERF_SECONDS=3
+
+BOLD="" RESET=""
+if [ -t 1 ]; then
+	BOLD=$(tput bold 2>/dev/null || true)
+	RESET=$(tput sgr0 2>/dev/null || true)
+fi
+
+heading() { printf '\n%s== %s%s\n' "$BOLD" "$*" "$RESET"; }
+say() { printf '   %s\n' "$*"; }
+
+# ---- preparation --------------------------------------------------------------
+
+need_root() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "demo: needs root (network namespaces, packages): sudo bash scripts/demo.sh" >&2
+		exit 1
+	fi
+}
+
+install_and_build() {
+	if [ "${DEMO_SKIP_BUILD:-0}" = 1 ]; then
+		heading "Using the existing build in build/release (DEMO_SKIP_BUILD=1)"
+		return 0
+	fi
+	heading "Installing dependencies (Debian packages)"
+	bash scripts/install-deps.sh
+	heading "Building hatun (Release) into build/release"
+	cmake -S . -B build/release -DCMAKE_BUILD_TYPE=Release >/dev/null
+	cmake --build build/release -j"$(nproc)" >/dev/null
+	say "done: build/release"
+}
+
+# ---- the testbed --------------------------------------------------------------
+
+start_testbed() {
+	export HATUN_BUILD_DIR=$ROOT/build/release HATUN_SOURCE_DIR=$ROOT
+	# shellcheck source=tests/netns/lib.sh
+	. "$ROOT/tests/netns/lib.sh"
+	tb_init
+	heading "Building the testbed (network namespaces)"
+	if [ -z "$TB_LINKEM" ]; then
+		echo "demo: the link emulator build/release/tools/linkem/linkem is missing" >&2
+		exit 1
+	fi
+	tb_topology_standard \
+		--delay "0:$DSL_DELAY" --rate "0:$DSL_RATE" \
+		--delay "1:$LTE_DELAY" --rate "1:$LTE_RATE"
+	say "namespaces $TB_PREFIX-*: client, access0 (DSL), access1 (LTE), concentrator, server"
+}
+
+show_topology() {
+	heading "Topology"
+	cat <<-EOF
+	                       access0 "DSL"  ${DSL_DELAY} ms each way, ${DSL_RATE} Mbit/s
+	   client  wan0 ════════ [linkem] ══ router ══╗
+	     │                                        ╠══ concentrator ══ server ("the Internet")
+	   client  wan1 ════════ [linkem] ══ router ══╝
+	                       access1 "LTE"  ${LTE_DELAY} ms each way, ${LTE_RATE} Mbit/s
+
+	   client   wan0  $TB_CLIENT_WAN0_V4  $TB_CLIENT_WAN0_V6   (via access0 $TB_ACCESS0_LAN_V4)
+	            wan1  $TB_CLIENT_WAN1_V4  $TB_CLIENT_WAN1_V6   (via access1 $TB_ACCESS1_LAN_V4)
+	   access0  up    $TB_ACCESS0_UP_V4  $TB_ACCESS0_UP_V6
+	   access1  up    $TB_ACCESS1_UP_V4  $TB_ACCESS1_UP_V6
+	   concentrator   $TB_CONC_V4  $TB_CONC_V6   (service address)
+	   server         $TB_SERVER_V4  $TB_SERVER_V6
+	EOF
+	heading "The client's routing: each source address leaves by its own link"
+	tb_exec client ip rule show | sed 's/^/   /'
+	tb_exec client ip route show table 100 | sed 's/^/   table 100: /'
+	tb_exec client ip route show table 101 | sed 's/^/   table 101: /'
+}
+
+# ping_link LINK NAME: prints the ping summary over one access link.
+ping_link() {
+	local n=$1 name=$2 fam src dst out
+	for fam in IPv4 IPv6; do
+		src=${TB_CLIENT_V4[n]} dst=$TB_SERVER_V4
+		if [ "$fam" = IPv6 ]; then
+			src=${TB_CLIENT_V6[n]} dst=$TB_SERVER_V6
+		fi
+		out=$(tb_ping_stats client "$src" "$dst" 10 0.1)
+		read -r sent recv loss min avg max <<<"$out"
+		printf '   %-4s %s  %s -> %s: %s/%s answered, rtt min/avg/max %s/%s/%s ms\n' \
+			"$name" "$fam" "$src" "$dst" "$recv" "$sent" "$min" "$avg" "$max"
+		: "$loss"
+	done
+}
+
+show_ping() {
+	heading "Ping from the client to the server over each link (expect ~$((2 * DSL_DELAY)) and ~$((2 * LTE_DELAY)) ms)"
+	ping_link 0 DSL
+	ping_link 1 LTE
+}
+
+show_iperf() {
+	local n name up down
+	heading "iperf3 from the client to the server over each link (${IPERF_SECONDS} s each way)"
+	tb_iperf_server server
+	for n in 0 1; do
+		name=DSL
+		[ "$n" = 1 ] && name=LTE
+		up=$(tb_iperf client "${TB_CLIENT_V4[n]}" "$TB_SERVER_V4" "$IPERF_SECONDS")
+		down=$(tb_iperf client "${TB_CLIENT_V4[n]}" "$TB_SERVER_V4" "$IPERF_SECONDS" -R)
+		printf '   %s: upload %s Mbit/s, download %s Mbit/s\n' "$name" "$up" "$down"
+	done
+}
+
+# Four pings a second over DSL for 6 s; the link is cut after 2 s and
+# restored 2 s later.  Each ping is shown at the time it was sent.
+show_link_cut() {
+	local log=$TB_DIR/cut.log t0 tdown tup
+	heading "Cutting the DSL link for 2 seconds (linkem: link down, then up)"
+	t0=$EPOCHREALTIME
+	tb_bg --log "$log" client ping -n -D -O -i 0.25 -c 24 -W 1 -I "$TB_CLIENT_WAN0_V4" "$TB_SERVER_V4"
+	# Between two pings, so that none is in flight at the cut.
+	sleep 2.1
+	tb_link_down 0
+	tdown=$EPOCHREALTIME
+	sleep 2
+	tb_link_up 0
+	tup=$EPOCHREALTIME
+	wait "$TB_LAST_PID" || true
+	awk -v t0="$t0" -v down="$tdown" -v up="$tup" '
+		function mark(t) {
+			if (!cut && t >= down - t0) { printf "   ---- t=%4.2f s  DSL link cut\n", down - t0; cut = 1 }
+			if (!back && t >= up - t0) { printf "   ---- t=%4.2f s  DSL link restored\n", up - t0; back = 1 }
+		}
+		/icmp_seq=/ {
+			match($0, /icmp_seq=[0-9]+/); seq = substr($0, RSTART + 9, RLENGTH - 9) + 0
+			ts = substr($1, 2, length($1) - 2)
+			if (seq > n) n = seq
+			if ($0 ~ /no answer/) {
+				# Printed just before the next ping is sent.
+				res[seq] = "no answer"; sent[seq] = ts - 0.25 - t0
+			} else {
+				split($0, a, "time="); res[seq] = "reply after " a[2]
+				sent[seq] = ts - a[2] / 1000 - t0
+			}
+		}
+		END {
+			for (i = 1; i <= n; i++) {
+				if (!(i in res)) continue
+				mark(sent[i])
+				printf "   ping %2d sent at t=%4.2f s  %s\n", i, sent[i], res[i]
+			}
+		}' "$log"
+	ping_link 0 DSL
+}
+
+# Later: start the hatun concentrator and client here, and repeat the
+# measurements through the tunnel.
+show_tunnel() {
+	:
+}
+
+main() {
+	need_root
+	install_and_build
+	start_testbed
+	show_topology
+	show_ping
+	show_iperf
+	show_link_cut
+	show_tunnel
+	heading "Cleaning up"
+	tb_cleanup
+	say "no namespace or process left"
+	printf '\n%sdemo complete%s\n' "$BOLD" "$RESET"
+}
+
+main "$@"
