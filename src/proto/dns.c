@@ -62,7 +62,7 @@ int dns_name_encode(uint8_t *out, size_t cap, const char *name, size_t name_len)
 }
 
 int dns_name_unpack(const uint8_t *msg, size_t len, size_t off, uint8_t out[DNS_NAME_MAX],
-		    size_t *out_len)
+                    size_t *out_len)
 {
 	size_t pos = off, run = off, o = 0, used = 0;
 	unsigned ptrs = 0;
@@ -163,7 +163,7 @@ int dns_name_to_text(char *out, size_t cap, const uint8_t *wire, size_t wire_len
 }
 
 int dns_query_build(uint8_t *buf, size_t cap, uint16_t id, const char *name, size_t name_len,
-		    uint16_t qtype, bool tcp_framing)
+                    uint16_t qtype, bool tcp_framing)
 {
 	uint8_t qname[DNS_NAME_MAX];
 	size_t pre = tcp_framing ? DNS_TCP_PREFIX : 0, total;
@@ -241,9 +241,9 @@ static uint32_t rr_ttl(const uint8_t *p)
  * addresses of qtype owned by cur (into out, from scratch) and find the first
  * CNAME owned by cur (its target into next, *found).  Every record is
  * checked the same way in every pass, so the first pass finds any error. */
-static int answer_pass(const uint8_t *msg, size_t len, size_t off, unsigned ancount,
-		       uint16_t qtype, const uint8_t *cur, size_t cur_len, struct dns_answer *out,
-		       uint32_t *ttl, uint8_t next[DNS_NAME_MAX], size_t *next_len, bool *found)
+static int answer_pass(const uint8_t *msg, size_t len, size_t off, unsigned ancount, uint16_t qtype,
+                       const uint8_t *cur, size_t cur_len, struct dns_answer *out, uint32_t *ttl,
+                       uint8_t next[DNS_NAME_MAX], size_t *next_len, bool *found)
 {
 	uint32_t cname_ttl = 0;
 
@@ -316,7 +316,7 @@ static int answer_pass(const uint8_t *msg, size_t len, size_t off, unsigned anco
 }
 
 int dns_response_parse(const uint8_t *msg, size_t len, uint16_t id, const char *name,
-		       size_t name_len, uint16_t qtype, struct dns_answer *out)
+                       size_t name_len, uint16_t qtype, struct dns_answer *out)
 {
 	uint8_t qname[DNS_NAME_MAX], got[DNS_NAME_MAX], cur[DNS_NAME_MAX], next[DNS_NAME_MAX];
 	size_t qname_len, got_len, cur_len, next_len = 0, off;
@@ -383,7 +383,7 @@ int dns_response_parse(const uint8_t *msg, size_t len, uint16_t id, const char *
 		bool found;
 
 		n = answer_pass(msg, len, off, ancount, qtype, cur, cur_len, out, &ttl, next,
-				&next_len, &found);
+		                &next_len, &found);
 		if (n < 0) {
 			out->naddr = out->naddr_seen = 0;
 			out->cname_hops = 0;

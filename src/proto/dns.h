@@ -26,7 +26,7 @@
 #include <stdint.h>
 
 #define DNS_HEADER_SIZE 12u
-#define DNS_NAME_MAX 255u       /* wire form, root label included (RFC 1035 §2.3.4) */
+#define DNS_NAME_MAX 255u /* wire form, root label included (RFC 1035 §2.3.4) */
 #define DNS_LABEL_MAX 63u
 #define DNS_NAME_TEXT_MAX 1024u /* dns_name_to_text() output, NUL included */
 #define DNS_TCP_PREFIX 2u
@@ -45,9 +45,9 @@
 #define DNS_RCODE_NOTIMP 4u
 #define DNS_RCODE_REFUSED 5u
 
-#define DNS_ADDR_MAX 8u   /* addresses kept from one answer */
-#define DNS_CNAME_MAX 8u  /* CNAME records followed from the question name */
-#define DNS_PTR_MAX 128u  /* compression pointers followed in one name */
+#define DNS_ADDR_MAX 8u  /* addresses kept from one answer */
+#define DNS_CNAME_MAX 8u /* CNAME records followed from the question name */
+#define DNS_PTR_MAX 128u /* compression pointers followed in one name */
 
 /* What a response that answers our query says. */
 enum dns_result {
@@ -60,12 +60,12 @@ enum dns_result {
 
 struct dns_answer {
 	enum dns_result result;
-	uint8_t rcode;       /* as received */
-	size_t naddr;        /* addresses in addr[], 0..DNS_ADDR_MAX */
-	size_t naddr_seen;   /* matching address records, those beyond DNS_ADDR_MAX included */
+	uint8_t rcode;     /* as received */
+	size_t naddr;      /* addresses in addr[], 0..DNS_ADDR_MAX */
+	size_t naddr_seen; /* matching address records, those beyond DNS_ADDR_MAX included */
 	uint8_t addr[DNS_ADDR_MAX][16];
 	uint32_t ttl;        /* ADDRESSES: minimum TTL of the CNAMEs followed and the
-			      * address records matched; 0 otherwise */
+	                      * address records matched; 0 otherwise */
 	unsigned cname_hops; /* CNAMEs followed */
 };
 
@@ -104,7 +104,7 @@ int dns_name_encode(uint8_t *out, size_t cap, const char *name, size_t name_len)
  *   HT_ERR_TOO_LONG   more than 255 bytes uncompressed;
  *   HT_ERR_INVAL      NULL pointers. */
 int dns_name_unpack(const uint8_t *msg, size_t len, size_t off, uint8_t out[DNS_NAME_MAX],
-		    size_t *out_len);
+                    size_t *out_len);
 
 /* Wire form (uncompressed) → presentation form, NUL-terminated, without the
  * trailing dot ("." for the root).  Bytes dns_name_encode() refuses ('.',
@@ -122,7 +122,7 @@ int dns_name_to_text(char *out, size_t cap, const uint8_t *wire, size_t wire_len
  * Returns the bytes written, or dns_name_encode()'s errors for name,
  * HT_ERR_NOBUF, HT_ERR_INVAL (buf NULL, another qtype). */
 int dns_query_build(uint8_t *buf, size_t cap, uint16_t id, const char *name, size_t name_len,
-		    uint16_t qtype, bool tcp_framing);
+                    uint16_t qtype, bool tcp_framing);
 
 /* For a DNS-over-TCP byte stream: buf holds what has arrived.  Returns the
  * bytes to consume for the first message (2 + its length; the message is
@@ -155,7 +155,7 @@ int dns_tcp_frame_len(const uint8_t *buf, size_t len);
  * *out is zeroed first; on error only out->rcode may be set (when the
  * header was read), never an address. */
 int dns_response_parse(const uint8_t *msg, size_t len, uint16_t id, const char *name,
-		       size_t name_len, uint16_t qtype, struct dns_answer *out);
+                       size_t name_len, uint16_t qtype, struct dns_answer *out);
 
 /* The SOCKS reply for one lookup: rc is dns_response_parse()'s return and
  * a its output (read only when rc == HT_OK).

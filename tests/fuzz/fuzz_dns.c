@@ -45,8 +45,8 @@ static void check(int cond)
 }
 
 static const char *const names[8] = {
-	"www.example.com", "web.example.net", "cdn.example.net", "a.b.c.example.com.",
-	"c0.example.com",  "nx.example.com",  "api.example.net", "WwW.eXample.COM",
+    "www.example.com", "web.example.net", "cdn.example.net", "a.b.c.example.com.",
+    "c0.example.com",  "nx.example.com",  "api.example.net", "WwW.eXample.COM",
 };
 
 static bool rc_documented(int rc)
@@ -101,7 +101,8 @@ static void check_ttl(const uint8_t *msg, size_t len, uint16_t qtype, const stru
 
 			off += (size_t)dns_name_unpack(msg, len, off, name, &nlen);
 			rdlen = ht_get16(msg + off + 8);
-			if (ht_get16(msg + off) == qtype && ht_get16(msg + off + 2) == DNS_CLASS_IN) {
+			if (ht_get16(msg + off) == qtype &&
+			    ht_get16(msg + off + 2) == DNS_CLASS_IN) {
 				uint32_t ttl = ht_get32(msg + off + 4);
 
 				if (ttl > 0x7fffffffu)
@@ -182,8 +183,8 @@ static void round_trip(const uint8_t *s, size_t n)
 	struct dns_answer a;
 	size_t ulen, plain;
 	int wn, tn, qn;
-	static const uint8_t ans[] = {0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x01,
-				      0x2c, 0x00, 0x04, 198,  51,   100,  1};
+	static const uint8_t ans[] = {0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00,
+	                              0x01, 0x2c, 0x00, 0x04, 198,  51,   100,  1};
 
 	if (n > 300)
 		n = 300;
@@ -212,7 +213,7 @@ static void round_trip(const uint8_t *s, size_t n)
 	q[2 + 7] = 1;
 	memcpy(q + qn, ans, sizeof(ans));
 	check(dns_response_parse(q + 2, (size_t)qn - 2 + sizeof(ans), 0xabcd, (const char *)s, n,
-				 DNS_TYPE_A, &a) == HT_OK);
+	                         DNS_TYPE_A, &a) == HT_OK);
 	check(a.result == DNS_RESULT_ADDRESSES && a.naddr == 1 && a.ttl == 300);
 	check(a.addr[0][10] == 0xff && a.addr[0][12] == 198 && a.addr[0][15] == 1);
 }
@@ -234,8 +235,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		unpack(msg, len, DNS_HEADER_SIZE);
 	f = dns_tcp_frame_len(data, size);
 	check(f == HT_ERR_NEED_MORE || f == HT_ERR_BAD_LENGTH ||
-	      (f >= 2 + (int)DNS_HEADER_SIZE && (size_t)f <= size &&
-	       f == 2 + (int)ht_get16(data)));
+	      (f >= 2 + (int)DNS_HEADER_SIZE && (size_t)f <= size && f == 2 + (int)ht_get16(data)));
 	round_trip(msg, len);
 	return 0;
 }

@@ -90,7 +90,7 @@ static size_t ptr(struct m *m, size_t target)
 }
 
 static void hdr(struct m *m, uint16_t id, uint16_t flags, uint16_t qd, uint16_t an, uint16_t ns,
-		uint16_t ar)
+                uint16_t ar)
 {
 	m->n = 0;
 	u16(m, id);
@@ -146,8 +146,8 @@ static bool in_prefix_loop;
 static void dump_seed(const uint8_t *b, size_t n, const char *name, uint16_t qtype)
 {
 	static const char *const names[8] = {
-		"www.example.com", "web.example.net", "cdn.example.net", "a.b.c.example.com.",
-		"c0.example.com",  "nx.example.com",  "api.example.net", "WwW.eXample.COM",
+	    "www.example.com", "web.example.net", "cdn.example.net", "a.b.c.example.com.",
+	    "c0.example.com",  "nx.example.com",  "api.example.net", "WwW.eXample.COM",
 	};
 	const char *dir = getenv("HATUN_DNS_SEED_DIR");
 	uint32_t h = 2166136261u;
@@ -177,7 +177,7 @@ static void dump_seed(const uint8_t *b, size_t n, const char *name, uint16_t qty
 
 /* Parse b[0..n) from an exact-size heap copy. */
 static int parse_bytes(const uint8_t *b, size_t n, uint16_t id, const char *name, uint16_t qtype,
-		       struct dns_answer *a)
+                       struct dns_answer *a)
 {
 	uint8_t *copy = malloc(n ? n : 1);
 	int rc;
@@ -233,8 +233,8 @@ static void test_name_encode(void **state)
 {
 	uint8_t w[DNS_NAME_MAX + 10];
 	char text[300];
-	static const uint8_t www[] = {3, 'w', 'w', 'w', 7, 'e', 'x', 'a', 'm', 'p', 'l',
-				      'e', 3, 'c', 'o', 'm', 0};
+	static const uint8_t www[] = {3,   'w', 'w', 'w', 7,   'e', 'x', 'a', 'm',
+	                              'p', 'l', 'e', 3,   'c', 'o', 'm', 0};
 
 	(void)state;
 	assert_int_equal(dns_name_encode(w, sizeof(w), WWW, strlen(WWW)), 17);
@@ -317,11 +317,11 @@ static void test_name_unpack(void **state)
 
 	(void)state;
 	hdr(&m, ID, 0x8180, 0, 0, 0, 0);
-	a = wname(&m, "example.com");      /* 12 */
-	b = labels(&m, "www");             /* 25 */
-	ptr(&m, a);                        /*  "www" + -> example.com */
+	a = wname(&m, "example.com"); /* 12 */
+	b = labels(&m, "www");        /* 25 */
+	ptr(&m, a);                   /*  "www" + -> example.com */
 	c = labels(&m, "a.b");
-	ptr(&m, b);                        /*  "a.b" + -> www -> example.com */
+	ptr(&m, b); /*  "a.b" + -> www -> example.com */
 	assert_int_equal(dns_name_unpack(m.b, m.n, c, out, &olen), 6);
 	assert_int_equal(olen, 4 + 4 + 8 + 4 + 1);
 	assert_memory_equal(out, "\1a\1b\3www\7example\3com", olen);
@@ -390,44 +390,43 @@ static void test_query_layout(void **state)
 	 * RCODE=0; QDCOUNT 1, AN/NS/AR 0; QNAME 3www7example3com0; QTYPE A (1);
 	 * QCLASS IN (1). */
 	static const uint8_t want[] = {
-		0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-		0x03, 'w',  'w',  'w',  0x07, 'e',  'x',  'a',  'm',  'p',  'l',  'e',
-		0x03, 'c',  'o',  'm',  0x00, 0x00, 0x01, 0x00, 0x01,
+	    0x12, 0x34, 0x01, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00,
+	    0x00, 0x03, 'w',  'w',  'w',  0x07, 'e',  'x',  'a',  'm',  'p',
+	    'l',  'e',  0x03, 'c',  'o',  'm',  0x00, 0x00, 0x01, 0x00, 0x01,
 	};
 	uint8_t buf[DNS_QUERY_MAX];
 
 	(void)state;
 	assert_int_equal(sizeof(want), 33);
 	assert_int_equal(dns_query_build(buf, sizeof(buf), ID, WWW, strlen(WWW), DNS_TYPE_A, false),
-			 33);
+	                 33);
 	assert_memory_equal(buf, want, 33);
 	/* TCP: the same message behind its length, 0x0021. */
 	assert_int_equal(dns_query_build(buf, sizeof(buf), ID, WWW, strlen(WWW), DNS_TYPE_A, true),
-			 35);
+	                 35);
 	assert_int_equal(buf[0], 0x00);
 	assert_int_equal(buf[1], 0x21);
 	assert_memory_equal(buf + 2, want, 33);
 	assert_int_equal(dns_tcp_frame_len(buf, 35), 35);
 	/* AAAA differs in QTYPE only (28 = 0x001c). */
 	assert_int_equal(
-		dns_query_build(buf, sizeof(buf), ID, WWW ".", strlen(WWW) + 1, DNS_TYPE_AAAA, false),
-		33);
+	    dns_query_build(buf, sizeof(buf), ID, WWW ".", strlen(WWW) + 1, DNS_TYPE_AAAA, false),
+	    33);
 	assert_memory_equal(buf, want, 29);
 	assert_int_equal(buf[29], 0x00);
 	assert_int_equal(buf[30], 0x1c);
 	for (size_t cap = 0; cap < 35; cap++)
-		assert_int_equal(
-			dns_query_build(buf, cap, ID, WWW, strlen(WWW), DNS_TYPE_A, true),
-			HT_ERR_NOBUF);
-	assert_int_equal(dns_query_build(buf, sizeof(buf), ID, WWW, strlen(WWW), DNS_TYPE_CNAME,
-					 false),
-			 HT_ERR_INVAL);
+		assert_int_equal(dns_query_build(buf, cap, ID, WWW, strlen(WWW), DNS_TYPE_A, true),
+		                 HT_ERR_NOBUF);
+	assert_int_equal(
+	    dns_query_build(buf, sizeof(buf), ID, WWW, strlen(WWW), DNS_TYPE_CNAME, false),
+	    HT_ERR_INVAL);
 	assert_int_equal(dns_query_build(NULL, 10, ID, WWW, strlen(WWW), DNS_TYPE_A, false),
-			 HT_ERR_INVAL);
+	                 HT_ERR_INVAL);
 	assert_int_equal(dns_query_build(buf, sizeof(buf), ID, "a..b", 4, DNS_TYPE_A, false),
-			 HT_ERR_BAD_LENGTH);
+	                 HT_ERR_BAD_LENGTH);
 	assert_int_equal(dns_query_build(buf, sizeof(buf), ID, "a\tb", 3, DNS_TYPE_A, false),
-			 HT_ERR_BAD_VALUE);
+	                 HT_ERR_BAD_VALUE);
 }
 
 static void test_tcp_frame_len(void **state)
@@ -455,11 +454,11 @@ static void test_tcp_frame_len(void **state)
 /* www.example.com A 192.0.2.1, TTL 3600, the answer's owner a pointer to
  * the question (c0 0c). */
 static const uint8_t one_a[] = {
-	0x12, 0x34, 0x81, 0x80, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, /* header */
-	0x03, 'w',  'w',  'w',  0x07, 'e',  'x',  'a',  'm',  'p',  'l',  'e',
-	0x03, 'c',  'o',  'm',  0x00, 0x00, 0x01, 0x00, 0x01, /* question */
-	0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x0e, 0x10, 0x00, 0x04,
-	0xc0, 0x00, 0x02, 0x01, /* answer */
+    0x12, 0x34, 0x81, 0x80, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, /* header */
+    0x03, 'w',  'w',  'w',  0x07, 'e',  'x',  'a',  'm',  'p',  'l',  'e',
+    0x03, 'c',  'o',  'm',  0x00, 0x00, 0x01, 0x00, 0x01, /* question */
+    0xc0, 0x0c, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x0e, 0x10, 0x00, 0x04,
+    0xc0, 0x00, 0x02, 0x01, /* answer */
 };
 
 static void test_one_a(void **state)
@@ -478,11 +477,11 @@ static void test_one_a(void **state)
 	assert_int_equal(dns_outcome(HT_OK, &a), DNS_OUTCOME_OK);
 	/* Trailing dot and 0x20 case in the name we asked for. */
 	assert_int_equal(parse_bytes(one_a, sizeof(one_a), ID, "WwW.eXample.COM.", DNS_TYPE_A, &a),
-			 HT_OK);
+	                 HT_OK);
 	assert_int_equal(a.naddr, 1);
 	/* Asked AAAA: the question does not match. */
 	assert_int_equal(parse_bytes(one_a, sizeof(one_a), ID, WWW, DNS_TYPE_AAAA, &a),
-			 HT_ERR_MISMATCH);
+	                 HT_ERR_MISMATCH);
 	every_prefix_fails(one_a, sizeof(one_a), WWW, DNS_TYPE_A);
 }
 
@@ -493,14 +492,13 @@ static void test_header_checks(void **state)
 
 	(void)state;
 	assert_int_equal(parse_bytes(one_a, sizeof(one_a), ID + 1, WWW, DNS_TYPE_A, &a),
-			 HT_ERR_MISMATCH);
+	                 HT_ERR_MISMATCH);
 	assert_int_equal(parse_bytes(one_a, sizeof(one_a), ID, "www.example.net", DNS_TYPE_A, &a),
-			 HT_ERR_MISMATCH);
+	                 HT_ERR_MISMATCH);
 	assert_int_equal(parse_bytes(one_a, sizeof(one_a), ID, "ww.example.com", DNS_TYPE_A, &a),
-			 HT_ERR_MISMATCH);
-	assert_int_equal(parse_bytes(one_a, sizeof(one_a), ID, "www.example.com.x", DNS_TYPE_A,
-				     &a),
-			 HT_ERR_MISMATCH);
+	                 HT_ERR_MISMATCH);
+	assert_int_equal(parse_bytes(one_a, sizeof(one_a), ID, "www.example.com.x", DNS_TYPE_A, &a),
+	                 HT_ERR_MISMATCH);
 	memcpy(b, one_a, sizeof(b));
 	b[2] = 0x01; /* QR = 0: a query */
 	assert_int_equal(parse_bytes(b, sizeof(b), ID, WWW, DNS_TYPE_A, &a), HT_ERR_BAD_VALUE);
@@ -526,12 +524,12 @@ static void test_header_checks(void **state)
 	assert_int_equal(parse_bytes(b, sizeof(b), ID, WWW, DNS_TYPE_A, &a), HT_OK);
 	/* Caller errors. */
 	assert_int_equal(dns_response_parse(one_a, sizeof(one_a), ID, WWW, strlen(WWW), 5, &a),
-			 HT_ERR_INVAL);
+	                 HT_ERR_INVAL);
 	assert_int_equal(dns_response_parse(one_a, sizeof(one_a), ID, "a..b", 4, 1, &a),
-			 HT_ERR_INVAL);
+	                 HT_ERR_INVAL);
 	assert_int_equal(dns_response_parse(NULL, 0, ID, WWW, strlen(WWW), 1, &a), HT_ERR_INVAL);
 	assert_int_equal(dns_response_parse(one_a, sizeof(one_a), ID, WWW, strlen(WWW), 1, NULL),
-			 HT_ERR_INVAL);
+	                 HT_ERR_INVAL);
 	assert_int_equal(dns_outcome(HT_ERR_MISMATCH, &a), DNS_OUTCOME_GENERAL_FAILURE);
 }
 
@@ -582,7 +580,10 @@ static void build_chain(struct m *m)
 	rr(m, DNS_TYPE_CNAME, 700, tmp.b, 2);
 	/* a TXT record of the question's name (type 16): ignored */
 	ptr(m, 12);
-	rr(m, 16, 1, "\x03" "abc", 4);
+	rr(m, 16, 1,
+	   "\x03"
+	   "abc",
+	   4);
 	/* www.example.com CNAME web.example.net TTL 800 */
 	ptr(m, 12);
 	tmp.n = 0;
@@ -953,15 +954,15 @@ static void test_outcome(void **state)
 	assert_int_equal(dns_outcome(HT_OK, &a), DNS_OUTCOME_HOST_UNREACHABLE);
 
 	assert_int_equal(dns_outcome_merge(DNS_OUTCOME_OK, DNS_OUTCOME_GENERAL_FAILURE),
-			 DNS_OUTCOME_OK);
+	                 DNS_OUTCOME_OK);
 	assert_int_equal(dns_outcome_merge(DNS_OUTCOME_HOST_UNREACHABLE, DNS_OUTCOME_OK),
-			 DNS_OUTCOME_OK);
+	                 DNS_OUTCOME_OK);
 	assert_int_equal(
-		dns_outcome_merge(DNS_OUTCOME_GENERAL_FAILURE, DNS_OUTCOME_HOST_UNREACHABLE),
-		DNS_OUTCOME_HOST_UNREACHABLE);
+	    dns_outcome_merge(DNS_OUTCOME_GENERAL_FAILURE, DNS_OUTCOME_HOST_UNREACHABLE),
+	    DNS_OUTCOME_HOST_UNREACHABLE);
 	assert_int_equal(
-		dns_outcome_merge(DNS_OUTCOME_GENERAL_FAILURE, DNS_OUTCOME_GENERAL_FAILURE),
-		DNS_OUTCOME_GENERAL_FAILURE);
+	    dns_outcome_merge(DNS_OUTCOME_GENERAL_FAILURE, DNS_OUTCOME_GENERAL_FAILURE),
+	    DNS_OUTCOME_GENERAL_FAILURE);
 }
 
 /* A query, its TCP framing and a response built by echoing it. */
@@ -979,12 +980,13 @@ static void test_query_response_round_trip(void **state)
 	msg = q + 2;
 	msg[2] |= 0x80; /* QR */
 	msg[7] = 1;     /* ANCOUNT */
-	memcpy(q + n, "\xc0\x0c\x00\x1c\x00\x01\x00\x00\x00\x3c\x00\x10"
-		      "\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x42",
+	memcpy(q + n,
+	       "\xc0\x0c\x00\x1c\x00\x01\x00\x00\x00\x3c\x00\x10"
+	       "\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x42",
 	       28);
-	assert_int_equal(parse_bytes(msg, (size_t)n - 2 + 28, 0xbeef, "api.example.net",
-				     DNS_TYPE_AAAA, &a),
-			 HT_OK);
+	assert_int_equal(
+	    parse_bytes(msg, (size_t)n - 2 + 28, 0xbeef, "api.example.net", DNS_TYPE_AAAA, &a),
+	    HT_OK);
 	assert_int_equal(a.naddr, 1);
 	assert_v6(a.addr[0], 0x42);
 	assert_int_equal(a.ttl, 60);
@@ -993,26 +995,26 @@ static void test_query_response_round_trip(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_name_encode),
-		cmocka_unit_test(test_name_to_text),
-		cmocka_unit_test(test_name_unpack),
-		cmocka_unit_test(test_name_unpack_too_long),
-		cmocka_unit_test(test_query_layout),
-		cmocka_unit_test(test_tcp_frame_len),
-		cmocka_unit_test(test_one_a),
-		cmocka_unit_test(test_header_checks),
-		cmocka_unit_test(test_several_aaaa),
-		cmocka_unit_test(test_cname_chain),
-		cmocka_unit_test(test_cname_rules),
-		cmocka_unit_test(test_cname_limits),
-		cmocka_unit_test(test_rcodes),
-		cmocka_unit_test(test_truncated_bit),
-		cmocka_unit_test(test_compression_attacks),
-		cmocka_unit_test(test_record_errors),
-		cmocka_unit_test(test_many_and_ttl),
-		cmocka_unit_test(test_trailing_sections_ignored),
-		cmocka_unit_test(test_outcome),
-		cmocka_unit_test(test_query_response_round_trip),
+	    cmocka_unit_test(test_name_encode),
+	    cmocka_unit_test(test_name_to_text),
+	    cmocka_unit_test(test_name_unpack),
+	    cmocka_unit_test(test_name_unpack_too_long),
+	    cmocka_unit_test(test_query_layout),
+	    cmocka_unit_test(test_tcp_frame_len),
+	    cmocka_unit_test(test_one_a),
+	    cmocka_unit_test(test_header_checks),
+	    cmocka_unit_test(test_several_aaaa),
+	    cmocka_unit_test(test_cname_chain),
+	    cmocka_unit_test(test_cname_rules),
+	    cmocka_unit_test(test_cname_limits),
+	    cmocka_unit_test(test_rcodes),
+	    cmocka_unit_test(test_truncated_bit),
+	    cmocka_unit_test(test_compression_attacks),
+	    cmocka_unit_test(test_record_errors),
+	    cmocka_unit_test(test_many_and_ttl),
+	    cmocka_unit_test(test_trailing_sections_ignored),
+	    cmocka_unit_test(test_outcome),
+	    cmocka_unit_test(test_query_response_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
