@@ -73,11 +73,16 @@ start_testbed() {
 show_topology() {
 	heading "Topology"
 	cat <<-EOF
-	                       access0 "DSL"  ${DSL_DELAY} ms each way, ${DSL_RATE} Mbit/s
-	   client  wan0 ════════ [linkem] ══ router ══╗
-	     │                                        ╠══ concentrator ══ server ("the Internet")
-	   client  wan1 ════════ [linkem] ══ router ══╝
-	                       access1 "LTE"  ${LTE_DELAY} ms each way, ${LTE_RATE} Mbit/s
+	 client          access0 "DSL": ${DSL_DELAY} ms each way, ${DSL_RATE} Mbit/s
+	┌──────┐       ┌──────────────────────────────┐       ┌──────────────┐         ┌────────┐
+	│ wan0 ╞═══════╡ lkc ─linkem─ lkr ═══ lan  up ╞═══════╡ acc0         │         │ server │
+	│      │       └──────────────────────────────┘       │ concentrator │         │ "the   │
+	│      │       ┌──────────────────────────────┐       │         inet ╞═════════╡ Inter- │
+	│ wan1 ╞═══════╡ lkc ─linkem─ lkr ═══ lan  up ╞═══════╡ acc1         │         │ net"   │
+	└──────┘       └──────────────────────────────┘       └──────────────┘         └────────┘
+	                 access1 "LTE": ${LTE_DELAY} ms each way, ${LTE_RATE} Mbit/s
+	   each box is a network namespace ($TB_PREFIX-<name>); ═══ is a virtual cable (veth);
+	   linkem, the link emulator, adds the delay inside each access router.
 
 	   client   wan0  $TB_CLIENT_WAN0_V4  $TB_CLIENT_WAN0_V6   (via access0 $TB_ACCESS0_LAN_V4)
 	            wan1  $TB_CLIENT_WAN1_V4  $TB_CLIENT_WAN1_V6   (via access1 $TB_ACCESS1_LAN_V4)

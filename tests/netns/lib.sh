@@ -16,7 +16,7 @@
 #
 # Environment (all optional):
 #   TB_VERBOSE=1       trace every setup command on stderr
-#   TB_TIMEOUT=S       bound of tb_exec and of setup commands (default 30)
+#   TB_TIMEOUT=S       bound of every tb_exec, in seconds (default 30)
 #   TB_KEEP=1          keep the log directory ($TB_DIR) after cleanup
 #   TB_LINKEM=PATH     link emulator (default $HATUN_BUILD_DIR/tools/linkem/linkem)
 #   HATUN_BUILD_DIR    build tree (set by ctest)
@@ -81,15 +81,20 @@
 #     tb_link_up LINK                  restore LINK
 #     tb_link_rate LINK UP [DOWN]      tbf on client:wanN (up) and accessN:lan (down)
 #     tb_link_counter LINK up|down     packets forwarded by accessN from/to the client
+#     tb_wait_reachable                wait (10 s) until the server answers every
+#                                      client address (after a link change)
 #     tb_nat LINK [v6]                 CPE masquerade on accessN's upstream side
 #     tb_nat_rebind LINK               NAT on LINK maps the client to a new port
 #   Impairments on any interface
-#     tb_shape_rate NAME IF MBIT [LATENCY_MS]   tbf on IF egress (0 removes)
+#     tb_shape_rate NAME IF MBIT [LATENCY_MS]   tbf on IF egress (0 removes;
+#                                      no effect on linkem ports lkc/lkr)
 #     tb_loss NAME IF PCT [out|in|both]  random drop (nftables numgen), 0 removes
 #   Measurements
+#     tb_ping_ok NAME SRC DST          one ping answered within 1 s
 #     tb_ping_stats NAME SRC DST COUNT [INTERVAL]  "sent recv loss% min avg max"
-#     tb_iperf_server NAME [PORT]      persistent iperf3 server
+#     tb_iperf_server NAME [PORT]      persistent iperf3 server (sets TB_IPERF_PORT)
 #     tb_iperf NAME SRC DST [SECONDS] [IPERF3 ARGS...]  prints Mbit/s received
+#                                      (1 s omitted; -R: server sends)
 #     tb_whoami_server NAME PORT       TCP+UDP: replies "<peer addr> <peer port>"
 #     tb_whoami NAME SRC DST PORT [tcp|udp]  prints what the server saw
 #
@@ -606,7 +611,7 @@ tb_topology_standard() {
 		[ -z "$spec" ] || tb_link_rate "$n" "${spec%%:*}" "${spec#*:}" || return 1
 	done
 	if [ "$wait" = 1 ]; then
-		tb__wait_reachable || return 1
+		tb_wait_reachable || return 1
 	fi
 }
 
@@ -737,13 +742,13 @@ tb__topo_client() {
 
 # Pings the server from each client address until it answers (fills the
 # neighbour caches, so that the first measured ping is not an ND/ARP one).
-tb__wait_reachable() {
+tb_wait_reachable() {
 	local n a dst
 	for n in 0 1; do
 		for a in "${TB_CLIENT_V4[n]}" "${TB_CLIENT_V6[n]}"; do
 			dst=$TB_SERVER_V4
 			case $a in *:*) dst=$TB_SERVER_V6 ;; esac
-			if ! tb_wait 10 tb__ping1 client "$a" "$dst"; then
+			if ! tb_wait 10 tb_ping_ok client "$a" "$dst"; then
 				tb__err "topology: $dst unreachable from client $a"
 				return 1
 			fi
@@ -751,7 +756,7 @@ tb__wait_reachable() {
 	done
 }
 
-tb__ping1() {
+tb_ping_ok() {
 	tb_exec "$1" ping -n -q -c 1 -W 1 -I "$2" "$3" >/dev/null 2>&1
 }
 
@@ -946,8 +951,8 @@ tb_ping_stats() {
 }
 
 tb_iperf_server() {
-	local port=${2:-$TB_IPERF_PORT}
-	tb_bg --port "tcp:$port" "$1" iperf3 -s -p "$port"
+	TB_IPERF_PORT=${2:-$TB_IPERF_PORT}
+	tb_bg --port "tcp:$TB_IPERF_PORT" "$1" iperf3 -s -p "$TB_IPERF_PORT"
 }
 
 tb_iperf() {

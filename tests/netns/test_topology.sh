@@ -155,16 +155,16 @@ check_delay() {
 	delay_check 1 4 50
 	delay_check 1 6 50
 	tb_link_delay 0 5 5 || tb_fail "tb_link_delay 0 5 5"
-	tb__wait_reachable || tb_fail "link 0 does not come back after tb_link_delay"
+	tb_wait_reachable || tb_fail "link 0 does not come back after tb_link_delay"
 	delay_check 0 4 5
 	tb_link_delay 0 20 20 10 || tb_fail "tb_link_delay with jitter"
-	tb__wait_reachable || tb_fail "link 0 does not come back after tb_link_delay"
+	tb_wait_reachable || tb_fail "link 0 does not come back after tb_link_delay"
 	ping_check 0 4 20 0.05
 	{ between "$S_MIN" 40 70 && between "$S_MAX" 40 75; } ||
 		tb_fail "link 0 with 20+-10 ms jitter: rtt $S_MIN/$S_AVG/$S_MAX"
 	tb_ok "link 0: 20 ms + 0..10 ms jitter -> rtt min/avg/max $S_MIN/$S_AVG/$S_MAX ms"
 	tb_link_delay 0 20 20 || tb_fail "tb_link_delay 0 20 20"
-	tb__wait_reachable || tb_fail "link 0 does not come back after tb_link_delay"
+	tb_wait_reachable || tb_fail "link 0 does not come back after tb_link_delay"
 }
 
 check_rate() {
@@ -206,9 +206,9 @@ link_cut_check() {
 			tb_fail "link $1 carrier down: client's wan$1 still has carrier"
 	fi
 	tb_link_up "$1" || tb_fail "tb_link_up $1"
-	tb_wait 5 tb__ping1 client "${TB_CLIENT_V4[$1]}" "$TB_SERVER_V4" ||
+	tb_wait 5 tb_ping_ok client "${TB_CLIENT_V4[$1]}" "$TB_SERVER_V4" ||
 		tb_fail "link $1 not restored after tb_link_up"
-	tb_wait 5 tb__ping1 client "${TB_CLIENT_V6[$1]}" "$TB_SERVER_V6" ||
+	tb_wait 5 tb_ping_ok client "${TB_CLIENT_V6[$1]}" "$TB_SERVER_V6" ||
 		tb_fail "link $1 IPv6 not restored after tb_link_up"
 	tb_ok "tb_link_down $1 $mode (by $how): 0/3 pings, other link 3/3; tb_link_up restores IPv4+IPv6"
 }
