@@ -394,7 +394,6 @@ static int cb_acked(ngtcp2_conn *conn, int64_t sid, uint64_t offset, uint64_t le
 {
 	struct ht_qconn *c = user;
 	struct ht_qstream *s = suser;
-	size_t room, want;
 
 	(void)conn;
 	(void)sid;
@@ -402,17 +401,20 @@ static int cb_acked(ngtcp2_conn *conn, int64_t sid, uint64_t offset, uint64_t le
 	if (s == NULL)
 		return 0;
 	ht_qstream_acked(c, s, len);
-	if (s->want_writable) {
-		room = ht_qstream_room(c, s);
-		want = c->set.stream_sndbuf / 4 < WRITABLE_MIN ? c->set.stream_sndbuf / 4
-							      : WRITABLE_MIN;
-		if (room > 0 && room >= want) {
-			s->want_writable = false;
-			s->notify_writable = true;
-			notify_add(c, s);
-		}
-	}
 	return 0;
+}
+
+/* ngtcp2 took bytes of s: tell a blocked writer once enough room is free. */
+static void maybe_writable(struct ht_qconn *c, struct ht_qstream *s)
+{
+	size_t want = c->set.stream_sndbuf / 4 < WRITABLE_MIN ? c->set.stream_sndbuf / 4
+							     : WRITABLE_MIN;
+
+	if (s->want_writable && ht_qstream_room(c, s) >= (want ? want : 1)) {
+		s->want_writable = false;
+		s->notify_writable = true;
+		notify_add(c, s);
+	}
 }
 
 static int cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint64_t app_error,
@@ -945,6 +947,7 @@ static ngtcp2_ssize write_one(struct ht_qconn *c, ngtcp2_path *path, ngtcp2_pkt_
 		s->sent += (uint64_t)wlen;
 		if (fin && s->sent == s->end)
 			s->fin_sent = true;
+		maybe_writable(c, s);
 	}
 	switch (n) {
 	case NGTCP2_ERR_STREAM_DATA_BLOCKED:

@@ -123,9 +123,13 @@ void ht_qstream_free_all(struct ht_qconn *c)
 	c->notify = NULL;
 }
 
+/* The cap bounds the bytes ngtcp2 has not taken yet.  Bytes it took stay
+ * (in their chunks) until ACKed: those are bounded by the peer's flow-
+ * control window and our cwnd, not by the cap — otherwise one stream could
+ * never move more than cap per RTT. */
 size_t ht_qstream_room(const struct ht_qconn *c, const struct ht_qstream *s)
 {
-	uint64_t used = s->end - s->acked;
+	uint64_t used = s->end - s->sent;
 
 	if (s->fin_queued || s->wr_shut || used >= c->set.stream_sndbuf)
 		return 0;
