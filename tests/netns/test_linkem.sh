@@ -165,13 +165,13 @@ fi
 log "delay"
 if lk_start --delay 15:25 --seed 1; then
 	read -r s r mn av mx < <(in_a timeout 20 ping -q -c 50 -i 0.02 192.0.2.2 | ping_sum)
-	if [ "$r" = 50 ] && within "$mn" 40 41 && within "$av" 39 41; then
+	if [ "$r" = 50 ] && within "$mn" 40 41 && within "$av" 39 42; then
 		ok "delay 15:25 ms: IPv4 RTT min $mn avg $av max $mx (want 40)"
 	else
 		fail "delay 15:25 ms: IPv4 $r/50 RTT min $mn avg $av max $mx (want 40)"
 	fi
 	read -r s r mn av mx < <(in_a timeout 20 ping -6 -q -c 30 -i 0.02 2001:db8:1::2 | ping_sum)
-	if [ "$r" = 30 ] && within "$mn" 40 41 && within "$av" 39 41; then
+	if [ "$r" = 30 ] && within "$mn" 40 41 && within "$av" 39 42; then
 		ok "IPv6 through linkem: RTT min $mn avg $av max $mx"
 	else
 		fail "IPv6: $r/30 RTT min $mn avg $av max $mx (want 40)"
@@ -184,8 +184,10 @@ fi
 log "jitter"
 if lk_start --delay 10 --jitter 5:0 --seed 2; then
 	read -r s r mn av mx < <(in_a timeout 20 ping -q -c 60 -i 0.02 192.0.2.2 | ping_sum)
-	# RTT in [20, 25] (+ a little for the path itself), spread out.
-	if [ "$r" = 60 ] && within "$mn" 20 21.5 && within "$mx" 23.5 26 &&
+	# RTT in [20, 25] (+ a little for the path itself), spread out.  The
+	# upper bound allows 3 ms of scheduling slack: CI machines are loaded
+	# (ctest runs fuzzers beside this); accuracy is measured in bench/.
+	if [ "$r" = 60 ] && within "$mn" 20 21.5 && within "$mx" 23.5 28 &&
 	   within "$av" 21.5 24; then
 		ok "jitter 5 ms: RTT min $mn avg $av max $mx (want 20..25, avg 22.5)"
 	else
