@@ -27,9 +27,6 @@
 #include "quic/conn_int.h"
 
 #define RX_SLOTS 8
-#define RX_ROUNDS 8         /* recvmmsg calls per readable event */
-#define WRITE_ROUNDS 16     /* send quanta per flush before yielding */
-#define MAX_VEC 16
 #define WRITABLE_MIN 16384  /* report stream_writable once this much is free */
 
 #define CALL(c, fn, ...)                                                                   \
@@ -38,8 +35,8 @@
 			(c)->ops->fn((c), (c)->user, __VA_ARGS__);                         \
 	} while (0)
 
-static void conn_write(struct ht_qconn *c);
-static void arm_timer(struct ht_qconn *c, bool from_timer);
+void ht_qc_conn_write(struct ht_qconn *c);
+void ht_qc_arm_timer(struct ht_qconn *c, bool from_timer);
 
 const char *ht_qerr_str(int err)
 {
@@ -78,20 +75,20 @@ size_t ht_qconn_live_count(void)
 	return live_conns;
 }
 
-static bool is_gone(const struct ht_qconn *c)
+bool ht_qconn_is_gone(const struct ht_qconn *c)
 {
 	return c->state >= QC_CLOSING || c->closed_reported;
 }
 
-static void queue_flush(struct ht_qconn *c)
+void ht_qconn_queue_flush(struct ht_qconn *c)
 {
-	if (!is_gone(c))
+	if (!ht_qconn_is_gone(c))
 		ht_defer_queue(c->loop, &c->flush);
 }
 
 /* ---- closing and freeing ---------------------------------------------------- */
 
-static void conn_free(struct ht_qconn *c)
+void ht_qc_conn_free(struct ht_qconn *c)
 {
 	ht_timer_cancel(c->loop, &c->timer);
 	ht_defer_cancel(c->loop, &c->flush);
@@ -117,7 +114,7 @@ static void conn_free(struct ht_qconn *c)
 	live_conns--;
 }
 
-static void report_closed(struct ht_qconn *c, enum ht_qconn_close_reason reason, bool app,
+void ht_qc_report_closed(struct ht_qconn *c, enum ht_qconn_close_reason reason, bool app,
 			  uint64_t code, const char *text)
 {
 	const struct ht_qconn_ops *ops = c->ops;
@@ -135,7 +132,7 @@ static void report_closed(struct ht_qconn *c, enum ht_qconn_close_reason reason,
 }
 
 /* Stay for 3 PTO (RFC 9000 10.2) so late packets find us, then free. */
-static void linger(struct ht_qconn *c, enum ht_qconn_state st)
+void ht_qc_linger(struct ht_qconn *c, enum ht_qconn_state st)
 {
 	ht_time pto = c->conn != NULL ? ngtcp2_conn_get_pto(c->conn) : 100 * HT_MS;
 
@@ -146,14 +143,14 @@ static void linger(struct ht_qconn *c, enum ht_qconn_state st)
 		ht_timer_set(c->loop, &c->timer, 0); /* no memory: free at once */
 }
 
-static void send_close_pkt(struct ht_qconn *c)
+void ht_qc_send_close_pkt(struct ht_qconn *c)
 {
 	if (c->close_pkt != NULL)
 		(void)ht_udp_send(c->sock, &c->remote, &c->local, c->close_pkt, c->close_pkt_len,
 				  c->close_pkt_len);
 }
 
-static void conn_close_with(struct ht_qconn *c, const ngtcp2_connection_close_error *ccerr,
+void ht_qc_conn_close_with(struct ht_qconn *c, const ngtcp2_connection_close_error *ccerr,
 			    enum ht_qconn_close_reason reason, const char *text)
 {
 	ngtcp2_path_storage ps;
@@ -172,15 +169,15 @@ static void conn_close_with(struct ht_qconn *c, const ngtcp2_connection_close_er
 		c->local.len = ps.path.local.addrlen;
 		memcpy(&c->remote.ss, ps.path.remote.addr, ps.path.remote.addrlen);
 		c->remote.len = ps.path.remote.addrlen;
-		send_close_pkt(c);
+		ht_qc_send_close_pkt(c);
 	}
-	linger(c, QC_CLOSING);
-	report_closed(c, reason, ccerr->type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION,
+	ht_qc_linger(c, QC_CLOSING);
+	ht_qc_report_closed(c, reason, ccerr->type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION,
 		      ccerr->error_code, text);
 }
 
 /* A local error (ngtcp2 liberr): close with the matching transport error. */
-static void conn_fail(struct ht_qconn *c, int liberr)
+void ht_qc_conn_fail(struct ht_qconn *c, int liberr)
 {
 	ngtcp2_connection_close_error ccerr;
 	char text[96];
@@ -192,31 +189,31 @@ static void conn_fail(struct ht_qconn *c, int liberr)
 		ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, liberr, NULL, 0);
 	snprintf(text, sizeof(text), "%s: %s", c->hs_done ? "error" : "handshake failed",
 		 ngtcp2_strerror(liberr));
-	conn_close_with(c, &ccerr, c->hs_done ? HT_QCLOSE_ERROR : HT_QCLOSE_HANDSHAKE, text);
+	ht_qc_conn_close_with(c, &ccerr, c->hs_done ? HT_QCLOSE_ERROR : HT_QCLOSE_HANDSHAKE, text);
 }
 
 /* The peer closed (or reset) the connection: drain silently. */
-static void conn_drain(struct ht_qconn *c)
+void ht_qc_conn_drain(struct ht_qconn *c)
 {
 	ngtcp2_connection_close_error ccerr;
 	char text[96];
 
 	ngtcp2_conn_get_connection_close_error(c->conn, &ccerr);
-	linger(c, QC_DRAINING);
+	ht_qc_linger(c, QC_DRAINING);
 	if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT &&
 	    ccerr.error_code >= 0x100 && ccerr.error_code < 0x200)
 		snprintf(text, sizeof(text), "peer closed: TLS alert %u",
 			 (unsigned)(ccerr.error_code - 0x100));
 	else
 		snprintf(text, sizeof(text), "peer closed");
-	report_closed(c, c->hs_done ? HT_QCLOSE_PEER : HT_QCLOSE_HANDSHAKE,
+	ht_qc_report_closed(c, c->hs_done ? HT_QCLOSE_PEER : HT_QCLOSE_HANDSHAKE,
 		      ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION,
 		      ccerr.error_code, text);
 }
 
 void ht_qconn_close(struct ht_qconn *c, uint64_t app_error)
 {
-	if (c == NULL || is_gone(c) || c->close_requested)
+	if (c == NULL || ht_qconn_is_gone(c) || c->close_requested)
 		return;
 	c->close_requested = true;
 	c->close_app_error = app_error;
@@ -226,13 +223,13 @@ void ht_qconn_close(struct ht_qconn *c, uint64_t app_error)
 void ht_qconn_abort(struct ht_qconn *c)
 {
 	if (c != NULL)
-		conn_free(c);
+		ht_qc_conn_free(c);
 }
 
 void ht_qconn_destroy(struct ht_qconn *c)
 {
-	report_closed(c, HT_QCLOSE_LOCAL, false, 0, "shut down");
-	conn_free(c);
+	ht_qc_report_closed(c, HT_QCLOSE_LOCAL, false, 0, "shut down");
+	ht_qc_conn_free(c);
 }
 
 /* ---- ngtcp2 callbacks ------------------------------------------------------- */
@@ -347,7 +344,7 @@ static int cb_stream_open(ngtcp2_conn *conn, int64_t sid, void *user)
 	return 0;
 }
 
-static void release_rx(struct ht_qconn *c, struct ht_qstream *s)
+void ht_qconn_release_rx(struct ht_qconn *c, struct ht_qstream *s)
 {
 	if (s->rx_released)
 		return;
@@ -379,14 +376,14 @@ static int cb_recv_stream_data(ngtcp2_conn *conn, uint32_t flags, int64_t sid, u
 	return 0;
 }
 
-static void notify_add(struct ht_qconn *c, struct ht_qstream *s)
+void ht_qc_notify_add(struct ht_qconn *c, struct ht_qstream *s)
 {
 	if (!s->in_notify) {
 		s->in_notify = true;
 		s->nnext = c->notify;
 		c->notify = s;
 	}
-	queue_flush(c);
+	ht_qconn_queue_flush(c);
 }
 
 static int cb_acked(ngtcp2_conn *conn, int64_t sid, uint64_t offset, uint64_t len, void *user,
@@ -405,7 +402,7 @@ static int cb_acked(ngtcp2_conn *conn, int64_t sid, uint64_t offset, uint64_t le
 }
 
 /* ngtcp2 took bytes of s: tell a blocked writer once enough room is free. */
-static void maybe_writable(struct ht_qconn *c, struct ht_qstream *s)
+void ht_qc_maybe_writable(struct ht_qconn *c, struct ht_qstream *s)
 {
 	size_t want = c->set.stream_sndbuf / 4 < WRITABLE_MIN ? c->set.stream_sndbuf / 4
 							     : WRITABLE_MIN;
@@ -413,7 +410,7 @@ static void maybe_writable(struct ht_qconn *c, struct ht_qstream *s)
 	if (s->want_writable && ht_qstream_room(c, s) >= (want ? want : 1)) {
 		s->want_writable = false;
 		s->notify_writable = true;
-		notify_add(c, s);
+		ht_qc_notify_add(c, s);
 	}
 }
 
@@ -428,7 +425,7 @@ static int cb_stream_close(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint6
 		ngtcp2_conn_extend_max_streams_bidi(conn, 1);
 	if (s == NULL)
 		return 0;
-	release_rx(c, s);
+	ht_qconn_release_rx(c, s);
 	c->lost_closed += ngtcp2_conn_get_stream_loss_count(conn, sid);
 	s->closing = true;
 	/* ngtcp2 0.12 has no callback for a received STOP_SENDING: if our
@@ -472,7 +469,7 @@ static int cb_extend_max_stream_data(ngtcp2_conn *conn, int64_t sid, uint64_t ma
 		s->blocked = false;
 		if (ht_qstream_has_unsent(s)) {
 			ht_qstream_ready_add(c, s);
-			queue_flush(c);
+			ht_qconn_queue_flush(c);
 		}
 	}
 	return 0;
@@ -569,8 +566,8 @@ static void fill_settings(const struct ht_qconn *c, ngtcp2_settings *st,
 
 /* ---- construction ------------------------------------------------------------- */
 
-static void on_timer(struct ht_loop *loop, struct ht_timer *t);
-static void on_flush(struct ht_loop *loop, struct ht_defer *d);
+void ht_qc_on_timer(struct ht_loop *loop, struct ht_timer *t);
+void ht_qc_on_flush(struct ht_loop *loop, struct ht_defer *d);
 
 static struct ht_qconn *conn_alloc(struct ht_loop *loop, const struct ht_qconn_settings *set)
 {
@@ -591,8 +588,8 @@ static struct ht_qconn *conn_alloc(struct ht_loop *loop, const struct ht_qconn_s
 	if (c->set.max_udp_payload > 1500 * 6)
 		c->set.max_udp_payload = 1500 * 6;
 	c->own_sock.fd = -1;
-	ht_timer_init(&c->timer, on_timer, c);
-	ht_defer_init(&c->flush, on_flush, c);
+	ht_timer_init(&c->timer, ht_qc_on_timer, c);
+	ht_defer_init(&c->flush, ht_qc_on_flush, c);
 	/* One GSO batch: up to 64 KiB worth of max-size packets. */
 	c->txcap = HT_UDP_MAX_GSO_BYTES / c->set.max_udp_payload * c->set.max_udp_payload;
 	c->txbuf = malloc(c->txcap);
@@ -614,7 +611,7 @@ static int conn_finish_setup(struct ht_qconn *c, const struct ht_tls_config *tls
 	return 0;
 }
 
-static void on_client_io(struct ht_loop *loop, struct ht_io *io, uint32_t events);
+void ht_qc_on_client_io(struct ht_loop *loop, struct ht_io *io, uint32_t events);
 
 int ht_qconn_connect(struct ht_qconn **out, struct ht_loop *loop,
 		     const struct ht_qconn_client_args *a)
@@ -676,13 +673,13 @@ int ht_qconn_connect(struct ht_qconn **out, struct ht_loop *loop,
 	}
 	if ((rv = conn_finish_setup(c, a->tls)) != 0)
 		goto fail;
-	if ((rv = ht_io_start(loop, &c->io, c->own_sock.fd, EPOLLIN, on_client_io, c)) != 0)
+	if ((rv = ht_io_start(loop, &c->io, c->own_sock.fd, EPOLLIN, ht_qc_on_client_io, c)) != 0)
 		goto fail;
 	ht_defer_queue(loop, &c->flush); /* the Initial */
 	*out = c;
 	return 0;
 fail:
-	conn_free(c);
+	ht_qc_conn_free(c);
 	return rv;
 }
 
@@ -742,630 +739,6 @@ int ht_qconn_server_new(struct ht_qconn **out, struct ht_server *srv, struct ht_
 	*out = c;
 	return 0;
 fail:
-	conn_free(c); /* ht_server_conn_gone drops any CID added */
+	ht_qc_conn_free(c); /* ht_server_conn_gone drops any CID added */
 	return rv;
-}
-
-/* ---- read path ------------------------------------------------------------------ */
-
-int ht_qconn_input(struct ht_qconn *c, const struct ht_udp_addr *local,
-		   const struct ht_udp_addr *remote, const uint8_t *data, size_t len)
-{
-	ngtcp2_path path;
-	ngtcp2_pkt_info pi = {0};
-	int rv;
-
-	if (c->state == QC_CLOSING) {
-		/* Repeat CONNECTION_CLOSE on input, backing off (1, 2, 4, ...). */
-		c->close_rx++;
-		if ((c->close_rx & (c->close_rx - 1)) == 0)
-			send_close_pkt(c);
-		return 0;
-	}
-	if (c->state == QC_DRAINING)
-		return 0;
-	path.local.addr = (ngtcp2_sockaddr *)&local->ss;
-	path.local.addrlen = local->len;
-	path.remote.addr = (ngtcp2_sockaddr *)&remote->ss;
-	path.remote.addrlen = remote->len;
-	path.user_data = NULL;
-	c->bytes_received += len;
-	c->pkts_received++;
-	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, ht_now());
-	switch (rv) {
-	case 0:
-		queue_flush(c);
-		break;
-	case NGTCP2_ERR_DRAINING:
-		conn_drain(c);
-		break;
-	case NGTCP2_ERR_DROP_CONN:
-	case NGTCP2_ERR_RETRY:
-		linger(c, QC_DRAINING);
-		report_closed(c, HT_QCLOSE_ERROR, false, 0, "dropped by the QUIC stack");
-		break;
-	case NGTCP2_ERR_DISCARD_PKT:
-		break;
-	default:
-		conn_fail(c, rv);
-		break;
-	}
-	return 0;
-}
-
-static void on_client_io(struct ht_loop *loop, struct ht_io *io, uint32_t events)
-{
-	struct ht_qconn *c = io->arg;
-
-	(void)loop;
-	if ((events & EPOLLOUT) && c->tx_blocked)
-		ht_qconn_tx_resume(c);
-	if (!(events & (EPOLLIN | EPOLLERR)))
-		return;
-	for (int round = 0; round < RX_ROUNDS; round++) {
-		int n = ht_udp_recv(c->sock, c->rx);
-
-		if (n < 0 && n != -ECONNREFUSED)
-			ht_log(HT_LOG_DEBUG, "quic", "recv: %s", strerror(-n));
-		if (n <= 0)
-			break;
-		for (int i = 0; i < n; i++) {
-			struct ht_udp_msg *m = &c->rx->msg[i];
-
-			for (size_t off = 0; off < m->len; off += m->seg) {
-				size_t l = m->len - off < m->seg ? m->len - off : m->seg;
-
-				ht_qconn_input(c, &m->local, &m->remote, m->data + off, l);
-			}
-		}
-		if ((unsigned)n < c->rx->nslots)
-			break;
-	}
-}
-
-/* ---- write path ------------------------------------------------------------------- */
-
-static void wait_writable(struct ht_qconn *c)
-{
-	if (c->srv != NULL)
-		ht_server_wait_tx(c->srv, c);
-	else
-		(void)ht_io_modify(c->loop, &c->io, EPOLLIN | EPOLLOUT);
-}
-
-/* Hand txbuf[off, off+len) to the kernel as packets of seg bytes.  Returns
- * true if the socket is full (the rest is kept as the pending batch). */
-static bool send_batch(struct ht_qconn *c, size_t off, size_t len, size_t seg,
-		       const struct ht_udp_addr *local, const struct ht_udp_addr *remote)
-{
-	ssize_t n = ht_udp_send(c->sock, remote, local, c->txbuf + off, len, seg);
-
-	if (n == (ssize_t)len)
-		return false;
-	if (n == -EAGAIN || n == -EWOULDBLOCK || n == -ENOBUFS || (n >= 0 && (size_t)n < len)) {
-		size_t sent = n > 0 ? (size_t)n : 0;
-
-		c->pend_off = off + sent;
-		c->pend_len = len - sent;
-		c->pend_seg = seg;
-		c->pend_local = *local;
-		c->pend_remote = *remote;
-		c->tx_blocked = true;
-		wait_writable(c);
-		return true;
-	}
-	/* Any other error (unreachable, refused...): the packets are lost;
-	 * QUIC's loss recovery and idle timeout deal with it. */
-	ht_log(HT_LOG_DEBUG, "quic", "send: %s", strerror((int)-n));
-	return false;
-}
-
-void ht_qconn_tx_resume(struct ht_qconn *c)
-{
-	ssize_t n;
-
-	if (!c->tx_blocked)
-		return;
-	n = ht_udp_send(c->sock, &c->pend_remote, &c->pend_local, c->txbuf + c->pend_off,
-			c->pend_len, c->pend_seg);
-	if (n >= 0 && (size_t)n < c->pend_len) {
-		c->pend_off += (size_t)n;
-		c->pend_len -= (size_t)n;
-		wait_writable(c);
-		return;
-	}
-	if (n == -EAGAIN || n == -EWOULDBLOCK || n == -ENOBUFS) {
-		wait_writable(c);
-		return;
-	}
-	c->tx_blocked = false;
-	if (c->srv == NULL)
-		(void)ht_io_modify(c->loop, &c->io, EPOLLIN);
-	conn_write(c);
-	arm_timer(c, false);
-}
-
-static void path_to_addrs(const ngtcp2_path *p, struct ht_udp_addr *local,
-			  struct ht_udp_addr *remote)
-{
-	memcpy(&local->ss, p->local.addr, p->local.addrlen);
-	local->len = p->local.addrlen;
-	memcpy(&remote->ss, p->remote.addr, p->remote.addrlen);
-	remote->len = p->remote.addrlen;
-}
-
-static bool same_path(const ngtcp2_path *p, const struct ht_udp_addr *local,
-		      const struct ht_udp_addr *remote)
-{
-	return p->local.addrlen == local->len && p->remote.addrlen == remote->len &&
-	       memcmp(p->local.addr, &local->ss, local->len) == 0 &&
-	       memcmp(p->remote.addr, &remote->ss, remote->len) == 0;
-}
-
-/* Which stream (or datagram) goes into the next packet; returns the
- * ngtcp2 result.  *wlen reports stream bytes taken. */
-static ngtcp2_ssize write_one(struct ht_qconn *c, ngtcp2_path *path, ngtcp2_pkt_info *pi,
-			      uint8_t *p, size_t max, bool streams_ok, ht_time ts, bool *again)
-{
-	ngtcp2_vec v[MAX_VEC];
-	ngtcp2_ssize n, wlen = -1;
-	struct ht_qstream *s;
-	size_t nv, bytes;
-	bool fin;
-
-	*again = false;
-	if (c->dq_len > 0) {
-		struct ht_qdgram *d = c->dq[c->dq_head];
-		ngtcp2_vec dv = {d->data, d->len};
-		int accepted = 0;
-
-		n = ngtcp2_conn_writev_datagram(c->conn, path, pi, p, max, &accepted,
-						NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &dv, 1, ts);
-		if (accepted || n == NGTCP2_ERR_INVALID_ARGUMENT || n == NGTCP2_ERR_INVALID_STATE) {
-			free(d);
-			c->dq_head = (c->dq_head + 1) % c->dq_cap;
-			c->dq_len--;
-		}
-		if (n == NGTCP2_ERR_WRITE_MORE || n == NGTCP2_ERR_INVALID_ARGUMENT ||
-		    n == NGTCP2_ERR_INVALID_STATE) {
-			*again = true;
-			return 0;
-		}
-		return n;
-	}
-	s = streams_ok ? c->ready : NULL;
-	if (s == NULL)
-		return ngtcp2_conn_writev_stream(c->conn, path, pi, p, max, NULL,
-						 NGTCP2_WRITE_STREAM_FLAG_NONE, -1, NULL, 0, ts);
-	nv = ht_qstream_unsent(s, v, MAX_VEC, &bytes);
-	fin = s->fin_queued && !s->fin_sent && s->sent + bytes == s->end;
-	n = ngtcp2_conn_writev_stream(c->conn, path, pi, p, max, &wlen,
-				      NGTCP2_WRITE_STREAM_FLAG_MORE |
-					      (fin ? NGTCP2_WRITE_STREAM_FLAG_FIN : 0),
-				      s->id, v, nv, ts);
-	if (wlen >= 0) {
-		s->sent += (uint64_t)wlen;
-		if (fin && s->sent == s->end)
-			s->fin_sent = true;
-		maybe_writable(c, s);
-	}
-	switch (n) {
-	case NGTCP2_ERR_STREAM_DATA_BLOCKED:
-		s->blocked = true;
-		ht_qstream_ready_del(c, s);
-		*again = true;
-		return 0;
-	case NGTCP2_ERR_STREAM_SHUT_WR:
-	case NGTCP2_ERR_STREAM_NOT_FOUND:
-		/* The peer sent STOP_SENDING (ngtcp2 answered with RESET_STREAM). */
-		ht_qstream_ready_del(c, s);
-		if (!s->wr_shut && !s->stop_reported) {
-			s->stop_reported = true;
-			s->notify_stop = true;
-			notify_add(c, s);
-		}
-		s->wr_shut = true;
-		*again = true;
-		return 0;
-	default:
-		break;
-	}
-	if (!ht_qstream_has_unsent(s))
-		ht_qstream_ready_del(c, s);
-	else if (c->ready == s)
-		c->ready = s->rnext; /* round robin, one packet's worth each */
-	if (n == NGTCP2_ERR_WRITE_MORE) {
-		*again = true;
-		return 0;
-	}
-	return n;
-}
-
-static void close_app(struct ht_qconn *c)
-{
-	ngtcp2_connection_close_error ccerr;
-
-	ngtcp2_connection_close_error_set_application_error(&ccerr, c->close_app_error, NULL, 0);
-	conn_close_with(c, &ccerr, HT_QCLOSE_LOCAL, "closed locally");
-}
-
-static void conn_write(struct ht_qconn *c)
-{
-	ngtcp2_path_storage ps;
-	ngtcp2_pkt_info pi;
-	struct ht_udp_addr blocal, bremote;
-	size_t max, seg = 0, blen = 0, nseg = 0, maxsegs;
-	ht_time ts;
-
-	if (c->state >= QC_CLOSING || c->tx_blocked)
-		return;
-	if (c->close_requested) {
-		close_app(c);
-		return;
-	}
-	ngtcp2_path_storage_zero(&ps);
-	max = ngtcp2_conn_get_max_tx_udp_payload_size(c->conn);
-	if (max > c->txcap)
-		max = c->txcap;
-	for (int round = 0; round < WRITE_ROUNDS; round++) {
-		size_t npkts = 0, quantum = ngtcp2_conn_get_send_quantum(c->conn);
-		bool done = false;
-
-		maxsegs = quantum / max;
-		if (maxsegs < 1)
-			maxsegs = 1;
-		if (maxsegs > HT_UDP_MAX_GSO_SEGS)
-			maxsegs = HT_UDP_MAX_GSO_SEGS;
-		ts = ht_now();
-		while (npkts < maxsegs) {
-			bool again;
-			ngtcp2_ssize n;
-
-			if (blen + max > c->txcap) {
-				if (send_batch(c, 0, blen, seg, &blocal, &bremote))
-					return;
-				blen = nseg = 0;
-			}
-			n = write_one(c, &ps.path, &pi, c->txbuf + blen, max, true, ts, &again);
-			if (again)
-				continue;
-			if (n < 0) {
-				ht_log(HT_LOG_WARN, "quic", "write: %s", ngtcp2_strerror((int)n));
-				conn_fail(c, (int)n);
-				return;
-			}
-			if (n == 0) {
-				done = true;
-				break;
-			}
-			npkts++;
-			c->bytes_sent += (uint64_t)n;
-			c->pkts_sent++;
-			if (nseg > 0 && ((size_t)n > seg || !same_path(&ps.path, &blocal, &bremote))) {
-				/* Cannot join the batch (a PMTU probe or another path):
-				 * send the batch, then this packet on its own. */
-				if (send_batch(c, 0, blen, seg, &blocal, &bremote))
-					return; /* this packet is dropped: counts as lost */
-				memmove(c->txbuf, c->txbuf + blen, (size_t)n);
-				blen = nseg = 0;
-			}
-			if (nseg == 0) {
-				path_to_addrs(&ps.path, &blocal, &bremote);
-				seg = (size_t)n;
-			}
-			blen += (size_t)n;
-			nseg++;
-			/* A short packet must be the batch's last. */
-			if ((size_t)n < seg || nseg == HT_UDP_MAX_GSO_SEGS) {
-				if (send_batch(c, 0, blen, seg, &blocal, &bremote))
-					return;
-				blen = nseg = 0;
-			}
-		}
-		if (nseg > 0) {
-			if (send_batch(c, 0, blen, seg, &blocal, &bremote))
-				break;
-			blen = nseg = 0;
-		}
-		ngtcp2_conn_update_pkt_tx_time(c->conn, ts);
-		if (done)
-			return;
-	}
-	/* More to send but we used our share of this batch: come back after
-	 * the next poll so reads (ACKs) are not starved. */
-	if (!c->tx_blocked)
-		ht_timer_set(c->loop, &c->timer, ht_loop_now(c->loop));
-}
-
-/* ---- timers and the per-batch flush ------------------------------------------------- */
-
-static void arm_timer(struct ht_qconn *c, bool from_timer)
-{
-	ht_time exp, now = ht_loop_now(c->loop);
-
-	if (c->state >= QC_CLOSING)
-		return;
-	exp = ngtcp2_conn_get_expiry(c->conn);
-	if (exp == UINT64_MAX) {
-		ht_timer_cancel(c->loop, &c->timer);
-		return;
-	}
-	if (from_timer && exp <= now)
-		exp = now + 1; /* never re-fire within one run of the timer heap */
-	if (ht_timer_armed(&c->timer) && c->timer.deadline <= now && !from_timer)
-		return; /* a yield is pending: keep it */
-	if (ht_timer_set(c->loop, &c->timer, exp) != 0)
-		ht_log(HT_LOG_ERROR, "quic", "cannot arm connection timer");
-}
-
-static void on_timer(struct ht_loop *loop, struct ht_timer *t)
-{
-	struct ht_qconn *c = t->arg;
-	int rv;
-
-	(void)loop;
-	if (c->state >= QC_CLOSING) {
-		conn_free(c); /* the closing / draining period is over */
-		return;
-	}
-	rv = ngtcp2_conn_handle_expiry(c->conn, ht_now());
-	if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
-		bool idle = rv == NGTCP2_ERR_IDLE_CLOSE && c->hs_done;
-
-		report_closed(c, idle ? HT_QCLOSE_IDLE : HT_QCLOSE_HANDSHAKE, false, 0,
-			      idle ? "idle timeout" : "handshake timeout");
-		conn_free(c);
-		return;
-	}
-	if (rv != 0) {
-		conn_fail(c, rv);
-		return;
-	}
-	conn_write(c);
-	arm_timer(c, true);
-}
-
-static void run_notifications(struct ht_qconn *c)
-{
-	while (c->notify != NULL && !is_gone(c)) {
-		struct ht_qstream *s = c->notify;
-
-		c->notify = s->nnext;
-		s->nnext = NULL;
-		s->in_notify = false;
-		if (s->notify_stop) {
-			s->notify_stop = false;
-			CALL(c, stream_stop_sending, s->id, HT_QCONN_APP_ERROR_UNKNOWN);
-		}
-		if (s->notify_writable && !s->closing) {
-			s->notify_writable = false;
-			CALL(c, stream_writable, s->id);
-		}
-	}
-}
-
-static void on_flush(struct ht_loop *loop, struct ht_defer *d)
-{
-	struct ht_qconn *c = d->arg;
-
-	(void)loop;
-	if (c->state >= QC_CLOSING)
-		return;
-	run_notifications(c);
-	conn_write(c);
-	arm_timer(c, false);
-}
-
-/* ---- the API ------------------------------------------------------------------------- */
-
-void ht_qconn_set_ops(struct ht_qconn *c, const struct ht_qconn_ops *ops, void *user)
-{
-	if (c->closed_reported)
-		return;
-	c->ops = ops;
-	c->user = user;
-}
-
-void *ht_qconn_user(const struct ht_qconn *c)
-{
-	return c->user;
-}
-
-static struct ht_qstream *api_stream(struct ht_qconn *c, int64_t sid, int *err)
-{
-	struct ht_qstream *s;
-
-	if (is_gone(c) || c->close_requested) {
-		*err = HT_QERR_CLOSED;
-		return NULL;
-	}
-	s = ht_qstream_find(c, sid);
-	if (s == NULL || s->closing) {
-		*err = HT_QERR_NO_STREAM;
-		return NULL;
-	}
-	return s;
-}
-
-int ht_qconn_open_bidi(struct ht_qconn *c, int64_t *sid)
-{
-	struct ht_qstream *s;
-	int64_t id;
-	int rv;
-
-	if (is_gone(c) || c->close_requested)
-		return HT_QERR_CLOSED;
-	rv = ngtcp2_conn_open_bidi_stream(c->conn, &id, NULL);
-	if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED)
-		return HT_QERR_STREAM_LIMIT;
-	if (rv != 0)
-		return rv == NGTCP2_ERR_NOMEM ? HT_QERR_NOMEM : HT_QERR_INTERNAL;
-	s = ht_qstream_new(c, id);
-	if (s == NULL) {
-		(void)ngtcp2_conn_shutdown_stream(c->conn, id, 0);
-		queue_flush(c);
-		return HT_QERR_NOMEM;
-	}
-	(void)ngtcp2_conn_set_stream_user_data(c->conn, id, s);
-	*sid = id;
-	return 0;
-}
-
-ssize_t ht_qconn_stream_send(struct ht_qconn *c, int64_t sid, const uint8_t *data, size_t len,
-			     bool fin)
-{
-	int err = 0;
-	struct ht_qstream *s = api_stream(c, sid, &err);
-	size_t n;
-
-	if (s == NULL)
-		return err;
-	if (s->fin_queued || s->wr_shut)
-		return HT_QERR_STATE;
-	n = len > 0 ? ht_qstream_append(c, s, data, len) : 0;
-	if (n < len)
-		s->want_writable = true;
-	else if (fin)
-		s->fin_queued = true;
-	if ((n > 0 || s->fin_queued) && !s->blocked) {
-		ht_qstream_ready_add(c, s);
-		queue_flush(c);
-	}
-	return (ssize_t)n;
-}
-
-size_t ht_qconn_stream_send_room(struct ht_qconn *c, int64_t sid)
-{
-	int err;
-	struct ht_qstream *s = api_stream(c, sid, &err);
-
-	return s != NULL ? ht_qstream_room(c, s) : 0;
-}
-
-int ht_qconn_stream_consumed(struct ht_qconn *c, int64_t sid, size_t n)
-{
-	int err = 0;
-	struct ht_qstream *s = api_stream(c, sid, &err);
-
-	if (s == NULL)
-		return err;
-	if (s->rx_released)
-		return 0;
-	if (n > s->delivered - s->consumed)
-		n = (size_t)(s->delivered - s->consumed);
-	if (n == 0)
-		return 0;
-	s->consumed += n;
-	(void)ngtcp2_conn_extend_max_stream_offset(c->conn, sid, n);
-	ngtcp2_conn_extend_max_offset(c->conn, n);
-	queue_flush(c);
-	return 0;
-}
-
-int ht_qconn_stream_reset(struct ht_qconn *c, int64_t sid, uint64_t app_error)
-{
-	int err = 0;
-	struct ht_qstream *s = api_stream(c, sid, &err);
-
-	if (s == NULL)
-		return err;
-	if (ngtcp2_conn_shutdown_stream(c->conn, sid, app_error) != 0)
-		return HT_QERR_INTERNAL;
-	s->wr_shut = s->rd_shut = true;
-	ht_qstream_ready_del(c, s);
-	release_rx(c, s);
-	queue_flush(c);
-	return 0;
-}
-
-int ht_qconn_stream_stop_sending(struct ht_qconn *c, int64_t sid, uint64_t app_error)
-{
-	int err = 0;
-	struct ht_qstream *s = api_stream(c, sid, &err);
-
-	if (s == NULL)
-		return err;
-	if (ngtcp2_conn_shutdown_stream_read(c->conn, sid, app_error) != 0)
-		return HT_QERR_INTERNAL;
-	s->rd_shut = true;
-	release_rx(c, s);
-	queue_flush(c);
-	return 0;
-}
-
-int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len)
-{
-	const ngtcp2_transport_params *rp;
-	struct ht_qdgram *d;
-
-	if (is_gone(c) || c->close_requested)
-		return HT_QERR_CLOSED;
-	rp = ngtcp2_conn_get_remote_transport_params(c->conn);
-	if (!c->hs_done || rp == NULL || rp->max_datagram_frame_size == 0)
-		return HT_QERR_STATE;
-	/* Frame type + length + short header + AEAD tag must fit one packet. */
-	if (len + 8 > rp->max_datagram_frame_size ||
-	    len + 64 > ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn))
-		return HT_QERR_TOO_BIG;
-	if (c->dq == NULL) {
-		c->dq_cap = c->set.max_dgram_queue ? c->set.max_dgram_queue : 128;
-		if ((c->dq = calloc(c->dq_cap, sizeof(*c->dq))) == NULL)
-			return HT_QERR_NOMEM;
-	}
-	if (c->dq_len == c->dq_cap)
-		return HT_QERR_FULL;
-	if ((d = malloc(sizeof(*d) + len)) == NULL)
-		return HT_QERR_NOMEM;
-	d->len = len;
-	memcpy(d->data, data, len);
-	c->dq[(c->dq_head + c->dq_len) % c->dq_cap] = d;
-	c->dq_len++;
-	queue_flush(c);
-	return 0;
-}
-
-const char *ht_qconn_alpn(const struct ht_qconn *c)
-{
-	return c->tls.alpn;
-}
-
-const uint8_t *ht_qconn_peer_fingerprint(const struct ht_qconn *c)
-{
-	return c->tls.peer_ok ? c->tls.peer_fp : NULL;
-}
-
-bool ht_qconn_is_server(const struct ht_qconn *c)
-{
-	return c->is_server;
-}
-
-bool ht_qconn_handshake_done(const struct ht_qconn *c)
-{
-	return c->hs_done;
-}
-
-void ht_qconn_get_stats(struct ht_qconn *c, struct ht_qconn_stats *st)
-{
-	ngtcp2_conn_stat cs;
-
-	memset(st, 0, sizeof(*st));
-	st->bytes_sent = c->bytes_sent;
-	st->bytes_received = c->bytes_received;
-	st->pkts_sent = c->pkts_sent;
-	st->pkts_received = c->pkts_received;
-	st->streams_open = c->nstreams;
-	st->lost_pkts = c->lost_closed;
-	if (c->conn == NULL)
-		return;
-	ngtcp2_conn_get_conn_stat(c->conn, &cs);
-	st->smoothed_rtt = cs.smoothed_rtt;
-	st->min_rtt = cs.min_rtt;
-	st->latest_rtt = cs.latest_rtt;
-	st->cwnd = cs.cwnd;
-	st->bytes_in_flight = cs.bytes_in_flight;
-	st->delivery_rate = cs.delivery_rate_sec;
-	for (size_t i = 0; i < c->nbuckets; i++) {
-		for (struct ht_qstream *s = c->sbuckets[i]; s != NULL; s = s->hnext)
-			st->lost_pkts += ngtcp2_conn_get_stream_loss_count(c->conn, s->id);
-	}
 }

@@ -148,6 +148,30 @@ bool ht_qstream_has_unsent(const struct ht_qstream *s);
 void ht_qstream_ready_add(struct ht_qconn *c, struct ht_qstream *s);
 void ht_qstream_ready_del(struct ht_qconn *c, struct ht_qstream *s);
 
+/* ---- conn.c, for conn_api.c ---------------------------------------------------- */
+bool ht_qconn_is_gone(const struct ht_qconn *c);  /* closing, draining or reported closed */
+void ht_qconn_queue_flush(struct ht_qconn *c);     /* write at the end of this batch */
+/* Return the credit of bytes delivered but never consumed (stream ends). */
+void ht_qconn_release_rx(struct ht_qconn *c, struct ht_qstream *s);
+
+/* ---- conn.c <-> conn_io.c ------------------------------------------------------- */
+void ht_qc_conn_free(struct ht_qconn *c);
+void ht_qc_report_closed(struct ht_qconn *c, enum ht_qconn_close_reason reason, bool app,
+			 uint64_t code, const char *text);
+void ht_qc_linger(struct ht_qconn *c, enum ht_qconn_state st);
+void ht_qc_send_close_pkt(struct ht_qconn *c);
+void ht_qc_conn_close_with(struct ht_qconn *c, const ngtcp2_connection_close_error *ccerr,
+			   enum ht_qconn_close_reason reason, const char *text);
+void ht_qc_conn_fail(struct ht_qconn *c, int liberr);
+void ht_qc_conn_drain(struct ht_qconn *c);
+void ht_qc_notify_add(struct ht_qconn *c, struct ht_qstream *s);
+void ht_qc_maybe_writable(struct ht_qconn *c, struct ht_qstream *s);
+void ht_qc_conn_write(struct ht_qconn *c);
+void ht_qc_arm_timer(struct ht_qconn *c, bool from_timer);
+void ht_qc_on_timer(struct ht_loop *loop, struct ht_timer *t);
+void ht_qc_on_flush(struct ht_loop *loop, struct ht_defer *d);
+void ht_qc_on_client_io(struct ht_loop *loop, struct ht_io *io, uint32_t events);
+
 /* ---- conn.c, for server.c ------------------------------------------------------ */
 int ht_qconn_server_new(struct ht_qconn **out, struct ht_server *srv, struct ht_loop *loop,
 			struct ht_udp_sock *sock, const ngtcp2_pkt_hd *hd,

@@ -1,0 +1,220 @@
+/* hatun — the stream / datagram / getter half of the connection API
+ * (conn.h).  Nothing here calls ngtcp2's read or write functions: these
+ * run from anywhere, including inside ops callbacks, and leave the
+ * sending to the connection's per-batch flush. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "quic/conn_int.h"
+
+void ht_qconn_set_ops(struct ht_qconn *c, const struct ht_qconn_ops *ops, void *user)
+{
+	if (c->closed_reported)
+		return;
+	c->ops = ops;
+	c->user = user;
+}
+
+void *ht_qconn_user(const struct ht_qconn *c)
+{
+	return c->user;
+}
+
+static struct ht_qstream *api_stream(struct ht_qconn *c, int64_t sid, int *err)
+{
+	struct ht_qstream *s;
+
+	if (ht_qconn_is_gone(c) || c->close_requested) {
+		*err = HT_QERR_CLOSED;
+		return NULL;
+	}
+	s = ht_qstream_find(c, sid);
+	if (s == NULL || s->closing) {
+		*err = HT_QERR_NO_STREAM;
+		return NULL;
+	}
+	return s;
+}
+
+int ht_qconn_open_bidi(struct ht_qconn *c, int64_t *sid)
+{
+	struct ht_qstream *s;
+	int64_t id;
+	int rv;
+
+	if (ht_qconn_is_gone(c) || c->close_requested)
+		return HT_QERR_CLOSED;
+	rv = ngtcp2_conn_open_bidi_stream(c->conn, &id, NULL);
+	if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED)
+		return HT_QERR_STREAM_LIMIT;
+	if (rv != 0)
+		return rv == NGTCP2_ERR_NOMEM ? HT_QERR_NOMEM : HT_QERR_INTERNAL;
+	s = ht_qstream_new(c, id);
+	if (s == NULL) {
+		(void)ngtcp2_conn_shutdown_stream(c->conn, id, 0);
+		ht_qconn_queue_flush(c);
+		return HT_QERR_NOMEM;
+	}
+	(void)ngtcp2_conn_set_stream_user_data(c->conn, id, s);
+	*sid = id;
+	return 0;
+}
+
+ssize_t ht_qconn_stream_send(struct ht_qconn *c, int64_t sid, const uint8_t *data, size_t len,
+			     bool fin)
+{
+	int err = 0;
+	struct ht_qstream *s = api_stream(c, sid, &err);
+	size_t n;
+
+	if (s == NULL)
+		return err;
+	if (s->fin_queued || s->wr_shut)
+		return HT_QERR_STATE;
+	n = len > 0 ? ht_qstream_append(c, s, data, len) : 0;
+	if (n < len)
+		s->want_writable = true;
+	else if (fin)
+		s->fin_queued = true;
+	if ((n > 0 || s->fin_queued) && !s->blocked) {
+		ht_qstream_ready_add(c, s);
+		ht_qconn_queue_flush(c);
+	}
+	return (ssize_t)n;
+}
+
+size_t ht_qconn_stream_send_room(struct ht_qconn *c, int64_t sid)
+{
+	int err;
+	struct ht_qstream *s = api_stream(c, sid, &err);
+
+	return s != NULL ? ht_qstream_room(c, s) : 0;
+}
+
+int ht_qconn_stream_consumed(struct ht_qconn *c, int64_t sid, size_t n)
+{
+	int err = 0;
+	struct ht_qstream *s = api_stream(c, sid, &err);
+
+	if (s == NULL)
+		return err;
+	if (s->rx_released)
+		return 0;
+	if (n > s->delivered - s->consumed)
+		n = (size_t)(s->delivered - s->consumed);
+	if (n == 0)
+		return 0;
+	s->consumed += n;
+	(void)ngtcp2_conn_extend_max_stream_offset(c->conn, sid, n);
+	ngtcp2_conn_extend_max_offset(c->conn, n);
+	ht_qconn_queue_flush(c);
+	return 0;
+}
+
+int ht_qconn_stream_reset(struct ht_qconn *c, int64_t sid, uint64_t app_error)
+{
+	int err = 0;
+	struct ht_qstream *s = api_stream(c, sid, &err);
+
+	if (s == NULL)
+		return err;
+	if (ngtcp2_conn_shutdown_stream(c->conn, sid, app_error) != 0)
+		return HT_QERR_INTERNAL;
+	s->wr_shut = s->rd_shut = true;
+	ht_qstream_ready_del(c, s);
+	ht_qconn_release_rx(c, s);
+	ht_qconn_queue_flush(c);
+	return 0;
+}
+
+int ht_qconn_stream_stop_sending(struct ht_qconn *c, int64_t sid, uint64_t app_error)
+{
+	int err = 0;
+	struct ht_qstream *s = api_stream(c, sid, &err);
+
+	if (s == NULL)
+		return err;
+	if (ngtcp2_conn_shutdown_stream_read(c->conn, sid, app_error) != 0)
+		return HT_QERR_INTERNAL;
+	s->rd_shut = true;
+	ht_qconn_release_rx(c, s);
+	ht_qconn_queue_flush(c);
+	return 0;
+}
+
+int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len)
+{
+	const ngtcp2_transport_params *rp;
+	struct ht_qdgram *d;
+
+	if (ht_qconn_is_gone(c) || c->close_requested)
+		return HT_QERR_CLOSED;
+	rp = ngtcp2_conn_get_remote_transport_params(c->conn);
+	if (!c->hs_done || rp == NULL || rp->max_datagram_frame_size == 0)
+		return HT_QERR_STATE;
+	/* Frame type + length + short header + AEAD tag must fit one packet. */
+	if (len + 8 > rp->max_datagram_frame_size ||
+	    len + 64 > ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn))
+		return HT_QERR_TOO_BIG;
+	if (c->dq == NULL) {
+		c->dq_cap = c->set.max_dgram_queue ? c->set.max_dgram_queue : 128;
+		if ((c->dq = calloc(c->dq_cap, sizeof(*c->dq))) == NULL)
+			return HT_QERR_NOMEM;
+	}
+	if (c->dq_len == c->dq_cap)
+		return HT_QERR_FULL;
+	if ((d = malloc(sizeof(*d) + len)) == NULL)
+		return HT_QERR_NOMEM;
+	d->len = len;
+	memcpy(d->data, data, len);
+	c->dq[(c->dq_head + c->dq_len) % c->dq_cap] = d;
+	c->dq_len++;
+	ht_qconn_queue_flush(c);
+	return 0;
+}
+
+const char *ht_qconn_alpn(const struct ht_qconn *c)
+{
+	return c->tls.alpn;
+}
+
+const uint8_t *ht_qconn_peer_fingerprint(const struct ht_qconn *c)
+{
+	return c->tls.peer_ok ? c->tls.peer_fp : NULL;
+}
+
+bool ht_qconn_is_server(const struct ht_qconn *c)
+{
+	return c->is_server;
+}
+
+bool ht_qconn_handshake_done(const struct ht_qconn *c)
+{
+	return c->hs_done;
+}
+
+void ht_qconn_get_stats(struct ht_qconn *c, struct ht_qconn_stats *st)
+{
+	ngtcp2_conn_stat cs;
+
+	memset(st, 0, sizeof(*st));
+	st->bytes_sent = c->bytes_sent;
+	st->bytes_received = c->bytes_received;
+	st->pkts_sent = c->pkts_sent;
+	st->pkts_received = c->pkts_received;
+	st->streams_open = c->nstreams;
+	st->lost_pkts = c->lost_closed;
+	if (c->conn == NULL)
+		return;
+	ngtcp2_conn_get_conn_stat(c->conn, &cs);
+	st->smoothed_rtt = cs.smoothed_rtt;
+	st->min_rtt = cs.min_rtt;
+	st->latest_rtt = cs.latest_rtt;
+	st->cwnd = cs.cwnd;
+	st->bytes_in_flight = cs.bytes_in_flight;
+	st->delivery_rate = cs.delivery_rate_sec;
+	for (size_t i = 0; i < c->nbuckets; i++) {
+		for (struct ht_qstream *s = c->sbuckets[i]; s != NULL; s = s->hnext)
+			st->lost_pkts += ngtcp2_conn_get_stream_loss_count(c->conn, s->id);
+	}
+}
