@@ -81,6 +81,7 @@
 #     tb_link_up LINK                  restore LINK
 #     tb_link_rate LINK UP [DOWN]      tbf on client:wanN (up) and accessN:lan (down)
 #     tb_link_counter LINK up|down     packets forwarded by accessN from/to the client
+#     tb_link_counters                 all four: "up0 down0 up1 down1"
 #     tb_wait_reachable                wait (10 s) until the server answers every
 #                                      client address (after a link change)
 #     tb_nat LINK [v6]                 CPE masquerade on accessN's upstream side
@@ -175,8 +176,11 @@ tb_skip() {
 	exit 77
 }
 tb__dbg() {
+	local m
 	if [ "$TB_VERBOSE" = 1 ]; then
-		printf '+ %s\n' "$*" >&2
+		m=${*//$'\n'/ }
+		[ ${#m} -le 160 ] || m="${m:0:150} ..."
+		printf '+ %s\n' "$m" >&2
 	fi
 	return 0
 }
@@ -878,6 +882,19 @@ tb_link_counter() {
 	tb__link_check "$1" || return 1
 	out=$(tb_exec "access$1" nft list counter inet tb_count "$2") || return 1
 	printf '%s\n' "$out" | awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+}
+
+# tb_link_counters: prints "up0 down0 up1 down1" (one nft call per router).
+tb_link_counters() {
+	local n out
+	for n in 0 1; do
+		out=$(tb_exec "access$n" nft list counters table inet tb_count) || return 1
+		printf '%s\n' "$out" | awk '
+			/counter up/ { c = "up" } /counter down/ { c = "down" }
+			/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") v[c] = $(i + 1) }
+			END { printf "%s %s ", v["up"], v["down"] }'
+	done
+	echo
 }
 
 # ---- NAT -------------------------------------------------------------------------
