@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install every Debian package hatun's build, tests, benchmarks and demo need.
 # Idempotent: packages already present are skipped without touching apt.
+#   --bench  also the alternatives bench/ compares hatun with (wireguard-go,
+#            OpenVPN, shadowsocks-libev, dante, proxychains4, mptcpize)
 # Debian 12 (bookworm); run as root.  Nothing is fetched from anywhere but
 # the configured Debian mirrors.
 set -euo pipefail
@@ -15,6 +17,11 @@ PACKAGES=(
 	iproute2 nftables iputils-ping iperf3 socat curl ethtool procps psmisc
 	python3 gnutls-bin
 )
+
+if [ "${1:-}" = --bench ]; then
+	PACKAGES+=(wireguard-go wireguard-tools openvpn shadowsocks-libev dante-server
+		proxychains4 mptcpize openssl)
+fi
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -35,4 +42,11 @@ echo "install-deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# The benchmark alternatives ship system services; bench/ starts its own
+# instances inside namespaces, so never leave the packaged ones running.
+if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
+	for unit in shadowsocks-libev openvpn danted; do
+		systemctl disable --now "$unit" >/dev/null 2>&1 || true
+	done
+fi
 echo "install-deps: done"
