@@ -1,0 +1,190 @@
+#include "tcp.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "proto/addr.h"
+
+static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+int ht_sockaddr_to16(const struct sockaddr *sa, socklen_t len, uint8_t addr16[16], uint16_t *port)
+{
+	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
+
+		ht_addr_map_v4(addr16, (const uint8_t *)&sin->sin_addr);
+		*port = ntohs(sin->sin_port);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
+
+		memcpy(addr16, &sin6->sin6_addr, 16);
+		*port = ntohs(sin6->sin6_port);
+		return 0;
+	}
+	return -1;
+}
+
+socklen_t ht_sockaddr_from16(struct sockaddr_storage *ss, const uint8_t addr16[16], uint16_t port)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (memcmp(addr16, v4mapped, sizeof(v4mapped)) == 0) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)ss;
+
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		memcpy(&sin->sin_addr, addr16 + 12, 4);
+		return sizeof(*sin);
+	}
+	struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)ss;
+
+	sin6->sin6_family = AF_INET6;
+	sin6->sin6_port = htons(port);
+	memcpy(&sin6->sin6_addr, addr16, 16);
+	return sizeof(*sin6);
+}
+
+const char *ht_addr16_str(const uint8_t addr16[16], uint16_t port, char *buf, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (memcmp(addr16, v4mapped, sizeof(v4mapped)) == 0) {
+		inet_ntop(AF_INET, addr16 + 12, a, sizeof(a));
+		snprintf(buf, len, "%s:%u", a, port);
+	} else {
+		inet_ntop(AF_INET6, addr16, a, sizeof(a));
+		snprintf(buf, len, "[%s]:%u", a, port);
+	}
+	return buf;
+}
+
+static enum ht_tcp_outcome fail_errno(struct ht_tcp_failure *f, int err)
+{
+	memset(f, 0, sizeof(*f));
+	f->err = err;
+	f->outcome = err == ECONNREFUSED ? HT_TCP_REFUSED : HT_TCP_NET_FAILURE;
+	return f->outcome;
+}
+
+enum ht_tcp_outcome ht_tcp_connect(const uint8_t addr16[16], uint16_t port, int *fdp,
+				   struct ht_tcp_failure *f)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = ht_sockaddr_from16(&ss, addr16, port);
+	int fd, one = 1, err;
+
+	*fdp = -1;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return fail_errno(f, errno);
+	if (ss.ss_family == AF_INET)
+		err = setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
+	else
+		err = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
+	if (err != 0 || setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+		goto fail;
+	if (connect(fd, (struct sockaddr *)&ss, sslen) == 0) {
+		*fdp = fd;
+		return HT_TCP_CONNECTED;
+	}
+	if (errno == EINPROGRESS) {
+		*fdp = fd;
+		return HT_TCP_IN_PROGRESS;
+	}
+fail:
+	err = errno;
+	close(fd);
+	return fail_errno(f, err);
+}
+
+/* Read the ICMP error the kernel queued for this socket and rebuild the
+ * message as it arrived: ICMP header, the quoted IP header, 8 TCP bytes.
+ * The quoted IP header is reconstructed from the socket's addresses (the
+ * kernel hands over only the bytes from the TCP header on). */
+static int read_icmp(int fd, const uint8_t dst[16], uint16_t dport, struct ht_tcp_failure *f)
+{
+	uint8_t tcp[64], cbuf[512];
+	struct iovec iov = {tcp, sizeof(tcp)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf)};
+	struct sockaddr_storage local;
+	socklen_t llen = sizeof(local);
+	uint8_t src[16], quoted[48], offender[16];
+	uint16_t sport;
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT);
+	int qlen, len;
+
+	if (n < 0 || getsockname(fd, (struct sockaddr *)&local, &llen) != 0 ||
+	    ht_sockaddr_to16((struct sockaddr *)&local, llen, src, &sport) != 0)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&msg); cm != NULL; cm = CMSG_NXTHDR(&msg, cm)) {
+		const struct sock_extended_err *ee;
+		const struct sockaddr *off;
+		uint16_t unused;
+		int family;
+
+		if (!((cm->cmsg_level == SOL_IP && cm->cmsg_type == IP_RECVERR) ||
+		      (cm->cmsg_level == SOL_IPV6 && cm->cmsg_type == IPV6_RECVERR)))
+			continue;
+		ee = (const struct sock_extended_err *)CMSG_DATA(cm);
+		if (ee->ee_origin == SO_EE_ORIGIN_ICMP)
+			family = 4;
+		else if (ee->ee_origin == SO_EE_ORIGIN_ICMP6)
+			family = 6;
+		else
+			continue;
+		/* ICMPv6's checksum covers a pseudo-header from the router that
+		 * sent it to us; use the offender's address when the kernel gives it. */
+		off = (const struct sockaddr *)SO_EE_OFFENDER(ee);
+		if (ht_sockaddr_to16(off, sizeof(struct sockaddr_in6), offender, &unused) != 0)
+			memcpy(offender, dst, 16);
+		qlen = icmp_build_quote_tcp(quoted, sizeof(quoted), family, src, dst, sport, dport,
+					    n >= 8 ? tcp : NULL);
+		if (qlen < 0)
+			return -1;
+		len = icmp_build(f->icmp, sizeof(f->icmp), sizeof(f->icmp), family, ee->ee_type,
+				 ee->ee_code, ee->ee_info, quoted, (size_t)qlen, offender, src);
+		if (len < 0)
+			return -1;
+		f->icmp_family = family;
+		f->icmp_len = (size_t)len;
+		f->outcome = HT_TCP_ICMP;
+		f->err = (int)ee->ee_errno;
+		return 0;
+	}
+	return -1;
+}
+
+enum ht_tcp_outcome ht_tcp_connect_result(int fd, const uint8_t dst[16], uint16_t dport,
+					  struct ht_tcp_failure *f)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+		return fail_errno(f, errno);
+	if (err == 0)
+		return HT_TCP_CONNECTED;
+	if (err == EINPROGRESS)
+		return HT_TCP_IN_PROGRESS;
+	fail_errno(f, err);
+	/* Port unreachable also reads ECONNREFUSED: the queue tells them apart. */
+	read_icmp(fd, dst, dport, f);
+	return f->outcome;
+}
+
+void ht_tcp_close_reset(int fd)
+{
+	struct linger lg = {.l_onoff = 1, .l_linger = 0};
+
+	setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	close(fd);
+}
