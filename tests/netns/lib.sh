@@ -240,12 +240,47 @@ tb_init() {
 		break
 	done
 	[ -n "$TB_PREFIX" ] || { tb__err "tb_init: no free namespace prefix"; return 1; }
+	tb__starttime $$ >"$TB_DIR/owner"
+	tb__reap_stale
 	tb__find_linkem
+	# The trap may run while a command's output is redirected (e.g. to
+	# /dev/null); it writes to the original stdout/stderr.
+	exec {TB__OUT}>&1 {TB__ERR}>&2
 	trap tb__on_exit EXIT
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	trap 'exit 129' HUP
 	tb__dbg "tb_init: prefix $TB_PREFIX, dir $TB_DIR, linkem ${TB_LINKEM:-none}"
+}
+
+# tb__starttime PID: prints "PID STARTTIME" (clock ticks after boot), which
+# identifies a process even if its PID is reused later.
+tb__starttime() {
+	local st
+	read -r -a st 2>/dev/null <"/proc/$1/stat" || return 1
+	printf '%s %s\n' "$1" "${st[21]}"
+}
+
+# Testbeds whose owner died without cleaning up (SIGKILL, e.g. a ctest
+# timeout) would leave namespaces behind: kill what runs in them, delete
+# them.  Their log directory is kept (without "owner") for inspection.
+tb__reap_stale() {
+	local d owner now p ns pids
+	for d in /tmp/hatun-tb.ht*; do
+		[ -f "$d/owner" ] || continue
+		read -r owner <"$d/owner" || continue
+		now=$(tb__starttime "${owner%% *}") || now=""
+		[ "$now" != "$owner" ] || continue
+		p=${d#/tmp/hatun-tb.}
+		for ns in $(ip netns list | awk -v p="$p-" 'index($1, p) == 1 { print $1 }'); do
+			pids=$(ip netns pids "$ns" 2>/dev/null)
+			# shellcheck disable=SC2086 # a list of PIDs
+			[ -z "$pids" ] || kill -KILL $pids 2>/dev/null
+			timeout 10 ip netns del "$ns" 2>/dev/null
+		done
+		rm -f "$d/owner"
+		tb__err "removed the stale testbed $p (its owner, PID ${owner%% *}, is gone)"
+	done
 }
 
 tb__find_linkem() {
@@ -348,7 +383,7 @@ tb_bg() {
 	ns=$TB__NS
 	[ -n "$log" ] || log=$TB_DIR/bg$((${#TB_PIDS[@]} + 1)).$name.log
 	tb__dbg "[$ns] $* &  (log $log)"
-	ip netns exec "$ns" "$@" >"$log" 2>&1 </dev/null &
+	ip netns exec "$ns" "$@" >"$log" 2>&1 </dev/null {TB__OUT}>&- {TB__ERR}>&- &
 	TB_LAST_PID=$!
 	# shellcheck disable=SC2034 # for the caller
 	TB_LAST_LOG=$log
@@ -452,6 +487,7 @@ tb_cleanup() {
 	if [ "$rc" = 0 ] && [ "$TB_KEEP" != 1 ]; then
 		rm -rf -- "$TB_DIR"
 	else
+		rm -f -- "$TB_DIR/owner"
 		tb__err "logs kept in $TB_DIR"
 	fi
 	TB_PREFIX=""
@@ -463,8 +499,9 @@ tb__no_pids_left() { [ -z "$(tb__our_pids)" ]; }
 
 tb__on_exit() {
 	local rc=$? f
-	set +e
+	set +eu
 	trap - EXIT INT TERM HUP
+	exec 1>&"$TB__OUT" 2>&"$TB__ERR"
 	if [ "$rc" != 0 ] && [ "$rc" != 77 ] && [ -n "$TB_DIR" ] && [ -d "$TB_DIR" ]; then
 		for f in "$TB_DIR"/*.log; do
 			[ -e "$f" ] && tb__tail "$f"

@@ -211,7 +211,7 @@ link_cut_check() {
 		tb_fail "link $1 not restored after tb_link_up"
 	tb_wait 5 tb_ping_ok client "${TB_CLIENT_V6[$1]}" "$TB_SERVER_V6" ||
 		tb_fail "link $1 IPv6 not restored after tb_link_up"
-	tb_ok "tb_link_down $1 $mode (by $how): 0/3 pings, other link 3/3; tb_link_up restores IPv4+IPv6"
+	tb_ok "tb_link_down $1${mode:+ $mode} (by $how): 0/3 pings, other link 3/3; tb_link_up restores IPv4+IPv6"
 }
 
 check_cleanup() {
