@@ -52,7 +52,8 @@
 #   Basics
 #     tb_require_root                  SKIP "<test> needs root" (exit 77) unless uid 0
 #     tb_require_cmd CMD...            SKIP unless every CMD is installed
-#     tb_init                          pick a unique prefix, make $TB_DIR, install trap
+#     tb_init                          pick a unique prefix, make $TB_DIR, reap the
+#                                      namespaces of killed runs, install the trap
 #     tb_ns NAME                       print the real namespace name of role NAME
 #     tb_exec NAME CMD...              run CMD in NAME, bounded by TB_TIMEOUT
 #     tb_bg [--port P:N] [--until SH] [--log F] NAME CMD...
