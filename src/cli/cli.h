@@ -8,6 +8,7 @@
 #define HATUN_CLI_H
 
 #include <getopt.h>
+#include <stdbool.h>
 
 #define CLI_EXIT_USAGE 2
 #define CLI_EXIT_FAIL 1
@@ -28,6 +29,16 @@ int cli_parse(const struct cli_command *cmd, int argc, char **argv, const char *
 	      int (*on_opt)(const struct cli_command *cmd, int c, const char *arg, void *ctx),
 	      void *ctx);
 
+/* cli_parse preceded by the options of a config file named by -c FILE /
+ * --config FILE anywhere in argv (core/config.h format: each line is a long
+ * option without "--").  File options go through the same on_opt, with
+ * *in_file true, so on_opt can let the command line replace a list the
+ * file filled.  The 'c' option itself reaches on_opt only from argv. */
+int cli_parse_config(const struct cli_command *cmd, int argc, char **argv, const char *shortopts,
+		     const struct option *longopts,
+		     int (*on_opt)(const struct cli_command *cmd, int c, const char *arg, void *ctx),
+		     void *ctx, bool *in_file);
+
 /* Print "hatun CMD: <message>" on stderr; returns CLI_EXIT_USAGE. */
 int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
@@ -37,5 +48,7 @@ int cli_want_args(const struct cli_command *cmd, int argc, char **argv, int n, c
 
 int cmd_genkey(const struct cli_command *cmd, int argc, char **argv);
 int cmd_fingerprint(const struct cli_command *cmd, int argc, char **argv);
+int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv);
+int cmd_client(const struct cli_command *cmd, int argc, char **argv);
 
 #endif

@@ -35,6 +35,57 @@ static const struct cli_command commands[] = {
 	 "Print sha256:<64 hex>, the SHA-256 of CERT's public key (SubjectPublicKeyInfo),\n"
 	 "as 'hatun genkey' printed it.\n",
 	 cmd_fingerprint},
+	{"concentrator", "run the network side of the tunnel",
+	 "usage: hatun concentrator --listen ADDR:PORT --cert FILE --key FILE --allow FP...\n"
+	 "                          [OPTIONS]\n"
+	 "\n"
+	 "Accept QUIC tunnel connections (ALPN qt, qt-00) from clients whose certificate\n"
+	 "fingerprint is allowed, and connect the TCP connections they carry (stream\n"
+	 "mode, one QUIC stream per TCP connection) to their destinations.\n"
+	 "\n"
+	 "  --listen ADDR[:PORT]     UDP address to listen on (port 443 if left out)\n"
+	 "  --cert FILE, --key FILE  our identity ('hatun genkey DIR' writes both)\n"
+	 "  --allow FP               a client fingerprint, sha256:<64 hex> (repeat)\n"
+	 "  --allow-dest CIDR        destinations clients may reach (repeat; default all)\n"
+	 "  --deny-dest CIDR         destinations refused (repeat; longest prefix wins)\n"
+	 "                           Loopback, link-local, multicast, broadcast,\n"
+	 "                           unspecified and our own addresses are always refused.\n"
+	 "  --max-streams N          concurrent TCP connections per client (256)\n"
+	 "  --max-clients N          concurrent client connections (1024)\n"
+	 "  --connect-timeout S      give up connecting to a destination after S s (10)\n"
+	 "  --idle-timeout S         reset a tunnelled connection idle for S s (600)\n"
+	 "  --log-level LEVEL        error, warn, info (default), debug\n"
+	 "  --syslog                 log to syslog instead of stderr\n"
+	 "  -c, --config FILE        read options from FILE (one 'name = value' per line,\n"
+	 "                           names as the long options); the command line wins,\n"
+	 "                           and a list given there replaces the file's list\n",
+	 cmd_concentrator},
+	{"client", "run the user side of the tunnel (-L forwards, SOCKS5)",
+	 "usage: hatun client --server HOST:PORT --pin FP --cert FILE --key FILE\n"
+	 "                    [-L [BIND:]PORT:HOST:PORT]... [--socks ADDR:PORT] [OPTIONS]\n"
+	 "\n"
+	 "Keep one QUIC connection to the concentrator (reconnecting with backoff) and\n"
+	 "carry local TCP connections through it, one QUIC stream each.\n"
+	 "\n"
+	 "  --server HOST[:PORT]     the concentrator (port 443 if left out)\n"
+	 "  --pin FP                 the concentrator's fingerprint, sha256:<64 hex>\n"
+	 "  --cert FILE, --key FILE  our identity ('hatun genkey DIR' writes both)\n"
+	 "  -L, --forward [BIND:]PORT:HOST:PORT\n"
+	 "                           listen on BIND:PORT (127.0.0.1 by default) and\n"
+	 "                           forward each connection to HOST:PORT from the\n"
+	 "                           concentrator (repeat; IPv6 in brackets)\n"
+	 "  --socks ADDR[:PORT]      SOCKS5 server (CONNECT, no authentication, IPv4,\n"
+	 "                           IPv6; port 1080 if left out)\n"
+	 "  --dns ADDR[:PORT]        resolver reached through the tunnel for host names\n"
+	 "                           (not implemented yet: names are refused)\n"
+	 "  --idle-timeout S         reset a tunnelled connection idle for S s (600)\n"
+	 "  --queue N                connections waiting for a stream (4096)\n"
+	 "  --queue-timeout S        longest wait for a stream (10)\n"
+	 "  --log-level LEVEL        error, warn, info (default), debug\n"
+	 "  --syslog                 log to syslog instead of stderr\n"
+	 "  -c, --config FILE        read options from FILE (see 'hatun concentrator\n"
+	 "                           --help'); the command line wins\n",
+	 cmd_client},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

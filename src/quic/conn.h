@@ -145,12 +145,20 @@ void *ht_qconn_user(const struct ht_qconn *c);
  * is reached (wait for ops.streams_available or a stream_closed). */
 int ht_qconn_open_bidi(struct ht_qconn *c, int64_t *sid);
 
+/* A per-stream pointer for the upper layer (NULL until set).  Setting it
+ * on an unknown or closed stream returns HT_QERR_NO_STREAM; reading it
+ * works until stream_closed has returned (inside that callback too) and
+ * gives NULL afterwards. */
+int ht_qconn_stream_set_user(struct ht_qconn *c, int64_t sid, void *user);
+void *ht_qconn_stream_user(struct ht_qconn *c, int64_t sid);
+
 /* Copy up to len bytes into sid's send buffer; returns the count accepted
  * (0..len) or a negative HT_QERR_*.  fin is applied only if all len bytes
  * were accepted (len 0 + fin: just FIN). */
 ssize_t ht_qconn_stream_send(struct ht_qconn *c, int64_t sid, const uint8_t *data, size_t len,
 			     bool fin);
-/* Free space in sid's send buffer (0 for unknown/finished streams). */
+/* Free space in sid's send buffer (0 for unknown/finished streams).  A 0
+ * for an open stream arms stream_writable like a short send does. */
 size_t ht_qconn_stream_send_room(struct ht_qconn *c, int64_t sid);
 /* The upper layer delivered n received bytes of sid onward: extend the
  * stream and connection windows by n. */

@@ -60,6 +60,24 @@ int ht_qconn_open_bidi(struct ht_qconn *c, int64_t *sid)
 	return 0;
 }
 
+int ht_qconn_stream_set_user(struct ht_qconn *c, int64_t sid, void *user)
+{
+	int err = 0;
+	struct ht_qstream *s = api_stream(c, sid, &err);
+
+	if (s == NULL)
+		return user == NULL ? 0 : err;
+	s->user = user;
+	return 0;
+}
+
+void *ht_qconn_stream_user(struct ht_qconn *c, int64_t sid)
+{
+	struct ht_qstream *s = ht_qstream_find(c, sid);
+
+	return s != NULL ? s->user : NULL;
+}
+
 ssize_t ht_qconn_stream_send(struct ht_qconn *c, int64_t sid, const uint8_t *data, size_t len,
 			     bool fin)
 {
@@ -87,8 +105,16 @@ size_t ht_qconn_stream_send_room(struct ht_qconn *c, int64_t sid)
 {
 	int err;
 	struct ht_qstream *s = api_stream(c, sid, &err);
+	size_t room;
 
-	return s != NULL ? ht_qstream_room(c, s) : 0;
+	if (s == NULL)
+		return 0;
+	room = ht_qstream_room(c, s);
+	/* A writer that reads exactly the room never makes a short send:
+	 * finding no room is its backpressure signal too. */
+	if (room == 0 && !s->fin_queued && !s->wr_shut)
+		s->want_writable = true;
+	return room;
 }
 
 int ht_qconn_stream_consumed(struct ht_qconn *c, int64_t sid, size_t n)

@@ -23,6 +23,7 @@ struct ht_qchunk {
 
 struct ht_qstream {
 	int64_t id;
+	void *user;                             /* ht_qconn_stream_set_user */
 	struct ht_qstream *hnext;               /* hash chain */
 	struct ht_qstream *rprev, *rnext;       /* ready-to-send ring (round robin) */
 	struct ht_qstream *nnext;               /* writable-notification list */

@@ -1,0 +1,491 @@
+/* hatun concentrator / hatun client: options, validation, the event loop,
+ * graceful shutdown on SIGINT / SIGTERM. */
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "proto/err.h"
+#include "proto/policy.h"
+#include "quic/conn.h"
+#include "quic/identity.h"
+#include "tunnel/client.h"
+#include "tunnel/concentrator.h"
+#include "tunnel/relay.h"
+#include "tunnel/spec.h"
+#include "tunnel/tcp.h"
+
+#define PATH_CAP 4096
+#define DEFAULT_PORT 443
+#define MAX_FWD 64
+#define MAX_ALLOW 1024
+
+enum {
+	O_LISTEN = 256,
+	O_CERT,
+	O_KEY,
+	O_ALLOW,
+	O_ALLOW_DEST,
+	O_DENY_DEST,
+	O_MAX_STREAMS,
+	O_MAX_CLIENTS,
+	O_CONNECT_TIMEOUT,
+	O_IDLE_TIMEOUT,
+	O_LOG_LEVEL,
+	O_SYSLOG,
+	O_SERVER,
+	O_PIN,
+	O_SOCKS,
+	O_DNS,
+	O_QUEUE,
+	O_QUEUE_TIMEOUT,
+};
+
+/* Options common to both commands. */
+struct common_opts {
+	bool in_file;
+	char cert[PATH_CAP], key[PATH_CAP];
+	enum ht_log_level level;
+	bool syslog;
+	uint64_t idle_timeout;
+};
+
+static int set_path(const struct cli_command *cmd, char *dst, const char *flag, const char *v)
+{
+	if (v[0] == '\0' || strlen(v) >= PATH_CAP)
+		return cli_usage_error(cmd, "%s: bad path '%s'", flag, v);
+	strcpy(dst, v);
+	return 0;
+}
+
+/* Returns 1 when c is not a common option. */
+static int common_opt(const struct cli_command *cmd, struct common_opts *o, int c,
+		      const char *arg)
+{
+	switch (c) {
+	case 'c':
+		return 0; /* read before everything else */
+	case O_CERT:
+		return set_path(cmd, o->cert, "--cert", arg);
+	case O_KEY:
+		return set_path(cmd, o->key, "--key", arg);
+	case O_LOG_LEVEL:
+		if (ht_log_parse_level(arg, &o->level) != 0)
+			return cli_usage_error(
+				cmd, "--log-level: '%s' is not one of error, warn, info, debug", arg);
+		return 0;
+	case O_SYSLOG:
+		o->syslog = true;
+		return 0;
+	case O_IDLE_TIMEOUT:
+		if (ht_parse_seconds(arg, 86400 * 7, &o->idle_timeout) != 0)
+			return cli_usage_error(cmd, "--idle-timeout: '%s' is not 0.001-604800 seconds",
+					       arg);
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static int common_check(const struct cli_command *cmd, struct common_opts *o)
+{
+	if (o->cert[0] == '\0')
+		return cli_usage_error(cmd, "missing --cert (see 'hatun %s --help')", cmd->name);
+	if (o->key[0] == '\0')
+		return cli_usage_error(cmd, "missing --key (see 'hatun %s --help')", cmd->name);
+	ht_log_set_level(o->level);
+	if (o->syslog)
+		ht_log_use_syslog("hatun");
+	return -1;
+}
+
+/* ---- the loop, signals, shutdown ------------------------------------------------ */
+
+struct runner {
+	struct ht_loop *loop;
+	struct ht_conc *cc;
+	struct ht_client *cl;
+	struct ht_timer t;
+	ht_time until;
+	bool stopping;
+};
+
+static void stop_poll(struct ht_loop *loop, struct ht_timer *t)
+{
+	struct runner *rn = t->arg;
+
+	/* The QUIC connections stay for their closing period (3 PTO). */
+	if (ht_qconn_live_count() == 0 || ht_loop_now(loop) >= rn->until) {
+		ht_loop_stop(loop);
+		return;
+	}
+	(void)ht_timer_set(loop, t, ht_loop_now(loop) + 20 * HT_MS);
+}
+
+static void on_signal(struct ht_loop *loop, int signo, void *arg)
+{
+	struct runner *rn = arg;
+
+	if (rn->stopping) {
+		ht_loop_stop(loop);
+		return;
+	}
+	rn->stopping = true;
+	ht_log(HT_LOG_INFO, "main", "signal %d: shutting down", signo);
+	if (rn->cc != NULL) {
+		ht_conc_shutdown(rn->cc);
+		rn->until = ht_loop_now(loop) + 300 * HT_MS; /* let CONNECTION_CLOSE leave */
+	} else {
+		ht_client_shutdown(rn->cl);
+		rn->until = ht_loop_now(loop) + 3 * HT_SECONDS;
+	}
+	ht_timer_init(&rn->t, stop_poll, rn);
+	(void)ht_timer_set(loop, &rn->t, ht_loop_now(loop) + 20 * HT_MS);
+}
+
+static int run_loop(struct runner *rn)
+{
+	int rc;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (ht_loop_on_signal(rn->loop, SIGINT, on_signal, rn) != 0 ||
+	    ht_loop_on_signal(rn->loop, SIGTERM, on_signal, rn) != 0) {
+		fprintf(stderr, "hatun: cannot install signal handlers\n");
+		return CLI_EXIT_FAIL;
+	}
+	rc = ht_loop_run(rn->loop);
+	return rc == 0 ? 0 : CLI_EXIT_FAIL;
+}
+
+/* ---- hatun concentrator ------------------------------------------------------- */
+
+struct conc_opts {
+	struct common_opts co;
+	struct ht_hostport listen;
+	bool have_listen;
+	uint8_t (*allow)[HT_FP_LEN];
+	size_t nallow;
+	bool allow_cli, allow_dest_cli, deny_dest_cli;
+	struct ht_policy *policy;
+	uint64_t max_streams, max_clients, connect_timeout;
+};
+
+static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
+{
+	struct conc_opts *o = ctx;
+	const char *why;
+	int rc = common_opt(cmd, &o->co, c, arg);
+
+	if (rc != 1)
+		return rc;
+	switch (c) {
+	case O_LISTEN:
+		if (ht_hostport_parse(arg, false, DEFAULT_PORT, &o->listen, &why) != 0)
+			return cli_usage_error(cmd, "--listen: '%s': %s", arg, why);
+		o->have_listen = true;
+		return 0;
+	case O_ALLOW:
+		if (!o->co.in_file && !o->allow_cli) {
+			o->allow_cli = true;
+			o->nallow = 0; /* the command line replaces the file's list */
+		}
+		if (o->nallow == MAX_ALLOW)
+			return cli_usage_error(cmd, "--allow: more than %d fingerprints", MAX_ALLOW);
+		if (ht_fingerprint_parse(arg, o->allow[o->nallow]) != 0)
+			return cli_usage_error(cmd, "--allow: '%s' is not sha256:<64 hex>", arg);
+		o->nallow++;
+		return 0;
+	case O_ALLOW_DEST:
+	case O_DENY_DEST: {
+		bool allow = c == O_ALLOW_DEST;
+		bool *cli = allow ? &o->allow_dest_cli : &o->deny_dest_cli;
+
+		if (!o->co.in_file && !*cli) {
+			*cli = true;
+			if (allow)
+				o->policy->n_allow = 0;
+			else
+				o->policy->n_deny = 0;
+		}
+		rc = allow ? ht_policy_add_allow(o->policy, arg, strlen(arg))
+			   : ht_policy_add_deny(o->policy, arg, strlen(arg));
+		if (rc == HT_ERR_DUPLICATE)
+			return 0;
+		if (rc != HT_OK)
+			return cli_usage_error(cmd, "%s: '%s' %s", allow ? "--allow-dest" : "--deny-dest",
+					       arg,
+					       rc == HT_ERR_NOBUF ? "is one prefix too many"
+								  : "is not a CIDR prefix (e.g. 192.0.2.0/24)");
+		return 0;
+	}
+	case O_MAX_STREAMS:
+		if (ht_parse_u64(arg, 1, 1u << 20, &o->max_streams) != 0)
+			return cli_usage_error(cmd, "--max-streams: '%s' is not 1-1048576", arg);
+		return 0;
+	case O_MAX_CLIENTS:
+		if (ht_parse_u64(arg, 1, 1u << 20, &o->max_clients) != 0)
+			return cli_usage_error(cmd, "--max-clients: '%s' is not 1-1048576", arg);
+		return 0;
+	case O_CONNECT_TIMEOUT:
+		if (ht_parse_seconds(arg, 3600, &o->connect_timeout) != 0)
+			return cli_usage_error(cmd, "--connect-timeout: '%s' is not 0.001-3600 seconds",
+					       arg);
+		return 0;
+	}
+	return CLI_EXIT_USAGE;
+}
+
+static const struct option conc_longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"config", required_argument, NULL, 'c'},
+	{"listen", required_argument, NULL, O_LISTEN},
+	{"cert", required_argument, NULL, O_CERT},
+	{"key", required_argument, NULL, O_KEY},
+	{"allow", required_argument, NULL, O_ALLOW},
+	{"allow-dest", required_argument, NULL, O_ALLOW_DEST},
+	{"deny-dest", required_argument, NULL, O_DENY_DEST},
+	{"max-streams", required_argument, NULL, O_MAX_STREAMS},
+	{"max-clients", required_argument, NULL, O_MAX_CLIENTS},
+	{"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
+	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
+	{"log-level", required_argument, NULL, O_LOG_LEVEL},
+	{"syslog", no_argument, NULL, O_SYSLOG},
+	{NULL, 0, NULL, 0},
+};
+
+int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
+{
+	struct conc_opts *o = calloc(1, sizeof(*o));
+	struct ht_conc_config cfg;
+	struct runner rn = {0};
+	char err[512];
+	int rc = CLI_EXIT_FAIL;
+
+	if (o == NULL || (o->allow = calloc(MAX_ALLOW, HT_FP_LEN)) == NULL ||
+	    (o->policy = malloc(sizeof(*o->policy))) == NULL)
+		goto out;
+	ht_policy_init(o->policy);
+	o->co.level = HT_LOG_INFO;
+	o->co.idle_timeout = 600 * HT_SECONDS;
+	o->max_streams = 256;
+	o->max_clients = 1024;
+	o->connect_timeout = 10 * HT_SECONDS;
+	rc = cli_parse_config(cmd, argc, argv, "c:", conc_longopts, conc_opt, o, &o->co.in_file);
+	if (rc < 0)
+		rc = cli_want_args(cmd, argc, argv, 0, "");
+	if (rc < 0 && !o->have_listen)
+		rc = cli_usage_error(cmd, "missing --listen (see 'hatun concentrator --help')");
+	if (rc < 0 && o->nallow == 0)
+		rc = cli_usage_error(cmd, "missing --allow: no client could connect");
+	if (rc < 0)
+		rc = common_check(cmd, &o->co);
+	if (rc >= 0)
+		goto out;
+
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.listen_len = ht_sockaddr_from16(&cfg.listen, o->listen.addr, o->listen.port);
+	cfg.cert = o->co.cert;
+	cfg.key = o->co.key;
+	cfg.allow = (const uint8_t(*)[HT_FP_LEN])o->allow;
+	cfg.nallow = o->nallow;
+	cfg.policy = o->policy;
+	cfg.max_streams = o->max_streams;
+	cfg.max_clients = o->max_clients;
+	cfg.connect_timeout = o->connect_timeout;
+	cfg.idle_timeout = o->co.idle_timeout;
+	rc = CLI_EXIT_FAIL;
+	if (ht_loop_new(&rn.loop) != 0)
+		goto out;
+	if (ht_conc_new(&rn.cc, rn.loop, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hatun concentrator: %s\n", err);
+	} else {
+		rc = run_loop(&rn);
+		ht_conc_free(rn.cc);
+	}
+	ht_loop_free(rn.loop);
+	if (ht_relay_live_count() != 0)
+		ht_log(HT_LOG_WARN, "main", "%zu relays left at exit", ht_relay_live_count());
+out:
+	if (o != NULL) {
+		free(o->allow);
+		free(o->policy);
+	}
+	free(o);
+	return rc;
+}
+
+/* ---- hatun client ------------------------------------------------------------- */
+
+struct client_opts {
+	struct common_opts co;
+	struct ht_hostport server;
+	bool have_server, have_pin, fwd_cli;
+	uint8_t pin[HT_FP_LEN];
+	struct ht_fwd *fwd;
+	size_t nfwd;
+	bool socks, dns;
+	struct ht_hostport socks_listen, dns_server;
+	uint64_t queue_max, queue_timeout;
+};
+
+static int client_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
+{
+	struct client_opts *o = ctx;
+	const char *why;
+	int rc = common_opt(cmd, &o->co, c, arg);
+
+	if (rc != 1)
+		return rc;
+	switch (c) {
+	case O_SERVER:
+		if (ht_hostport_parse(arg, true, DEFAULT_PORT, &o->server, &why) != 0)
+			return cli_usage_error(cmd, "--server: '%s': %s", arg, why);
+		o->have_server = true;
+		return 0;
+	case O_PIN:
+		if (ht_fingerprint_parse(arg, o->pin) != 0)
+			return cli_usage_error(cmd, "--pin: '%s' is not sha256:<64 hex>", arg);
+		o->have_pin = true;
+		return 0;
+	case 'L':
+		if (!o->co.in_file && !o->fwd_cli) {
+			o->fwd_cli = true;
+			o->nfwd = 0;
+		}
+		if (o->nfwd == MAX_FWD)
+			return cli_usage_error(cmd, "-L: more than %d forwards", MAX_FWD);
+		if (ht_fwd_parse(arg, &o->fwd[o->nfwd], &why) != 0)
+			return cli_usage_error(cmd, "-L: '%s': %s", arg, why);
+		o->nfwd++;
+		return 0;
+	case O_SOCKS:
+		if (ht_hostport_parse(arg, false, 1080, &o->socks_listen, &why) != 0)
+			return cli_usage_error(cmd, "--socks: '%s': %s", arg, why);
+		o->socks = true;
+		return 0;
+	case O_DNS:
+		if (ht_hostport_parse(arg, false, 53, &o->dns_server, &why) != 0)
+			return cli_usage_error(cmd, "--dns: '%s': %s", arg, why);
+		o->dns = true;
+		return 0;
+	case O_QUEUE:
+		if (ht_parse_u64(arg, 1, 1u << 20, &o->queue_max) != 0)
+			return cli_usage_error(cmd, "--queue: '%s' is not 1-1048576", arg);
+		return 0;
+	case O_QUEUE_TIMEOUT:
+		if (ht_parse_seconds(arg, 3600, &o->queue_timeout) != 0)
+			return cli_usage_error(cmd, "--queue-timeout: '%s' is not 0.001-3600 seconds",
+					       arg);
+		return 0;
+	}
+	return CLI_EXIT_USAGE;
+}
+
+static const struct option client_longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"config", required_argument, NULL, 'c'},
+	{"server", required_argument, NULL, O_SERVER},
+	{"pin", required_argument, NULL, O_PIN},
+	{"cert", required_argument, NULL, O_CERT},
+	{"key", required_argument, NULL, O_KEY},
+	{"forward", required_argument, NULL, 'L'},
+	{"socks", required_argument, NULL, O_SOCKS},
+	{"dns", required_argument, NULL, O_DNS},
+	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
+	{"queue", required_argument, NULL, O_QUEUE},
+	{"queue-timeout", required_argument, NULL, O_QUEUE_TIMEOUT},
+	{"log-level", required_argument, NULL, O_LOG_LEVEL},
+	{"syslog", no_argument, NULL, O_SYSLOG},
+	{NULL, 0, NULL, 0},
+};
+
+/* The concentrator's address: a literal, or a name looked up once at
+ * start on the local network (it is the tunnel's own endpoint). */
+static int resolve_server(const struct ht_hostport *hp, struct sockaddr_storage *ss,
+			  socklen_t *len)
+{
+	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL;
+	char port[8];
+	int rv;
+
+	if (!hp->is_name) {
+		*len = ht_sockaddr_from16(ss, hp->addr, hp->port);
+		return 0;
+	}
+	snprintf(port, sizeof(port), "%u", hp->port);
+	rv = getaddrinfo(hp->name, port, &hints, &res);
+	if (rv != 0 || res == NULL) {
+		fprintf(stderr, "hatun client: cannot resolve '%s': %s\n", hp->name,
+			gai_strerror(rv));
+		return -1;
+	}
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int cmd_client(const struct cli_command *cmd, int argc, char **argv)
+{
+	struct client_opts *o = calloc(1, sizeof(*o));
+	struct ht_client_config cfg;
+	struct runner rn = {0};
+	char err[512];
+	int rc = CLI_EXIT_FAIL;
+
+	if (o == NULL || (o->fwd = calloc(MAX_FWD, sizeof(*o->fwd))) == NULL)
+		goto out;
+	o->co.level = HT_LOG_INFO;
+	o->co.idle_timeout = 600 * HT_SECONDS;
+	o->queue_max = 4096;
+	o->queue_timeout = 10 * HT_SECONDS;
+	rc = cli_parse_config(cmd, argc, argv, "c:L:", client_longopts, client_opt, o,
+			      &o->co.in_file);
+	if (rc < 0)
+		rc = cli_want_args(cmd, argc, argv, 0, "");
+	if (rc < 0 && !o->have_server)
+		rc = cli_usage_error(cmd, "missing --server (see 'hatun client --help')");
+	if (rc < 0 && !o->have_pin)
+		rc = cli_usage_error(cmd, "missing --pin: the concentrator's fingerprint");
+	if (rc < 0 && o->nfwd == 0 && !o->socks)
+		rc = cli_usage_error(cmd, "nothing to do: give -L and/or --socks");
+	if (rc < 0)
+		rc = common_check(cmd, &o->co);
+	if (rc >= 0)
+		goto out;
+
+	memset(&cfg, 0, sizeof(cfg));
+	rc = CLI_EXIT_FAIL;
+	if (resolve_server(&o->server, &cfg.server, &cfg.server_len) != 0)
+		goto out;
+	cfg.cert = o->co.cert;
+	cfg.key = o->co.key;
+	memcpy(cfg.pin, o->pin, HT_FP_LEN);
+	cfg.fwd = o->fwd;
+	cfg.nfwd = o->nfwd;
+	cfg.socks = o->socks;
+	cfg.socks_listen = o->socks_listen;
+	cfg.dns = o->dns;
+	cfg.dns_server = o->dns_server;
+	cfg.idle_timeout = o->co.idle_timeout;
+	cfg.queue_max = o->queue_max;
+	cfg.queue_timeout = o->queue_timeout;
+	if (ht_loop_new(&rn.loop) != 0)
+		goto out;
+	if (ht_client_new(&rn.cl, rn.loop, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hatun client: %s\n", err);
+	} else {
+		rc = run_loop(&rn);
+		ht_client_free(rn.cl);
+	}
+	ht_loop_free(rn.loop);
+out:
+	if (o != NULL)
+		free(o->fwd);
+	free(o);
+	return rc;
+}

@@ -1,0 +1,715 @@
+/* hatun — the client side of stream mode (client.h). */
+#include "tunnel/client.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "proto/addr.h"
+#include "proto/err.h"
+#include "proto/qt_stream.h"
+#include "proto/socks5.h"
+#include "quic/conn.h"
+#include "quic/tls.h"
+#include "tunnel/relay.h"
+#include "tunnel/tcp.h"
+
+#define BACKOFF_MIN (250 * HT_MS)
+#define BACKOFF_MAX (30 * HT_SECONDS)
+#define SOCKS_BUF (SOCKS5_GREETING_MAX + SOCKS5_MSG_MAX)
+#define SOCKS_HANDSHAKE_TIMEOUT (10 * HT_SECONDS)
+#define ACCEPTS_PER_EVENT 64
+
+enum { KIND_FWD, KIND_SOCKS };
+
+enum cli_state {
+	ST_SOCKS_GREETING, /* reading the method greeting */
+	ST_SOCKS_REQUEST,  /* reading the CONNECT request */
+	ST_QUEUED,         /* waiting for a stream */
+	ST_WAIT_OK,        /* stream open, Connect sent, waiting for Connect OK */
+	ST_RELAY,
+};
+
+struct ht_client;
+
+struct cli_relay {
+	struct ht_relay r; /* first member */
+	struct ht_client *cl;
+	uint8_t kind;
+	uint8_t st;
+	bool socks_replied;
+	struct cli_relay *qprev, *qnext; /* the wait queue */
+	bool queued;
+	uint8_t *sbuf; /* SOCKS handshake bytes, then early data (freed after) */
+	size_t slen;
+};
+
+struct cli_listener {
+	struct ht_client *cl;
+	struct ht_io io;
+	int fd;
+	uint8_t kind;
+	const struct ht_fwd *fwd;
+};
+
+struct ht_client {
+	struct ht_loop *loop;
+	struct ht_client_config cfg;
+	struct ht_fwd *fwd;
+	struct ht_tls_config *tls;
+	struct ht_qconn *qc;
+	bool up, stopping;
+	ht_time backoff;
+	struct ht_timer reconnect;
+	struct cli_listener *ls;
+	size_t nls;
+	struct ht_relay *relays; /* every relay */
+	struct cli_relay *qhead, *qtail;
+	size_t qlen;
+	char server_str[64];
+};
+
+static const struct ht_qconn_ops cli_ops;
+static void drain_queue(struct ht_client *cl);
+
+/* ---- the relay objects -------------------------------------------------------- */
+
+static void queue_del(struct ht_client *cl, struct cli_relay *cr)
+{
+	if (!cr->queued)
+		return;
+	if (cr->qprev != NULL)
+		cr->qprev->qnext = cr->qnext;
+	else
+		cl->qhead = cr->qnext;
+	if (cr->qnext != NULL)
+		cr->qnext->qprev = cr->qprev;
+	else
+		cl->qtail = cr->qprev;
+	cr->qprev = cr->qnext = NULL;
+	cr->queued = false;
+	cl->qlen--;
+}
+
+static void queue_add(struct ht_client *cl, struct cli_relay *cr, bool front)
+{
+	cr->queued = true;
+	if (front) {
+		cr->qprev = NULL;
+		cr->qnext = cl->qhead;
+		if (cl->qhead != NULL)
+			cl->qhead->qprev = cr;
+		else
+			cl->qtail = cr;
+		cl->qhead = cr;
+	} else {
+		cr->qnext = NULL;
+		cr->qprev = cl->qtail;
+		if (cl->qtail != NULL)
+			cl->qtail->qnext = cr;
+		else
+			cl->qhead = cr;
+		cl->qtail = cr;
+	}
+	cl->qlen++;
+}
+
+static void hook_done(struct ht_relay *r)
+{
+	struct cli_relay *cr = (struct cli_relay *)r;
+	struct ht_client *cl = cr->cl;
+
+	queue_del(cl, cr);
+	if (r->prev != NULL)
+		r->prev->next = r->next;
+	else
+		cl->relays = r->next;
+	if (r->next != NULL)
+		r->next->prev = r->prev;
+	free(cr->sbuf);
+	free(cr);
+}
+
+static void socks_reply(struct cli_relay *cr, uint8_t rep)
+{
+	uint8_t buf[SOCKS5_REPLY_V6_SIZE];
+	int n;
+
+	if (cr->kind != KIND_SOCKS || cr->socks_replied || cr->r.fd < 0)
+		return;
+	cr->socks_replied = true;
+	n = socks5_write_reply(buf, sizeof(buf), rep, NULL, 0);
+	/* A fresh socket has room for 10 bytes; a short write is a dead peer. */
+	if (n > 0)
+		(void)send(cr->r.fd, buf, (size_t)n, MSG_NOSIGNAL);
+}
+
+/* The connection request failed: SOCKS gets its reply and a FIN, a forward
+ * gets a RST (the application sees "connection reset", as if the
+ * destination had refused). */
+static void cli_fail(struct cli_relay *cr, uint8_t rep, const char *reason)
+{
+	unsigned how = HT_RELAY_RESET_STREAM;
+
+	if (cr->kind == KIND_SOCKS && !cr->socks_replied)
+		socks_reply(cr, rep);
+	else
+		how |= HT_RELAY_RST_TCP;
+	if (cr->kind == KIND_SOCKS)
+		ht_log(HT_LOG_INFO, "client", "%s failed: %s; SOCKS reply %u (%s)", cr->r.name,
+		       reason, rep, socks5_rep_str(rep));
+	else
+		ht_log(HT_LOG_INFO, "client", "%s failed: %s; connection reset", cr->r.name,
+		       reason);
+	ht_relay_close(&cr->r, how | HT_RELAY_QUIET, reason);
+}
+
+static int hook_header(struct ht_relay *r, const struct qt_stream_info *info)
+{
+	struct cli_relay *cr = (struct cli_relay *)r;
+
+	if (info->seen & QT_SEEN_ERROR) {
+		const uint8_t *pl = info->error_payload_len ? info->error_payload : NULL;
+
+		cli_fail(cr,
+			 ht_socks_rep_for_error(info->error_code, pl, info->error_payload_len,
+						r->dst.addr),
+			 ht_error_tlv_str(info->error_code, pl, info->error_payload_len,
+					  r->dst.addr));
+		return -1;
+	}
+	socks_reply(cr, SOCKS5_REP_SUCCEEDED);
+	cr->st = ST_RELAY;
+	r->tcp_write = true;
+	ht_log(HT_LOG_INFO, "relay", "%s opened", r->name);
+	return 0;
+}
+
+static void hook_header_error(struct ht_relay *r, int err, const struct qt_stream_parser *p)
+{
+	struct cli_relay *cr = (struct cli_relay *)r;
+	char why[96];
+
+	if (p->info.seen & QT_SEEN_ERROR) {
+		const struct qt_stream_info *info = &p->info;
+		const uint8_t *pl = info->error_payload_len ? info->error_payload : NULL;
+
+		cli_fail(cr,
+			 ht_socks_rep_for_error(info->error_code, pl, info->error_payload_len,
+						r->dst.addr),
+			 ht_error_tlv_str(info->error_code, pl, info->error_payload_len,
+					  r->dst.addr));
+		return;
+	}
+	snprintf(why, sizeof(why), "bad answer from the concentrator (%s)", ht_strerror(err));
+	cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE, why);
+}
+
+static void hook_early_reset(struct ht_relay *r, uint64_t app_error)
+{
+	(void)app_error;
+	/* RESET_STREAM before Connect OK: the destination answered the SYN with
+	 * a RST (docs/protocol/quic-tunnel.md §2.4). */
+	cli_fail((struct cli_relay *)r, SOCKS5_REP_CONN_REFUSED, "connection refused");
+}
+
+static void hook_timeout(struct ht_relay *r)
+{
+	struct cli_relay *cr = (struct cli_relay *)r;
+
+	if (cr->st == ST_QUEUED)
+		cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE,
+			 cr->cl->up ? "no stream available in time" : "tunnel down");
+	else if (cr->st == ST_SOCKS_GREETING || cr->st == ST_SOCKS_REQUEST)
+		ht_relay_close(r, HT_RELAY_QUIET, "SOCKS handshake timeout");
+	else
+		cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE, "timeout");
+}
+
+static void start_stream(struct cli_relay *cr);
+
+/* ---- SOCKS5 handshake --------------------------------------------------------- */
+
+/* Returns true while the handshake needs more bytes (r alive); false once
+ * it moved on or r ended. */
+static bool socks_input(struct cli_relay *cr)
+{
+	struct ht_relay *r = &cr->r;
+	struct socks5_greeting g;
+	struct socks5_request q;
+	uint8_t out[SOCKS5_METHOD_REPLY_SIZE];
+	char dst[64];
+	int n;
+
+	if (cr->st == ST_SOCKS_GREETING) {
+		n = socks5_parse_greeting(&g, cr->sbuf, cr->slen);
+		if (n == HT_ERR_NEED_MORE)
+			return true;
+		if (n < 0) {
+			ht_relay_close(r, HT_RELAY_QUIET, "bad SOCKS greeting");
+			return false;
+		}
+		(void)socks5_write_method_reply(out, sizeof(out),
+						g.no_auth ? SOCKS5_METHOD_NO_AUTH
+							  : SOCKS5_METHOD_NONE_ACCEPTABLE);
+		if (send(r->fd, out, sizeof(out), MSG_NOSIGNAL) != (ssize_t)sizeof(out) ||
+		    !g.no_auth) {
+			ht_relay_close(r, HT_RELAY_QUIET, "SOCKS: no acceptable method");
+			return false;
+		}
+		memmove(cr->sbuf, cr->sbuf + n, cr->slen - (size_t)n);
+		cr->slen -= (size_t)n;
+		cr->st = ST_SOCKS_REQUEST;
+	}
+	n = socks5_parse_request(&q, cr->sbuf, cr->slen);
+	if (n == HT_ERR_NEED_MORE)
+		return true;
+	if (n < 0) {
+		int rep = socks5_error_rep(SOCKS5_STAGE_REQUEST, n);
+
+		cr->st = ST_SOCKS_REQUEST;
+		if (rep != SOCKS5_NO_REPLY)
+			socks_reply(cr, (uint8_t)rep);
+		ht_log(HT_LOG_INFO, "client", "%s: bad SOCKS request (%s)", r->name, ht_strerror(n));
+		ht_relay_close(r, HT_RELAY_QUIET, "bad SOCKS request");
+		return false;
+	}
+	r->dst.port = q.dst.port;
+	if (q.dst.atyp == SOCKS5_ATYP_DOMAIN) {
+		/* Names are resolved through the tunnel (issue 3): not done yet. */
+		int len = q.dst.name_len > 100 ? 100 : (int)q.dst.name_len;
+
+		snprintf(r->name + strlen(r->name), sizeof(r->name) - strlen(r->name), " -> %.*s:%u",
+			 len, (const char *)q.dst.name, q.dst.port);
+		cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE,
+			 "host names need --dns (resolution through the tunnel)");
+		return false;
+	}
+	memcpy(r->dst.addr, q.dst.addr, 16);
+	snprintf(r->name + strlen(r->name), sizeof(r->name) - strlen(r->name), " -> %s",
+		 ht_addr16_str(r->dst.addr, r->dst.port, dst, sizeof(dst)));
+	/* Bytes behind the request (an optimistic client) go after End. */
+	memmove(cr->sbuf, cr->sbuf + n, cr->slen - (size_t)n);
+	cr->slen -= (size_t)n;
+	ht_relay_watch(r, 0);
+	ht_relay_set_deadline(r, HT_TIME_NEVER);
+	start_stream(cr);
+	return false;
+}
+
+static void hook_owner_io(struct ht_relay *r, uint32_t ev)
+{
+	struct cli_relay *cr = (struct cli_relay *)r;
+	ssize_t n;
+
+	(void)ev;
+	if (cr->st != ST_SOCKS_GREETING && cr->st != ST_SOCKS_REQUEST)
+		return;
+	n = recv(r->fd, cr->sbuf + cr->slen, SOCKS_BUF - cr->slen, 0);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		ht_relay_close(r, HT_RELAY_QUIET, "SOCKS client went away");
+		return;
+	}
+	cr->slen += (size_t)n;
+	if (socks_input(cr) && cr->slen == SOCKS_BUF)
+		ht_relay_close(r, HT_RELAY_QUIET, "SOCKS handshake too long");
+}
+
+static const struct ht_relay_hooks cli_hooks = {
+	.header = hook_header,
+	.header_error = hook_header_error,
+	.early_reset = hook_early_reset,
+	.timeout = hook_timeout,
+	.owner_io = hook_owner_io,
+	.done = hook_done,
+};
+
+/* ---- streams ------------------------------------------------------------------ */
+
+/* Open a stream for cr, or queue it.  Returns 1 when queued for the stream
+ * limit, 0 otherwise (opened, queued for the connection, or failed). */
+static int try_open(struct cli_relay *cr, bool front)
+{
+	struct ht_client *cl = cr->cl;
+	uint8_t hdr[QT_TLV_CONNECT_SIZE + QT_TLV_END_SIZE];
+	int64_t sid;
+	int rv = HT_QERR_CLOSED;
+
+	if (cl->up && cl->qc != NULL)
+		rv = ht_qconn_open_bidi(cl->qc, &sid);
+	if (rv == HT_QERR_STREAM_LIMIT || rv == HT_QERR_CLOSED) {
+		if (!cr->queued && cl->qlen >= cl->cfg.queue_max) {
+			cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE, "wait queue full");
+			return 0;
+		}
+		if (!cr->queued) {
+			cr->st = ST_QUEUED;
+			queue_add(cl, cr, front);
+			ht_relay_set_deadline(&cr->r, ht_loop_now(cl->loop) + cl->cfg.queue_timeout);
+		}
+		return rv == HT_QERR_STREAM_LIMIT;
+	}
+	queue_del(cl, cr);
+	if (rv != 0) {
+		cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE, ht_qerr_str(rv));
+		return 0;
+	}
+	if (ht_relay_attach(&cr->r, cl->qc, sid, false) != 0) {
+		(void)ht_qconn_stream_reset(cl->qc, sid, QT_STREAM_RESET_TCP_CONNECTION_RESET);
+		cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE, "out of memory");
+		return 0;
+	}
+	ht_relay_set_deadline(&cr->r, HT_TIME_NEVER);
+	/* TCP Connect + End, then the bytes at once: no wait for Connect OK.
+	 * Plain Connect, not Extended Connect: the local source is the
+	 * client's private business (docs/protocol/quic-tunnel.md §2.4). */
+	(void)qt_tlv_write_connect(hdr, sizeof(hdr), &cr->r.dst);
+	(void)qt_tlv_write_end(hdr + QT_TLV_CONNECT_SIZE, sizeof(hdr) - QT_TLV_CONNECT_SIZE);
+	if (ht_relay_send_raw(&cr->r, hdr, sizeof(hdr), false) != 0 ||
+	    (cr->slen > 0 && ht_relay_send_raw(&cr->r, cr->sbuf, cr->slen, false) != 0)) {
+		cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE, "stream refused the header");
+		return 0;
+	}
+	cr->r.up += cr->slen;
+	free(cr->sbuf);
+	cr->sbuf = NULL;
+	cr->slen = 0;
+	cr->st = ST_WAIT_OK;
+	(void)ht_relay_start(&cr->r, false, true);
+	return 0;
+}
+
+static void start_stream(struct cli_relay *cr)
+{
+	/* Loopback, unspecified, multicast and broadcast destinations cannot
+	 * be named in a TCP Connect (quic-tunnel-00 §7.1.1): refuse them here,
+	 * as the concentrator's policy would (REP 2). */
+	if (ht_addr_forbidden_on_wire(cr->r.dst.addr)) {
+		cli_fail(cr, SOCKS5_REP_NOT_ALLOWED, "destination cannot be tunnelled");
+		return;
+	}
+	(void)try_open(cr, false);
+}
+
+static void drain_queue(struct ht_client *cl)
+{
+	while (cl->qhead != NULL && cl->up) {
+		struct cli_relay *cr = cl->qhead;
+
+		queue_del(cl, cr);
+		if (try_open(cr, true) == 1)
+			break;
+	}
+}
+
+/* ---- listeners ---------------------------------------------------------------- */
+
+static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
+{
+	struct cli_listener *l = io->arg;
+	struct ht_client *cl = l->cl;
+
+	(void)loop;
+	(void)ev;
+	for (int i = 0; i < ACCEPTS_PER_EVENT; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct cli_relay *cr;
+		uint8_t a16[16];
+		uint16_t port = 0;
+		char src[64], dst[64];
+		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				ht_log(HT_LOG_WARN, "client", "accept: %s", strerror(errno));
+			return;
+		}
+		cr = calloc(1, sizeof(*cr));
+		if (cr == NULL || (l->kind == KIND_SOCKS && (cr->sbuf = malloc(SOCKS_BUF)) == NULL)) {
+			free(cr);
+			ht_tcp_close_reset(fd);
+			continue;
+		}
+		cr->cl = cl;
+		cr->kind = l->kind;
+		ht_relay_init(&cr->r, cl->loop, &cli_hooks, cl->cfg.idle_timeout);
+		ht_relay_set_fd(&cr->r, fd);
+		cr->r.next = cl->relays;
+		if (cl->relays != NULL)
+			cl->relays->prev = &cr->r;
+		cl->relays = &cr->r;
+		if (ht_sockaddr_to16((struct sockaddr *)&ss, sl, a16, &port) != 0)
+			memset(a16, 0, sizeof(a16));
+		ht_addr16_str(a16, port, src, sizeof(src));
+		if (l->kind == KIND_FWD) {
+			const struct ht_hostport *d = &l->fwd->dst;
+
+			memcpy(cr->r.dst.addr, d->addr, 16);
+			cr->r.dst.port = d->port;
+			snprintf(cr->r.name, sizeof(cr->r.name), "%.50s -> %.56s", src,
+				 d->is_name ? d->name : ht_addr16_str(d->addr, d->port, dst, sizeof(dst)));
+			if (d->is_name) {
+				cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE,
+					 "host names need --dns (not implemented yet)");
+				continue;
+			}
+			start_stream(cr);
+			continue;
+		}
+		snprintf(cr->r.name, sizeof(cr->r.name), "socks %s", src);
+		cr->st = ST_SOCKS_GREETING;
+		ht_relay_set_deadline(&cr->r, ht_loop_now(cl->loop) + SOCKS_HANDSHAKE_TIMEOUT);
+		if (ht_relay_watch(&cr->r, EPOLLIN) != 0)
+			ht_relay_close(&cr->r, HT_RELAY_QUIET, "epoll failed");
+	}
+}
+
+static int listen_on(const struct ht_hostport *hp, char *err, size_t errlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = ht_sockaddr_from16(&ss, hp->addr, hp->port);
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	char a[64];
+
+	if (fd < 0)
+		goto fail;
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "cannot listen on %s: %s",
+		 ht_addr16_str(hp->addr, hp->port, a, sizeof(a)), strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* ---- the QUIC connection ------------------------------------------------------ */
+
+static void connect_now(struct ht_client *cl);
+
+static void schedule_reconnect(struct ht_client *cl)
+{
+	if (cl->stopping)
+		return;
+	ht_log(HT_LOG_INFO, "client", "reconnecting to %s in %llu ms", cl->server_str,
+	       (unsigned long long)(cl->backoff / HT_MS));
+	(void)ht_timer_set(cl->loop, &cl->reconnect, ht_loop_now(cl->loop) + cl->backoff);
+	cl->backoff *= 2;
+	if (cl->backoff > BACKOFF_MAX)
+		cl->backoff = BACKOFF_MAX;
+}
+
+static void on_reconnect(struct ht_loop *loop, struct ht_timer *t)
+{
+	(void)loop;
+	connect_now(t->arg);
+}
+
+static void connect_now(struct ht_client *cl)
+{
+	struct ht_qconn_client_args a = {
+		.remote = (const struct sockaddr *)&cl->cfg.server,
+		.remote_len = cl->cfg.server_len,
+		.tls = cl->tls,
+		.ops = &cli_ops,
+		.user = cl,
+	};
+	struct ht_qconn_settings set;
+	int rv;
+
+	if (cl->stopping || cl->qc != NULL)
+		return;
+	ht_qconn_settings_default(&set);
+	set.ngtcp2_debug = getenv("HATUN_NGTCP2_DEBUG") != NULL;
+	a.set = &set;
+	rv = ht_qconn_connect(&cl->qc, cl->loop, &a);
+	if (rv != 0) {
+		cl->qc = NULL;
+		ht_log(HT_LOG_WARN, "client", "cannot connect to %s: %s", cl->server_str,
+		       rv < 0 && rv > -4096 ? strerror(-rv) : ht_qerr_str(rv));
+		schedule_reconnect(cl);
+	}
+}
+
+static void on_handshake_done(struct ht_qconn *c, void *user)
+{
+	struct ht_client *cl = user;
+
+	cl->up = true;
+	cl->backoff = BACKOFF_MIN;
+	ht_log(HT_LOG_INFO, "client", "tunnel to %s up (alpn %s)", cl->server_str, ht_qconn_alpn(c));
+	drain_queue(cl);
+}
+
+static void on_closed(struct ht_qconn *c, void *user, const struct ht_qconn_close_info *info)
+{
+	struct ht_client *cl = user;
+	struct ht_relay *r, *next;
+
+	(void)c;
+	ht_log(cl->stopping ? HT_LOG_INFO : HT_LOG_WARN, "client", "tunnel to %s %s: %s",
+	       cl->server_str, cl->up ? "lost" : "not established",
+	       info->text != NULL ? info->text : "closed");
+	cl->up = false;
+	cl->qc = NULL;
+	for (r = cl->relays; r != NULL; r = next) {
+		struct cli_relay *cr = (struct cli_relay *)r;
+
+		next = r->next;
+		if (cr->st == ST_WAIT_OK) {
+			r->qc = NULL;
+			r->sid = -1;
+			cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE, "tunnel connection lost");
+		} else if (cr->st == ST_RELAY && r->qc != NULL) {
+			ht_relay_conn_lost(r, "tunnel connection lost");
+		}
+	}
+	schedule_reconnect(cl);
+}
+
+static void on_streams_available(struct ht_qconn *c, void *user)
+{
+	(void)c;
+	drain_queue(user);
+}
+
+static void on_stream_open(struct ht_qconn *c, void *user, int64_t sid)
+{
+	(void)user;
+	/* The concentrator has no reason to open streams towards us. */
+	(void)ht_qconn_stream_reset(c, sid, QT_STREAM_RESET_TCP_CONNECTION_RESET);
+}
+
+static void on_stream_closed(struct ht_qconn *c, void *user, int64_t sid)
+{
+	ht_relay_on_stream_closed(c, user, sid);
+}
+
+static const struct ht_qconn_ops cli_ops = {
+	.handshake_done = on_handshake_done,
+	.stream_open = on_stream_open,
+	.stream_data = ht_relay_on_stream_data,
+	.stream_reset = ht_relay_on_stream_reset,
+	.stream_stop_sending = ht_relay_on_stream_stop,
+	.stream_writable = ht_relay_on_stream_writable,
+	.stream_closed = on_stream_closed,
+	.streams_available = on_streams_available,
+	.closed = on_closed,
+};
+
+/* ---- set-up ------------------------------------------------------------------- */
+
+int ht_client_new(struct ht_client **out, struct ht_loop *loop,
+		  const struct ht_client_config *cfg, char *err, size_t errlen)
+{
+	struct ht_client *cl = calloc(1, sizeof(*cl));
+	uint8_t a16[16];
+	uint16_t port = 0;
+
+	*out = NULL;
+	if (cl == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	cl->loop = loop;
+	cl->cfg = *cfg;
+	cl->backoff = BACKOFF_MIN;
+	ht_timer_init(&cl->reconnect, on_reconnect, cl);
+	if (ht_sockaddr_to16((const struct sockaddr *)&cfg->server, cfg->server_len, a16, &port) ==
+	    0)
+		ht_addr16_str(a16, port, cl->server_str, sizeof(cl->server_str));
+	if (cfg->nfwd > 0) {
+		cl->fwd = calloc(cfg->nfwd, sizeof(*cl->fwd));
+		if (cl->fwd == NULL)
+			goto nomem;
+		memcpy(cl->fwd, cfg->fwd, cfg->nfwd * sizeof(*cl->fwd));
+		cl->cfg.fwd = cl->fwd;
+	}
+	cl->ls = calloc(cfg->nfwd + 1, sizeof(*cl->ls));
+	if (cl->ls == NULL)
+		goto nomem;
+	if (ht_tls_config_new(&cl->tls, HT_TLS_CLIENT, cfg->cert, cfg->key,
+			      (const uint8_t(*)[HT_FP_LEN]) & cl->cfg.pin, 1, err, errlen) != 0)
+		goto fail;
+	for (size_t i = 0; i <= cfg->nfwd; i++) {
+		struct cli_listener *l = &cl->ls[cl->nls];
+		const struct ht_hostport *hp;
+		char a[64], d[300];
+
+		if (i == cfg->nfwd && !cfg->socks)
+			break;
+		hp = i < cfg->nfwd ? &cl->fwd[i].bind : &cfg->socks_listen;
+		l->cl = cl;
+		l->kind = i < cfg->nfwd ? KIND_FWD : KIND_SOCKS;
+		l->fwd = i < cfg->nfwd ? &cl->fwd[i] : NULL;
+		l->fd = listen_on(hp, err, errlen);
+		if (l->fd < 0)
+			goto fail;
+		cl->nls++;
+		if (ht_io_start(loop, &l->io, l->fd, EPOLLIN, on_accept, l) != 0) {
+			snprintf(err, errlen, "epoll: %s", strerror(errno));
+			goto fail;
+		}
+		if (l->kind == KIND_FWD) {
+			const struct ht_hostport *dh = &l->fwd->dst;
+
+			if (dh->is_name)
+				snprintf(d, sizeof(d), "%s:%u", dh->name, dh->port);
+			else
+				ht_addr16_str(dh->addr, dh->port, d, sizeof(d));
+			ht_log(HT_LOG_INFO, "client", "forwarding %s -> %s through the tunnel",
+			       ht_addr16_str(hp->addr, hp->port, a, sizeof(a)), d);
+		} else {
+			ht_log(HT_LOG_INFO, "client", "SOCKS5 server on %s",
+			       ht_addr16_str(hp->addr, hp->port, a, sizeof(a)));
+		}
+	}
+	connect_now(cl);
+	*out = cl;
+	return 0;
+nomem:
+	snprintf(err, errlen, "out of memory");
+fail:
+	ht_client_free(cl);
+	return -1;
+}
+
+void ht_client_shutdown(struct ht_client *cl)
+{
+	cl->stopping = true;
+	ht_timer_cancel(cl->loop, &cl->reconnect);
+	for (size_t i = 0; i < cl->nls; i++) {
+		ht_io_stop(cl->loop, &cl->ls[i].io);
+		close(cl->ls[i].fd);
+	}
+	cl->nls = 0;
+	while (cl->relays != NULL)
+		ht_relay_close(cl->relays, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM,
+			       "shutting down");
+	if (cl->qc != NULL)
+		ht_qconn_close(cl->qc, 0);
+}
+
+void ht_client_free(struct ht_client *cl)
+{
+	if (cl == NULL)
+		return;
+	if (!cl->stopping)
+		ht_client_shutdown(cl);
+	free(cl->ls);
+	free(cl->fwd);
+	ht_tls_config_free(cl->tls);
+	free(cl);
+}

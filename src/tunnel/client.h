@@ -1,0 +1,52 @@
+/* hatun — the client side of stream mode.
+ *
+ * One QUIC connection to the concentrator (its certificate pinned),
+ * re-established with capped exponential backoff when it dies.  Entry
+ * points accept TCP connections: -L forwards and a SOCKS5 server.  Each
+ * TCP connection gets a bidirectional stream carrying TCP Connect + End and
+ * then, at once, the bytes (no wait for Connect OK).  Connections that
+ * cannot get a stream yet (connection down, the concentrator's stream
+ * limit reached) wait in a bounded queue, each with a deadline.
+ */
+#ifndef HATUN_TUNNEL_CLIENT_H
+#define HATUN_TUNNEL_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/loop.h"
+#include "quic/identity.h"
+#include "tunnel/spec.h"
+
+struct ht_client;
+
+struct ht_client_config {
+	struct sockaddr_storage server; /* the concentrator (resolved) */
+	socklen_t server_len;
+	const char *cert, *key;
+	uint8_t pin[HT_FP_LEN];
+	const struct ht_fwd *fwd; /* -L */
+	size_t nfwd;
+	bool socks;
+	struct ht_hostport socks_listen;
+	bool dns; /* resolve names through the tunnel at dns_server */
+	struct ht_hostport dns_server;
+	ht_time idle_timeout;  /* per tunnelled connection; 0 = none */
+	ht_time queue_timeout; /* longest wait for a stream */
+	size_t queue_max;      /* connections waiting for a stream */
+};
+
+/* Open the listeners and start connecting.  Returns 0, or -1 with a
+ * one-line reason in err. */
+int ht_client_new(struct ht_client **out, struct ht_loop *loop,
+		  const struct ht_client_config *cfg, char *err, size_t errlen);
+
+/* Stop accepting, reset every tunnelled connection, close the QUIC
+ * connection with CONNECTION_CLOSE.  Run the loop until
+ * ht_qconn_live_count() is 0 (the closing period), then free. */
+void ht_client_shutdown(struct ht_client *cl);
+void ht_client_free(struct ht_client *cl);
+
+#endif

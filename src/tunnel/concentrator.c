@@ -1,0 +1,467 @@
+/* hatun — the concentrator side of stream mode (concentrator.h). */
+#include "tunnel/concentrator.h"
+
+#include <errno.h>
+#include <ifaddrs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "proto/err.h"
+#include "proto/icmp.h"
+#include "proto/qt_stream.h"
+#include "quic/server.h"
+#include "quic/tls.h"
+#include "tunnel/relay.h"
+#include "tunnel/tcp.h"
+
+struct conc_peer;
+
+struct conc_relay {
+	struct ht_relay r; /* first member */
+	struct conc_peer *peer;
+	bool connecting;
+};
+
+struct conc_peer {
+	struct ht_conc *cc;
+	struct ht_qconn *qc;
+	struct conc_peer *prev, *next;
+	struct ht_relay *relays;
+	size_t nrelays;
+	uint64_t streams;
+	char fp[HT_FP_STRLEN + 1];
+};
+
+struct ht_conc {
+	struct ht_loop *loop;
+	struct ht_tls_config *tls;
+	struct ht_server *srv;
+	struct ht_policy *policy;
+	struct conc_peer *peers;
+	ht_time connect_timeout, idle_timeout;
+};
+
+/* ---- relays ------------------------------------------------------------------ */
+
+static void relay_unlink(struct conc_relay *cr)
+{
+	struct conc_peer *p = cr->peer;
+
+	if (p == NULL)
+		return;
+	if (cr->r.prev != NULL)
+		cr->r.prev->next = cr->r.next;
+	else
+		p->relays = cr->r.next;
+	if (cr->r.next != NULL)
+		cr->r.next->prev = cr->r.prev;
+	p->nrelays--;
+	cr->peer = NULL;
+}
+
+static void hook_done(struct ht_relay *r)
+{
+	struct conc_relay *cr = (struct conc_relay *)r;
+
+	relay_unlink(cr);
+	free(cr);
+}
+
+/* Error TLV (+ End + FIN): the connection request failed.  The relay ends
+ * without a reset: the client reads the reason, then resets its side. */
+static void send_error(struct conc_relay *cr, const uint8_t *tlv, int tlv_len, const char *why)
+{
+	uint8_t buf[QT_TLV_MAX_SIZE + QT_TLV_END_SIZE];
+	size_t n = 0;
+
+	if (tlv_len > 0) {
+		memcpy(buf, tlv, (size_t)tlv_len);
+		n = (size_t)tlv_len;
+	}
+	n += (size_t)qt_tlv_write_end(buf + n, sizeof(buf) - n);
+	(void)ht_relay_send_raw(&cr->r, buf, n, true);
+	ht_relay_close(&cr->r, HT_RELAY_QUIET, why);
+}
+
+static void fail_network(struct conc_relay *cr, const char *why)
+{
+	uint8_t tlv[8];
+	int n = qt_tlv_write_error(tlv, sizeof(tlv), QT_ERR_NETWORK_FAILURE, NULL, 0);
+
+	ht_log(HT_LOG_INFO, "conc", "%s failed: %s; sent Error 0x3 Network Failure", cr->r.name,
+	       why);
+	send_error(cr, tlv, n, why);
+}
+
+static void fail_icmp(struct conc_relay *cr, const struct ht_tcp_failure *f)
+{
+	uint8_t tlv[QT_TLV_MAX_SIZE];
+	int n = qt_tlv_write_error_icmp(tlv, sizeof(tlv), f->icmp, f->icmp_len);
+
+	ht_log(HT_LOG_INFO, "conc",
+	       "%s failed: ICMP%s type %u code %u (%s); sent Error 0x1 ICMP packet received",
+	       cr->r.name, f->icmp_family == 6 ? "v6" : "", f->icmp[0], f->icmp[1],
+	       strerror(f->err));
+	send_error(cr, tlv, n, "icmp");
+}
+
+/* Policy refusal: quic-tunnel-00 has no "not allowed" code, so the
+ * concentrator answers as a filtering router would, with a synthesized
+ * ICMP "administratively prohibited" in an Error 0x1 (quic-tunnel.md
+ * §2.4).  The client maps it to SOCKS REP 2. */
+static void fail_policy(struct conc_relay *cr, enum ht_policy_verdict v)
+{
+	uint8_t quoted[48], icmp[64], tlv[QT_TLV_MAX_SIZE], zero[16] = {0};
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	const uint8_t *dst = cr->r.dst.addr;
+	bool v4 = memcmp(dst, mapped, sizeof(mapped)) == 0;
+	int fam = v4 ? 4 : 6, q, n, t;
+
+	if (v4)
+		zero[10] = zero[11] = 0xff;
+	q = icmp_build_quote_tcp(quoted, sizeof(quoted), fam, zero, dst, 0, cr->r.dst.port, NULL);
+	n = icmp_build(icmp, sizeof(icmp), sizeof(icmp), fam,
+		       v4 ? ICMP4_DEST_UNREACH : ICMP6_DEST_UNREACH,
+		       v4 ? ICMP4_ADMIN_PROHIBITED : ICMP6_ADMIN_PROHIBITED, 0, quoted,
+		       q > 0 ? (size_t)q : 0, dst, zero);
+	t = qt_tlv_write_error_icmp(tlv, sizeof(tlv), icmp, n > 0 ? (size_t)n : 0);
+	ht_log(HT_LOG_INFO, "conc",
+	       "%s refused by policy (%s); sent Error 0x1 with ICMP administratively prohibited",
+	       cr->r.name, ht_policy_verdict_str(v));
+	send_error(cr, tlv, t, "policy");
+}
+
+static void connected(struct conc_relay *cr)
+{
+	uint8_t hdr[QT_TLV_CONNECT_OK_SIZE + QT_TLV_END_SIZE];
+
+	cr->connecting = false;
+	ht_relay_set_deadline(&cr->r, HT_TIME_NEVER);
+	(void)qt_tlv_write_connect_ok(hdr, sizeof(hdr));
+	(void)qt_tlv_write_end(hdr + 2, sizeof(hdr) - 2);
+	if (ht_relay_send_raw(&cr->r, hdr, sizeof(hdr), false) != 0) {
+		ht_relay_close(&cr->r, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM,
+			       "stream gone before Connect OK");
+		return;
+	}
+	ht_log(HT_LOG_INFO, "relay", "%s opened", cr->r.name);
+	(void)ht_relay_start(&cr->r, true, true);
+}
+
+static void connect_outcome(struct conc_relay *cr, enum ht_tcp_outcome o,
+			    const struct ht_tcp_failure *f)
+{
+	switch (o) {
+	case HT_TCP_CONNECTED:
+		connected(cr);
+		break;
+	case HT_TCP_IN_PROGRESS:
+		break;
+	case HT_TCP_REFUSED:
+		ht_log(HT_LOG_INFO, "conc", "%s failed: connection refused; stream reset",
+		       cr->r.name);
+		ht_relay_close(&cr->r, HT_RELAY_RESET_STREAM | HT_RELAY_QUIET, "refused");
+		break;
+	case HT_TCP_ICMP:
+		fail_icmp(cr, f);
+		break;
+	case HT_TCP_NET_FAILURE:
+		fail_network(cr, strerror(f->err));
+		break;
+	}
+}
+
+static void hook_owner_io(struct ht_relay *r, uint32_t ev)
+{
+	struct conc_relay *cr = (struct conc_relay *)r;
+	struct ht_tcp_failure f;
+	enum ht_tcp_outcome o;
+
+	(void)ev;
+	if (!cr->connecting)
+		return;
+	o = ht_tcp_connect_result(r->fd, r->dst.addr, r->dst.port, &f);
+	if (o == HT_TCP_IN_PROGRESS)
+		return;
+	if (o != HT_TCP_CONNECTED) {
+		ht_relay_watch(r, 0);
+		close(r->fd);
+		r->fd = -1;
+	}
+	connect_outcome(cr, o, &f);
+}
+
+static void hook_timeout(struct ht_relay *r)
+{
+	struct conc_relay *cr = (struct conc_relay *)r;
+
+	if (cr->connecting) {
+		ht_relay_watch(r, 0);
+		close(r->fd);
+		r->fd = -1;
+		fail_network(cr, "connect timeout");
+		return;
+	}
+	ht_relay_close(r, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM, "timeout");
+}
+
+static int hook_header(struct ht_relay *r, const struct qt_stream_info *info)
+{
+	struct conc_relay *cr = (struct conc_relay *)r;
+	struct ht_conc *cc = cr->peer->cc;
+	struct ht_tcp_failure f;
+	enum ht_policy_verdict v;
+	enum ht_tcp_outcome o;
+	char dst[64];
+	int fd;
+
+	r->dst = info->remote;
+	snprintf(r->name, sizeof(r->name), "%.15s stream %lld -> %s", cr->peer->fp + 7,
+		 (long long)r->sid, ht_addr16_str(r->dst.addr, r->dst.port, dst, sizeof(dst)));
+	v = ht_policy_check(cc->policy, r->dst.addr, r->dst.port);
+	if (!ht_policy_allowed(v)) {
+		fail_policy(cr, v);
+		return -1;
+	}
+	/* Bytes after End wait (unconsumed, bounded by the stream window)
+	 * until the connection is up. */
+	o = ht_tcp_connect(r->dst.addr, r->dst.port, &fd, &f);
+	if (o == HT_TCP_IN_PROGRESS || o == HT_TCP_CONNECTED)
+		ht_relay_set_fd(r, fd);
+	if (o == HT_TCP_IN_PROGRESS) {
+		cr->connecting = true;
+		if (ht_relay_watch(r, EPOLLOUT) != 0) {
+			ht_relay_close(r, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM, "epoll failed");
+			return -1;
+		}
+		ht_relay_set_deadline(r, ht_loop_now(r->loop) + cc->connect_timeout);
+		return 0;
+	}
+	connect_outcome(cr, o, &f);
+	return r->closed ? -1 : 0;
+}
+
+static void hook_header_error(struct ht_relay *r, int err, const struct qt_stream_parser *p)
+{
+	struct conc_relay *cr = (struct conc_relay *)r;
+	uint8_t buf[16];
+	int n = qt_stream_write_reject(buf, sizeof(buf), p);
+
+	ht_log(HT_LOG_WARN, "conc", "%.15s stream %lld: bad header (%s); sent Error 0x%x, End, FIN",
+	       cr->peer->fp + 7, (long long)r->sid, ht_strerror(err), qt_stream_error_code(err));
+	if (n > 0)
+		(void)ht_relay_send_raw(r, buf, (size_t)n, true);
+	ht_relay_close(r, HT_RELAY_QUIET, "bad header");
+}
+
+static const struct ht_relay_hooks conc_hooks = {
+	.header = hook_header,
+	.header_error = hook_header_error,
+	.timeout = hook_timeout,
+	.owner_io = hook_owner_io,
+	.done = hook_done,
+};
+
+/* ---- QUIC connection events --------------------------------------------------- */
+
+static void on_stream_open(struct ht_qconn *c, void *user, int64_t sid)
+{
+	struct conc_peer *p = user;
+	struct conc_relay *cr = calloc(1, sizeof(*cr));
+
+	if (cr == NULL) {
+		(void)ht_qconn_stream_reset(c, sid, QT_STREAM_RESET_TCP_CONNECTION_RESET);
+		return;
+	}
+	ht_relay_init(&cr->r, p->cc->loop, &conc_hooks, p->cc->idle_timeout);
+	snprintf(cr->r.name, sizeof(cr->r.name), "%.15s stream %lld", p->fp + 7, (long long)sid);
+	cr->peer = p;
+	cr->r.next = p->relays;
+	if (p->relays != NULL)
+		p->relays->prev = &cr->r;
+	p->relays = &cr->r;
+	p->nrelays++;
+	p->streams++;
+	if (ht_relay_attach(&cr->r, c, sid, true) != 0) {
+		(void)ht_qconn_stream_reset(c, sid, QT_STREAM_RESET_TCP_CONNECTION_RESET);
+		ht_relay_close(&cr->r, HT_RELAY_QUIET, "out of memory");
+	}
+}
+
+static void peer_free(struct conc_peer *p, const char *why)
+{
+	struct ht_conc *cc = p->cc;
+
+	while (p->relays != NULL)
+		ht_relay_conn_lost(p->relays, why);
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		cc->peers = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	free(p);
+}
+
+static void on_closed(struct ht_qconn *c, void *user, const struct ht_qconn_close_info *info)
+{
+	struct conc_peer *p = user;
+
+	(void)c;
+	ht_log(HT_LOG_INFO, "conc", "client %s disconnected: %s (%llu streams)", p->fp,
+	       info->text != NULL ? info->text : "closed", (unsigned long long)p->streams);
+	peer_free(p, "tunnel connection lost");
+}
+
+static void on_peer_stream_closed(struct ht_qconn *c, void *user, int64_t sid)
+{
+	ht_relay_on_stream_closed(c, user, sid);
+}
+
+static const struct ht_qconn_ops peer_ops = {
+	.stream_open = on_stream_open,
+	.stream_data = ht_relay_on_stream_data,
+	.stream_reset = ht_relay_on_stream_reset,
+	.stream_stop_sending = ht_relay_on_stream_stop,
+	.stream_writable = ht_relay_on_stream_writable,
+	.stream_closed = on_peer_stream_closed,
+	.closed = on_closed,
+};
+
+static int on_accept(struct ht_server *srv, struct ht_qconn *c, void *arg)
+{
+	struct ht_conc *cc = arg;
+	const uint8_t *fp = ht_qconn_peer_fingerprint(c);
+	struct conc_peer *p;
+
+	(void)srv;
+	if (fp == NULL)
+		return 1;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return 1;
+	p->cc = cc;
+	p->qc = c;
+	ht_fingerprint_format(fp, p->fp);
+	p->next = cc->peers;
+	if (cc->peers != NULL)
+		cc->peers->prev = p;
+	cc->peers = p;
+	ht_qconn_set_ops(c, &peer_ops, p);
+	ht_log(HT_LOG_INFO, "conc", "client %s connected (alpn %s)", p->fp, ht_qconn_alpn(c));
+	return 0;
+}
+
+static const struct ht_server_ops server_ops = {.accept = on_accept};
+
+/* ---- set-up ------------------------------------------------------------------- */
+
+static void add_own_addresses(struct ht_policy *pol)
+{
+	struct ifaddrs *ifa, *i;
+	char s[64];
+	size_t n = 0;
+
+	if (getifaddrs(&ifa) != 0) {
+		ht_log(HT_LOG_WARN, "conc", "getifaddrs: %s (own addresses not known)",
+		       strerror(errno));
+		return;
+	}
+	for (i = ifa; i != NULL; i = i->ifa_next) {
+		uint8_t a[16];
+
+		if (i->ifa_addr == NULL ||
+		    ht_policy_addr16_from_sockaddr(a, NULL, i->ifa_addr,
+						   i->ifa_addr->sa_family == AF_INET
+							   ? sizeof(struct sockaddr_in)
+							   : sizeof(struct sockaddr_in6)) != HT_OK)
+			continue;
+		if (ht_policy_add_own_addr16(pol, a) == HT_OK) {
+			n++;
+			ht_log(HT_LOG_DEBUG, "conc", "own address %s (refused as destination)",
+			       ht_addr16_str(a, 0, s, sizeof(s)));
+		}
+	}
+	freeifaddrs(ifa);
+	ht_log(HT_LOG_INFO, "conc", "%zu own addresses refused as destinations", n);
+}
+
+int ht_conc_new(struct ht_conc **out, struct ht_loop *loop, const struct ht_conc_config *cfg,
+		char *err, size_t errlen)
+{
+	struct ht_server_settings set;
+	struct ht_conc *cc;
+	char a[80];
+	uint8_t a16[16];
+	uint16_t port = 0;
+	int rv;
+
+	*out = NULL;
+	cc = calloc(1, sizeof(*cc));
+	if (cc == NULL || (cc->policy = malloc(sizeof(*cc->policy))) == NULL) {
+		free(cc);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	cc->loop = loop;
+	cc->connect_timeout = cfg->connect_timeout;
+	cc->idle_timeout = cfg->idle_timeout;
+	if (cfg->policy != NULL)
+		memcpy(cc->policy, cfg->policy, sizeof(*cc->policy));
+	else
+		ht_policy_init(cc->policy);
+	add_own_addresses(cc->policy);
+	if (ht_tls_config_new(&cc->tls, HT_TLS_SERVER, cfg->cert, cfg->key, cfg->allow, cfg->nallow,
+			      err, errlen) != 0)
+		goto fail;
+	ht_server_settings_default(&set);
+	set.max_conns = cfg->max_clients;
+	set.conn.max_streams_bidi = cfg->max_streams;
+	set.conn.ngtcp2_debug = getenv("HATUN_NGTCP2_DEBUG") != NULL;
+	rv = ht_server_new(&cc->srv, loop, (const struct sockaddr *)&cfg->listen, cfg->listen_len,
+			   cc->tls, &set, &server_ops, cc);
+	if (rv != 0) {
+		snprintf(err, errlen, "cannot listen: %s",
+			 rv == HT_QERR_NOMEM ? ht_qerr_str(rv) : strerror(-rv));
+		goto fail;
+	}
+	if (ht_sockaddr_to16((const struct sockaddr *)&cfg->listen, cfg->listen_len, a16, &port) ==
+	    0)
+		ht_log(HT_LOG_INFO, "conc",
+		       "listening on %s (udp), %zu client fingerprints allowed, %llu streams per client",
+		       ht_addr16_str(a16, port, a, sizeof(a)), cfg->nallow,
+		       (unsigned long long)cfg->max_streams);
+	*out = cc;
+	return 0;
+fail:
+	ht_tls_config_free(cc->tls);
+	free(cc->policy);
+	free(cc);
+	return -1;
+}
+
+void ht_conc_shutdown(struct ht_conc *cc)
+{
+	for (struct conc_peer *p = cc->peers; p != NULL; p = p->next) {
+		while (p->relays != NULL)
+			ht_relay_close(p->relays, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM,
+				       "shutting down");
+		ht_qconn_close(p->qc, 0);
+	}
+}
+
+void ht_conc_free(struct ht_conc *cc)
+{
+	if (cc == NULL)
+		return;
+	ht_server_free(cc->srv); /* ops.closed frees each peer */
+	while (cc->peers != NULL)
+		peer_free(cc->peers, "shutting down");
+	ht_tls_config_free(cc->tls);
+	free(cc->policy);
+	free(cc);
+}

@@ -1,0 +1,47 @@
+/* hatun — the concentrator side of stream mode (quic-tunnel-00 §7.1).
+ *
+ * A QUIC listener with mutual TLS (client certificates pinned by
+ * fingerprint).  Every bidirectional stream a client opens is one TCP
+ * connection: the concentrator parses the client's TLV header (Connect or
+ * Extended Connect, End), checks the destination against its policy,
+ * connects, answers Connect OK + End and relays (relay.h).  Failures
+ * become the Error TLV of docs/protocol/quic-tunnel.md §2.4.
+ */
+#ifndef HATUN_TUNNEL_CONCENTRATOR_H
+#define HATUN_TUNNEL_CONCENTRATOR_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/loop.h"
+#include "proto/policy.h"
+#include "quic/identity.h"
+
+struct ht_conc;
+
+struct ht_conc_config {
+	struct sockaddr_storage listen;
+	socklen_t listen_len;
+	const char *cert, *key;
+	const uint8_t (*allow)[HT_FP_LEN]; /* client fingerprints */
+	size_t nallow;
+	const struct ht_policy *policy; /* allow/deny prefixes; copied, own addresses added */
+	uint64_t max_streams;           /* concurrent TCP connections per client */
+	size_t max_clients;
+	ht_time connect_timeout, idle_timeout;
+};
+
+/* Load the identity, enumerate our own addresses (getifaddrs) into the
+ * policy, bind and listen.  Returns 0, or -1 with a one-line reason in err. */
+int ht_conc_new(struct ht_conc **out, struct ht_loop *loop, const struct ht_conc_config *cfg,
+		char *err, size_t errlen);
+
+/* Close every client connection with CONNECTION_CLOSE and reset every
+ * relay; the loop should run a little longer for the packets to leave. */
+void ht_conc_shutdown(struct ht_conc *cc);
+
+/* Free everything (not from inside a callback). */
+void ht_conc_free(struct ht_conc *cc);
+
+#endif

@@ -1,0 +1,523 @@
+/* hatun — the stream <-> TCP relay (relay.h). */
+#include "tunnel/relay.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "proto/err.h"
+#include "tunnel/tcp.h"
+
+#define READ_CHUNK 65536u
+#define READS_PER_EVENT 4
+#define PEND_MIN 4096u
+
+static size_t live_relays;
+/* One thread, one loop: the TCP read buffer is shared by every relay. */
+static uint8_t rbuf[READ_CHUNK];
+
+size_t ht_relay_live_count(void)
+{
+	return live_relays;
+}
+
+static void relay_timer_cb(struct ht_loop *loop, struct ht_timer *t);
+static void relay_io_cb(struct ht_loop *loop, struct ht_io *io, uint32_t ev);
+
+void ht_relay_init(struct ht_relay *r, struct ht_loop *loop, const struct ht_relay_hooks *hooks,
+		   ht_time idle_timeout)
+{
+	memset(r, 0, sizeof(*r));
+	r->loop = loop;
+	r->hooks = hooks;
+	r->sid = -1;
+	r->fd = -1;
+	r->io.fd = -1;
+	r->idle_timeout = idle_timeout;
+	r->deadline = HT_TIME_NEVER;
+	r->started = r->last_active = ht_loop_now(loop);
+	ht_timer_init(&r->timer, relay_timer_cb, r);
+	live_relays++;
+}
+
+static void arm_timer(struct ht_relay *r)
+{
+	ht_time t = r->deadline;
+
+	if (r->idle_timeout > 0 && r->last_active + r->idle_timeout < t)
+		t = r->last_active + r->idle_timeout;
+	if (t == HT_TIME_NEVER)
+		ht_timer_cancel(r->loop, &r->timer);
+	else if (!ht_timer_armed(&r->timer) || r->timer.deadline > t)
+		(void)ht_timer_set(r->loop, &r->timer, t);
+}
+
+int ht_relay_attach(struct ht_relay *r, struct ht_qconn *qc, int64_t sid, bool peer_opened)
+{
+	int rv;
+
+	r->hdr = malloc(sizeof(*r->hdr));
+	if (r->hdr == NULL)
+		return HT_QERR_NOMEM;
+	qt_stream_parser_init(r->hdr, peer_opened);
+	rv = ht_qconn_stream_set_user(qc, sid, r);
+	if (rv != 0) {
+		free(r->hdr);
+		r->hdr = NULL;
+		return rv;
+	}
+	r->qc = qc;
+	r->sid = sid;
+	r->last_active = ht_loop_now(r->loop);
+	arm_timer(r);
+	return 0;
+}
+
+void ht_relay_set_deadline(struct ht_relay *r, ht_time deadline)
+{
+	r->deadline = deadline;
+	if (deadline == HT_TIME_NEVER)
+		ht_timer_cancel(r->loop, &r->timer);
+	arm_timer(r);
+}
+
+static void detach(struct ht_relay *r, bool reset)
+{
+	if (r->qc != NULL && r->sid >= 0) {
+		if (reset)
+			(void)ht_qconn_stream_reset(r->qc, r->sid, QT_STREAM_RESET_TCP_CONNECTION_RESET);
+		(void)ht_qconn_stream_set_user(r->qc, r->sid, NULL);
+	}
+	r->qc = NULL;
+	r->sid = -1;
+}
+
+void ht_relay_close(struct ht_relay *r, unsigned how, const char *reason)
+{
+	if (r->closed)
+		return;
+	r->closed = true;
+	ht_io_stop(r->loop, &r->io);
+	ht_timer_cancel(r->loop, &r->timer);
+	if (r->qc != NULL && HT_LOG_ENABLED(HT_LOG_DEBUG)) {
+		struct ht_qconn_stats st;
+
+		ht_qconn_get_stats(r->qc, &st);
+		ht_log(HT_LOG_DEBUG, "relay",
+		       "%s: quic srtt %llu us cwnd %llu in flight %llu lost %llu sent %llu recv %llu; pending %zu",
+		       r->name, (unsigned long long)(st.smoothed_rtt / 1000),
+		       (unsigned long long)st.cwnd, (unsigned long long)st.bytes_in_flight,
+		       (unsigned long long)st.lost_pkts, (unsigned long long)st.bytes_sent,
+		       (unsigned long long)st.bytes_received, r->pend_len);
+	}
+	if (r->fd >= 0) {
+		if (how & HT_RELAY_RST_TCP)
+			ht_tcp_close_reset(r->fd);
+		else
+			close(r->fd);
+		r->fd = -1;
+	}
+	detach(r, (how & HT_RELAY_RESET_STREAM) != 0);
+	free(r->hdr);
+	r->hdr = NULL;
+	free(r->pend);
+	r->pend = NULL;
+	r->pend_len = r->pend_cap = r->pend_off = 0;
+	if (!(how & HT_RELAY_QUIET)) {
+		ht_time d = ht_loop_now(r->loop) - r->started;
+
+		ht_log(HT_LOG_INFO, "relay",
+		       "%s closed: %llu bytes tcp->quic, %llu bytes quic->tcp, %llu.%03llu s, %s",
+		       r->name, (unsigned long long)r->up, (unsigned long long)r->down,
+		       (unsigned long long)(d / HT_SECONDS),
+		       (unsigned long long)(d % HT_SECONDS / HT_MS), reason);
+	}
+	live_relays--;
+	r->hooks->done(r);
+}
+
+void ht_relay_conn_lost(struct ht_relay *r, const char *reason)
+{
+	r->qc = NULL;
+	r->sid = -1;
+	ht_relay_close(r, HT_RELAY_RST_TCP, reason);
+}
+
+/* Recompute what to watch on the socket.  A socket nobody needs is not
+ * watched at all, so a level-triggered EPOLLHUP cannot spin. */
+static void update_events(struct ht_relay *r)
+{
+	uint32_t ev = 0;
+
+	if (r->fd < 0 || r->closed)
+		return;
+	if (r->owner_io)
+		return;
+	if (r->tcp_read && !r->tx_fin && r->qc != NULL &&
+	    ht_qconn_stream_send_room(r->qc, r->sid) > 0)
+		ev |= EPOLLIN;
+	if (r->pend_len > 0 && r->tcp_write)
+		ev |= EPOLLOUT;
+	if (ev == 0) {
+		ht_io_stop(r->loop, &r->io);
+		return;
+	}
+	if (r->io.active)
+		(void)ht_io_modify(r->loop, &r->io, ev);
+	else if (ht_io_start(r->loop, &r->io, r->fd, ev, relay_io_cb, r) != 0)
+		ht_relay_close(r, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM, "epoll failed");
+}
+
+int ht_relay_set_fd(struct ht_relay *r, int fd)
+{
+	r->fd = fd;
+	return 0;
+}
+
+int ht_relay_watch(struct ht_relay *r, uint32_t events)
+{
+	r->owner_io = true;
+	if (events == 0) {
+		ht_io_stop(r->loop, &r->io);
+		return 0;
+	}
+	if (r->io.active)
+		return ht_io_modify(r->loop, &r->io, events);
+	return ht_io_start(r->loop, &r->io, r->fd, events, relay_io_cb, r);
+}
+
+/* Both directions finished cleanly: close the socket with FIN. */
+static bool check_done(struct ht_relay *r)
+{
+	if (r->closed)
+		return true;
+	if (r->tx_fin && r->wr_shut && r->pend_len == 0) {
+		ht_relay_close(r, 0, "closed by both ends");
+		return true;
+	}
+	return false;
+}
+
+static void tcp_error(struct ht_relay *r, int e)
+{
+	char why[64];
+
+	snprintf(why, sizeof(why), "tcp %s", e == ECONNRESET || e == EPIPE ? "reset" : strerror(e));
+	ht_relay_close(r, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM, why);
+}
+
+static void consumed(struct ht_relay *r, size_t n)
+{
+	if (n > 0 && r->qc != NULL && r->sid >= 0)
+		(void)ht_qconn_stream_consumed(r->qc, r->sid, n);
+}
+
+static void shut_wr(struct ht_relay *r)
+{
+	if (r->wr_shut || r->fd < 0 || !r->tcp_write)
+		return;
+	r->wr_shut = true;
+	(void)shutdown(r->fd, SHUT_WR);
+}
+
+/* Write pending bytes.  Returns false if r ended. */
+static bool flush_pending(struct ht_relay *r)
+{
+	while (r->pend_len > 0) {
+		ssize_t n = send(r->fd, r->pend + r->pend_off, r->pend_len, MSG_NOSIGNAL);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			tcp_error(r, errno);
+			return false;
+		}
+		r->pend_off += (size_t)n;
+		r->pend_len -= (size_t)n;
+		r->down += (size_t)n;
+		r->last_active = ht_loop_now(r->loop);
+		consumed(r, (size_t)n);
+	}
+	if (r->pend_len == 0) {
+		free(r->pend);
+		r->pend = NULL;
+		r->pend_cap = r->pend_off = 0;
+		if (r->rx_fin)
+			shut_wr(r);
+	}
+	return !check_done(r);
+}
+
+static int pend_append(struct ht_relay *r, const uint8_t *d, size_t len)
+{
+	if (r->pend_off > 0 && r->pend_off + r->pend_len + len > r->pend_cap) {
+		memmove(r->pend, r->pend + r->pend_off, r->pend_len);
+		r->pend_off = 0;
+	}
+	if (r->pend_len + len > r->pend_cap) {
+		size_t cap = r->pend_cap ? r->pend_cap * 2 : PEND_MIN;
+		uint8_t *p;
+
+		while (cap < r->pend_len + len)
+			cap *= 2;
+		p = realloc(r->pend, cap);
+		if (p == NULL)
+			return -1;
+		r->pend = p;
+		r->pend_cap = cap;
+	}
+	memcpy(r->pend + r->pend_off + r->pend_len, d, len);
+	r->pend_len += len;
+	return 0;
+}
+
+/* Bytestream from the stream (after the header). */
+static void deliver(struct ht_relay *r, const uint8_t *data, size_t len, bool fin)
+{
+	if (fin)
+		r->rx_fin = true;
+	if (len > 0 && r->tcp_write && r->pend_len == 0 && r->fd >= 0) {
+		ssize_t n;
+
+		do
+			n = send(r->fd, data, len, MSG_NOSIGNAL);
+		while (n < 0 && errno == EINTR);
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			tcp_error(r, errno);
+			return;
+		}
+		if (n > 0) {
+			data += n;
+			len -= (size_t)n;
+			r->down += (size_t)n;
+			r->last_active = ht_loop_now(r->loop);
+			consumed(r, (size_t)n);
+		}
+	}
+	if (len > 0 && pend_append(r, data, len) != 0) {
+		ht_relay_close(r, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM, "out of memory");
+		return;
+	}
+	if (r->rx_fin && r->pend_len == 0)
+		shut_wr(r);
+	if (check_done(r))
+		return;
+	update_events(r);
+}
+
+int ht_relay_start(struct ht_relay *r, bool write, bool read)
+{
+	r->tcp_write = write;
+	r->tcp_read = read;
+	r->owner_io = false;
+	if (r->tcp_write && r->pend_len > 0 && !flush_pending(r))
+		return -1;
+	if (r->tcp_write && r->rx_fin && r->pend_len == 0) {
+		shut_wr(r);
+		if (check_done(r))
+			return -1;
+	}
+	update_events(r);
+	return r->closed ? -1 : 0;
+}
+
+int ht_relay_send_raw(struct ht_relay *r, const uint8_t *buf, size_t len, bool fin)
+{
+	ssize_t n;
+
+	if (r->qc == NULL || r->sid < 0)
+		return -1;
+	n = ht_qconn_stream_send(r->qc, r->sid, buf, len, fin);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
+static void tcp_readable(struct ht_relay *r)
+{
+	for (int i = 0; i < READS_PER_EVENT; i++) {
+		size_t room = ht_qconn_stream_send_room(r->qc, r->sid);
+		ssize_t n;
+
+		if (room == 0)
+			break;
+		if (room > sizeof(rbuf))
+			room = sizeof(rbuf);
+		n = recv(r->fd, rbuf, room, 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			tcp_error(r, errno);
+			return;
+		}
+		if (n == 0) {
+			r->tx_fin = true;
+			if (ht_qconn_stream_send(r->qc, r->sid, NULL, 0, true) < 0) {
+				ht_relay_close(r, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM,
+					       "stream refused FIN");
+				return;
+			}
+			if (check_done(r))
+				return;
+			break;
+		}
+		if (ht_qconn_stream_send(r->qc, r->sid, rbuf, (size_t)n, false) != n) {
+			ht_relay_close(r, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM,
+				       "stream send failed");
+			return;
+		}
+		r->up += (size_t)n;
+		r->last_active = ht_loop_now(r->loop);
+		if ((size_t)n < room)
+			break;
+	}
+	update_events(r);
+}
+
+static void relay_io_cb(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
+{
+	struct ht_relay *r = io->arg;
+
+	(void)loop;
+	if (r->owner_io) {
+		r->hooks->owner_io(r, ev);
+		return;
+	}
+	if ((ev & EPOLLERR) && !(ev & (EPOLLIN | EPOLLOUT))) {
+		int e = 0;
+		socklen_t l = sizeof(e);
+
+		(void)getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &e, &l);
+		tcp_error(r, e ? e : ECONNRESET);
+		return;
+	}
+	if ((ev & (EPOLLOUT | EPOLLERR | EPOLLHUP)) && r->pend_len > 0 && r->tcp_write) {
+		if (!flush_pending(r))
+			return;
+	}
+	if ((ev & (EPOLLIN | EPOLLERR | EPOLLHUP)) && r->tcp_read && !r->tx_fin && r->qc != NULL) {
+		tcp_readable(r);
+		return;
+	}
+	update_events(r);
+}
+
+static void relay_timer_cb(struct ht_loop *loop, struct ht_timer *t)
+{
+	struct ht_relay *r = t->arg;
+	ht_time now = ht_loop_now(loop);
+
+	if (r->deadline != HT_TIME_NEVER && now >= r->deadline) {
+		r->deadline = HT_TIME_NEVER;
+		r->hooks->timeout(r);
+		return;
+	}
+	if (r->idle_timeout > 0 && now >= r->last_active + r->idle_timeout) {
+		ht_relay_close(r, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM, "idle timeout");
+		return;
+	}
+	arm_timer(r);
+}
+
+/* ---- stream events ------------------------------------------------------------ */
+
+void ht_relay_on_stream_data(struct ht_qconn *c, void *user, int64_t sid, const uint8_t *data,
+			     size_t len, bool fin)
+{
+	struct ht_relay *r = ht_qconn_stream_user(c, sid);
+	int rc;
+
+	(void)user;
+	if (r == NULL) {
+		(void)ht_qconn_stream_consumed(c, sid, len);
+		return;
+	}
+	if (len > 0)
+		r->last_active = ht_loop_now(r->loop);
+	if (r->hdr != NULL) {
+		rc = qt_stream_parser_feed(r->hdr, data, len, fin);
+		if (rc == HT_ERR_NEED_MORE) {
+			consumed(r, len);
+			return;
+		}
+		if (rc < 0) {
+			consumed(r, len);
+			r->hooks->header_error(r, rc, r->hdr);
+			return;
+		}
+		struct qt_stream_info info = r->hdr->info;
+
+		consumed(r, (size_t)rc);
+		free(r->hdr);
+		r->hdr = NULL;
+		if (r->hooks->header(r, &info) != 0)
+			return;
+		data += rc;
+		len -= (size_t)rc;
+	}
+	deliver(r, data, len, fin);
+}
+
+static void stream_aborted(struct ht_qconn *c, int64_t sid, uint64_t app_error, const char *what)
+{
+	struct ht_relay *r = ht_qconn_stream_user(c, sid);
+	char why[64];
+
+	if (r == NULL)
+		return;
+	if (r->hdr != NULL && r->hooks->early_reset != NULL) {
+		r->hooks->early_reset(r, app_error);
+		return;
+	}
+	if (app_error == HT_QCONN_APP_ERROR_UNKNOWN)
+		snprintf(why, sizeof(why), "%s received", what);
+	else
+		snprintf(why, sizeof(why), "%s 0x%llx received", what, (unsigned long long)app_error);
+	ht_relay_close(r, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM, why);
+}
+
+void ht_relay_on_stream_reset(struct ht_qconn *c, void *user, int64_t sid, uint64_t app_error)
+{
+	(void)user;
+	stream_aborted(c, sid, app_error, "RESET_STREAM");
+}
+
+void ht_relay_on_stream_stop(struct ht_qconn *c, void *user, int64_t sid, uint64_t app_error)
+{
+	(void)user;
+	stream_aborted(c, sid, app_error, "STOP_SENDING");
+}
+
+void ht_relay_on_stream_writable(struct ht_qconn *c, void *user, int64_t sid)
+{
+	struct ht_relay *r = ht_qconn_stream_user(c, sid);
+
+	(void)user;
+	if (r != NULL && !r->closed)
+		update_events(r);
+}
+
+void ht_relay_on_stream_closed(struct ht_qconn *c, void *user, int64_t sid)
+{
+	struct ht_relay *r = ht_qconn_stream_user(c, sid);
+
+	(void)user;
+	if (r == NULL)
+		return;
+	(void)ht_qconn_stream_set_user(c, sid, NULL);
+	r->qc = NULL;
+	r->sid = -1;
+	if (!r->rx_fin || !r->tx_fin) {
+		ht_relay_close(r, HT_RELAY_RST_TCP, "stream closed");
+		return;
+	}
+	if (!check_done(r))
+		update_events(r);
+}
