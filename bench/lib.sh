@@ -471,18 +471,36 @@ bench_dante() {
 	bench__probe
 }
 
-# ---- hatun (placeholders) ---------------------------------------------------------
+# ---- hatun ------------------------------------------------------------------------
 #
-# PLACEHOLDER: when `hatun concentrator` / `hatun client` exist (issue 3),
-# start the concentrator in the concentrator namespace and the client in the
-# client namespace with `-L 127.0.0.1:5401:$TB_SERVER_V4:5201` (and
-# 5402 -> :8080 for ttfb.sh), set BENCH_DST=127.0.0.1 BENCH_PORT=5401
-# BENCH_HTTP_URL, BENCH_PIDS=(client concentrator) and call bench__probe,
-# exactly like bench_shadowsocks.
+# hatun stream mode: `hatun concentrator` on the concentrator's service address
+# (UDP 4433), `hatun client` in the client namespace with two -L forwards,
+# 127.0.0.1:5401 -> iperf3 and 127.0.0.1:5402 -> the HTTP server.  The binary
+# is $BENCH_HATUN, else $HATUN_BUILD_DIR/src/cli/hatun, else build/release.
 bench_hatun_stream() {
+	local d hatun cfp sfp
 	bench__reset hatun-stream
-	BENCH_SKIP="not implemented yet (hatun client/concentrator: issue 3)"
-	return 2
+	hatun=${BENCH_HATUN:-${HATUN_BUILD_DIR:-build/release}/src/cli/hatun}
+	if [ ! -x "$hatun" ]; then
+		BENCH_SKIP="no hatun binary at $hatun (set BENCH_HATUN or HATUN_BUILD_DIR)"
+		return 2
+	fi
+	d=$BENCH_KDIR
+	mkdir -p "$d/hc" "$d/hs"
+	cfp=$("$hatun" genkey --force "$d/hc") || return 1
+	sfp=$("$hatun" genkey --force "$d/hs") || return 1
+	bench__bg --port udp:4433 concentrator "$hatun" concentrator \
+		--listen "$TB_CONC_V4:4433" --cert "$d/hs/hatun.crt" --key "$d/hs/hatun.key" \
+		--allow "$cfp" --log-level warn || return 1
+	bench__bg --port tcp:5402 client "$hatun" client --server "$TB_CONC_V4:4433" \
+		--pin "$sfp" --cert "$d/hc/hatun.crt" --key "$d/hc/hatun.key" --log-level warn \
+		-L "5401:$TB_SERVER_V4:$BENCH_IPERF_PORT" -L "5402:$TB_SERVER_V4:$BENCH_HTTP_PORT" ||
+		return 1
+	BENCH_DST=127.0.0.1
+	BENCH_PORT=5401
+	BENCH_HTTP_URL="http://127.0.0.1:5402/"
+	BENCH_NOTE="hatun $("$hatun" version | head -1 | cut -d' ' -f2) stream mode: client -L 127.0.0.1:5401 -> QUIC ($TB_CONC_V4:4433, one stream per TCP connection) -> concentrator -> server"
+	bench__probe
 }
 
 # PLACEHOLDER (issue 4): TUN on both ends, inner addresses from
