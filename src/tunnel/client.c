@@ -17,6 +17,7 @@
 #include "quic/conn.h"
 #include "quic/tls.h"
 #include "tunnel/relay.h"
+#include "tunnel/resolver.h"
 #include "tunnel/tcp.h"
 
 #define BACKOFF_MIN (250 * HT_MS)
@@ -25,11 +26,12 @@
 #define SOCKS_HANDSHAKE_TIMEOUT (10 * HT_SECONDS)
 #define ACCEPTS_PER_EVENT 64
 
-enum { KIND_FWD, KIND_SOCKS };
+enum { KIND_FWD, KIND_SOCKS, KIND_DNS };
 
 enum cli_state {
 	ST_SOCKS_GREETING, /* reading the method greeting */
 	ST_SOCKS_REQUEST,  /* reading the CONNECT request */
+	ST_RESOLVING,      /* the destination's name is being resolved */
 	ST_QUEUED,         /* waiting for a stream */
 	ST_WAIT_OK,        /* stream open, Connect sent, waiting for Connect OK */
 	ST_RELAY,
@@ -47,6 +49,7 @@ struct cli_relay {
 	bool queued;
 	uint8_t *sbuf; /* SOCKS handshake bytes, then early data (freed after) */
 	size_t slen;
+	struct ht_lookup *lookup; /* while ST_RESOLVING */
 };
 
 struct cli_listener {
@@ -71,10 +74,12 @@ struct ht_client {
 	struct ht_relay *relays; /* every relay */
 	struct cli_relay *qhead, *qtail;
 	size_t qlen;
+	struct ht_resolver *rs; /* --dns */
 	char server_str[64];
 };
 
 static const struct ht_qconn_ops cli_ops;
+static const struct ht_relay_hooks cli_hooks;
 static void drain_queue(struct ht_client *cl);
 
 /* ---- the relay objects -------------------------------------------------------- */
@@ -125,6 +130,8 @@ static void hook_done(struct ht_relay *r)
 	struct ht_client *cl = cr->cl;
 
 	queue_del(cl, cr);
+	if (cr->lookup != NULL)
+		ht_lookup_cancel(cr->lookup);
 	if (r->prev != NULL)
 		r->prev->next = r->next;
 	else
@@ -233,6 +240,80 @@ static void hook_timeout(struct ht_relay *r)
 
 static void start_stream(struct cli_relay *cr);
 
+/* ---- host names ----------------------------------------------------------------- */
+
+static void resolved(void *arg, uint8_t rep, const uint8_t addr[16], const char *why)
+{
+	struct cli_relay *cr = arg;
+	struct ht_relay *r = &cr->r;
+	char a[64];
+
+	cr->lookup = NULL;
+	if (rep != 0) {
+		cli_fail(cr, rep, why);
+		return;
+	}
+	memcpy(r->dst.addr, addr, 16);
+	ht_log(HT_LOG_DEBUG, "client", "%s: resolved to %s", r->name,
+	       ht_addr16_str(addr, r->dst.port, a, sizeof(a)));
+	start_stream(cr);
+}
+
+/* The destination is a name: resolve it through the tunnel (never here),
+ * then start_stream.  The relay's name already says where to. */
+static void resolve_then_start(struct cli_relay *cr, const char *name, size_t len)
+{
+	struct ht_client *cl = cr->cl;
+	const char *why = "";
+	uint8_t rep, addr[16];
+	int rv;
+
+	if (cl->rs == NULL) {
+		cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE,
+			 "host names need --dns (a resolver reached through the tunnel)");
+		return;
+	}
+	cr->st = ST_RESOLVING;
+	rv = ht_resolver_lookup(cl->rs, name, len, resolved, cr, &cr->lookup, &rep, addr, &why);
+	if (rv == 1) {
+		if (rep != 0) {
+			cli_fail(cr, rep, "cached: no such host");
+			return;
+		}
+		memcpy(cr->r.dst.addr, addr, 16);
+		start_stream(cr);
+	} else if (rv < 0) {
+		cli_fail(cr, rep, why);
+	}
+}
+
+/* The resolver's tunnelled connection: an ordinary relay to --dns. */
+static int open_dns_conn(void *owner, int fd)
+{
+	struct ht_client *cl = owner;
+	struct cli_relay *cr = calloc(1, sizeof(*cr));
+	char a[64];
+
+	if (cr == NULL) {
+		close(fd);
+		return -1;
+	}
+	cr->cl = cl;
+	cr->kind = KIND_DNS;
+	ht_relay_init(&cr->r, cl->loop, &cli_hooks, cl->cfg.idle_timeout);
+	ht_relay_set_fd(&cr->r, fd);
+	cr->r.next = cl->relays;
+	if (cl->relays != NULL)
+		cl->relays->prev = &cr->r;
+	cl->relays = &cr->r;
+	memcpy(cr->r.dst.addr, cl->cfg.dns_server.addr, 16);
+	cr->r.dst.port = cl->cfg.dns_server.port;
+	snprintf(cr->r.name, sizeof(cr->r.name), "dns -> %s",
+		 ht_addr16_str(cr->r.dst.addr, cr->r.dst.port, a, sizeof(a)));
+	start_stream(cr);
+	return 0;
+}
+
 /* ---- SOCKS5 handshake --------------------------------------------------------- */
 
 /* Returns true while the handshake needs more bytes (r alive); false once
@@ -280,14 +361,19 @@ static bool socks_input(struct cli_relay *cr)
 		return false;
 	}
 	r->dst.port = q.dst.port;
+	ht_relay_watch(r, 0);
+	ht_relay_set_deadline(r, HT_TIME_NEVER);
 	if (q.dst.atyp == SOCKS5_ATYP_DOMAIN) {
-		/* Names are resolved through the tunnel (issue 3): not done yet. */
-		int len = q.dst.name_len > 100 ? 100 : (int)q.dst.name_len;
+		char name[256];
+		size_t len = q.dst.name_len;
 
-		snprintf(r->name + strlen(r->name), sizeof(r->name) - strlen(r->name), " -> %.*s:%u",
-			 len, (const char *)q.dst.name, q.dst.port);
-		cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE,
-			 "host names need --dns (resolution through the tunnel)");
+		memcpy(name, q.dst.name, len);
+		name[len] = '\0';
+		snprintf(r->name + strlen(r->name), sizeof(r->name) - strlen(r->name), " -> %.60s:%u",
+			 name, q.dst.port);
+		memmove(cr->sbuf, cr->sbuf + n, cr->slen - (size_t)n);
+		cr->slen -= (size_t)n;
+		resolve_then_start(cr, name, len);
 		return false;
 	}
 	memcpy(r->dst.addr, q.dst.addr, 16);
@@ -296,8 +382,6 @@ static bool socks_input(struct cli_relay *cr)
 	/* Bytes behind the request (an optimistic client) go after End. */
 	memmove(cr->sbuf, cr->sbuf + n, cr->slen - (size_t)n);
 	cr->slen -= (size_t)n;
-	ht_relay_watch(r, 0);
-	ht_relay_set_deadline(r, HT_TIME_NEVER);
 	start_stream(cr);
 	return false;
 }
@@ -457,8 +541,7 @@ static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 			snprintf(cr->r.name, sizeof(cr->r.name), "%.50s -> %.56s", src,
 				 d->is_name ? d->name : ht_addr16_str(d->addr, d->port, dst, sizeof(dst)));
 			if (d->is_name) {
-				cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE,
-					 "host names need --dns (not implemented yet)");
+				resolve_then_start(cr, d->name, strlen(d->name));
 				continue;
 			}
 			start_stream(cr);
@@ -640,6 +723,8 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 	cl->ls = calloc(cfg->nfwd + 1, sizeof(*cl->ls));
 	if (cl->ls == NULL)
 		goto nomem;
+	if (cfg->dns && ht_resolver_new(&cl->rs, loop, open_dns_conn, cl) != 0)
+		goto nomem;
 	if (ht_tls_config_new(&cl->tls, HT_TLS_CLIENT, cfg->cert, cfg->key,
 			      (const uint8_t(*)[HT_FP_LEN]) & cl->cfg.pin, 1, err, errlen) != 0)
 		goto fail;
@@ -698,6 +783,8 @@ void ht_client_shutdown(struct ht_client *cl)
 	while (cl->relays != NULL)
 		ht_relay_close(cl->relays, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM,
 			       "shutting down");
+	ht_resolver_free(cl->rs);
+	cl->rs = NULL;
 	if (cl->qc != NULL)
 		ht_qconn_close(cl->qc, 0);
 }
