@@ -15,6 +15,7 @@
 #include "quic/identity.h"
 #include "tunnel/client.h"
 #include "tunnel/concentrator.h"
+#include "tunnel/control.h"
 #include "tunnel/relay.h"
 #include "tunnel/spec.h"
 #include "tunnel/tcp.h"
@@ -43,6 +44,8 @@ enum {
 	O_DNS,
 	O_QUEUE,
 	O_QUEUE_TIMEOUT,
+	O_CONTROL,
+	O_TRANSPARENT,
 };
 
 /* Options common to both commands. */
@@ -52,6 +55,7 @@ struct common_opts {
 	enum ht_log_level level;
 	bool syslog;
 	uint64_t idle_timeout;
+	char control[108];
 };
 
 static int set_path(const struct cli_command *cmd, char *dst, const char *flag, const char *v)
@@ -81,6 +85,11 @@ static int common_opt(const struct cli_command *cmd, struct common_opts *o, int 
 	case O_SYSLOG:
 		o->syslog = true;
 		return 0;
+	case O_CONTROL:
+		if (arg[0] == '\0' || strlen(arg) >= sizeof(o->control))
+			return cli_usage_error(cmd, "--control: bad path '%s'", arg);
+		strcpy(o->control, arg);
+		return 0;
 	case O_IDLE_TIMEOUT:
 		if (ht_parse_seconds(arg, 86400 * 7, &o->idle_timeout) != 0)
 			return cli_usage_error(cmd, "--idle-timeout: '%s' is not 0.001-604800 seconds",
@@ -107,6 +116,7 @@ static int common_check(const struct cli_command *cmd, struct common_opts *o)
 
 struct runner {
 	struct ht_loop *loop;
+	struct ht_control *ctl;
 	struct ht_conc *cc;
 	struct ht_client *cl;
 	struct ht_timer t;
@@ -145,6 +155,22 @@ static void on_signal(struct ht_loop *loop, int signo, void *arg)
 	}
 	ht_timer_init(&rn->t, stop_poll, rn);
 	(void)ht_timer_set(loop, &rn->t, ht_loop_now(loop) + 20 * HT_MS);
+}
+
+/* The control socket is optional: without it the daemon runs, only
+ * 'hatun status' cannot reach it. */
+static void open_control(struct runner *rn, const struct common_opts *co, const char *role,
+			 ht_control_fill_fn fill, void *arg)
+{
+	char path[108], err[256];
+
+	if (co->control[0] != '\0')
+		snprintf(path, sizeof(path), "%s", co->control);
+	else
+		ht_control_default_path(role, path, sizeof(path));
+	if (ht_control_new(&rn->ctl, rn->loop, path, fill, arg, err, sizeof(err)) != 0)
+		ht_log(HT_LOG_WARN, "control", "%s; 'hatun status' will not reach this process",
+		       err);
 }
 
 static int run_loop(struct runner *rn)
@@ -254,6 +280,7 @@ static const struct option conc_longopts[] = {
 	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
 	{"log-level", required_argument, NULL, O_LOG_LEVEL},
 	{"syslog", no_argument, NULL, O_SYSLOG},
+	{"control", required_argument, NULL, O_CONTROL},
 	{NULL, 0, NULL, 0},
 };
 
@@ -303,7 +330,9 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 	if (ht_conc_new(&rn.cc, rn.loop, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hatun concentrator: %s\n", err);
 	} else {
+		open_control(&rn, &o->co, "concentrator", ht_conc_status, rn.cc);
 		rc = run_loop(&rn);
+		ht_control_free(rn.ctl);
 		ht_conc_free(rn.cc);
 	}
 	ht_loop_free(rn.loop);
@@ -400,6 +429,7 @@ static const struct option client_longopts[] = {
 	{"queue-timeout", required_argument, NULL, O_QUEUE_TIMEOUT},
 	{"log-level", required_argument, NULL, O_LOG_LEVEL},
 	{"syslog", no_argument, NULL, O_SYSLOG},
+	{"control", required_argument, NULL, O_CONTROL},
 	{NULL, 0, NULL, 0},
 };
 
@@ -479,7 +509,9 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	if (ht_client_new(&rn.cl, rn.loop, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hatun client: %s\n", err);
 	} else {
+		open_control(&rn, &o->co, "client", ht_client_status, rn.cl);
 		rc = run_loop(&rn);
+		ht_control_free(rn.ctl);
 		ht_client_free(rn.cl);
 	}
 	ht_loop_free(rn.loop);

@@ -55,6 +55,8 @@ static const struct cli_command commands[] = {
 	 "  --connect-timeout S      give up connecting to a destination after S s (10)\n"
 	 "  --idle-timeout S         reset a tunnelled connection idle for S s (600)\n"
 	 "  --log-level LEVEL        error, warn, info (default), debug\n"
+	 "  --control PATH           control socket for 'hatun status' (default\n"
+	 "                           /run/hatun/concentrator.sock or $XDG_RUNTIME_DIR/hatun/)\n"
 	 "  --syslog                 log to syslog instead of stderr\n"
 	 "  -c, --config FILE        read options from FILE (one 'name = value' per line,\n"
 	 "                           names as the long options); the command line wins,\n"
@@ -83,10 +85,25 @@ static const struct cli_command commands[] = {
 	 "  --queue N                connections waiting for a stream (4096)\n"
 	 "  --queue-timeout S        longest wait for a stream (10)\n"
 	 "  --log-level LEVEL        error, warn, info (default), debug\n"
+	 "  --control PATH           control socket for 'hatun status' (default\n"
+	 "                           /run/hatun/client.sock or $XDG_RUNTIME_DIR/hatun/)\n"
 	 "  --syslog                 log to syslog instead of stderr\n"
 	 "  -c, --config FILE        read options from FILE (see 'hatun concentrator\n"
 	 "                           --help'); the command line wins\n",
 	 cmd_client},
+	{"status", "show a running client's or concentrator's connections",
+	 "usage: hatun status [--json] [--control PATH]\n"
+	 "\n"
+	 "Ask a running 'hatun client' or 'hatun concentrator' over its control socket\n"
+	 "and print its role, uptime, QUIC connections (peer, fingerprint, ALPN,\n"
+	 "smoothed RTT, cwnd, bytes each way, lost packets, open streams) and the\n"
+	 "tunnelled TCP connections (open, total, refused).\n"
+	 "\n"
+	 "  --json          one JSON object instead of text\n"
+	 "  --control PATH  the control socket (default: the client's, else the\n"
+	 "                  concentrator's: $XDG_RUNTIME_DIR/hatun/ROLE.sock when\n"
+	 "                  XDG_RUNTIME_DIR is set, else /run/hatun/ROLE.sock)\n",
+	 cmd_status},
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -185,6 +185,8 @@ void ht_qconn_abort(struct ht_qconn *c);
 const char *ht_qconn_alpn(const struct ht_qconn *c);
 /* The peer's SPKI SHA-256, NULL until its certificate was accepted. */
 const uint8_t *ht_qconn_peer_fingerprint(const struct ht_qconn *c);
+/* The peer's address on the current path (for status); its length, or 0. */
+socklen_t ht_qconn_peer_addr(const struct ht_qconn *c, struct sockaddr_storage *ss);
 bool ht_qconn_is_server(const struct ht_qconn *c);
 bool ht_qconn_handshake_done(const struct ht_qconn *c);
 

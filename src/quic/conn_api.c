@@ -209,6 +209,19 @@ const uint8_t *ht_qconn_peer_fingerprint(const struct ht_qconn *c)
 	return c->tls.peer_ok ? c->tls.peer_fp : NULL;
 }
 
+socklen_t ht_qconn_peer_addr(const struct ht_qconn *c, struct sockaddr_storage *ss)
+{
+	const ngtcp2_path *p;
+
+	if (c->conn == NULL)
+		return 0;
+	p = ngtcp2_conn_get_path(c->conn);
+	if (p == NULL || p->remote.addrlen == 0 || p->remote.addrlen > sizeof(*ss))
+		return 0;
+	memcpy(ss, p->remote.addr, p->remote.addrlen);
+	return (socklen_t)p->remote.addrlen;
+}
+
 bool ht_qconn_is_server(const struct ht_qconn *c)
 {
 	return c->is_server;

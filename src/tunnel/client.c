@@ -18,6 +18,7 @@
 #include "quic/tls.h"
 #include "tunnel/relay.h"
 #include "tunnel/resolver.h"
+#include "tunnel/status.h"
 #include "tunnel/tcp.h"
 
 #define BACKOFF_MIN (250 * HT_MS)
@@ -75,6 +76,8 @@ struct ht_client {
 	struct cli_relay *qhead, *qtail;
 	size_t qlen;
 	struct ht_resolver *rs; /* --dns */
+	ht_time started;
+	uint64_t tcp_total, tcp_refused;
 	char server_str[64];
 };
 
@@ -162,6 +165,8 @@ static void socks_reply(struct cli_relay *cr, uint8_t rep)
 static void cli_fail(struct cli_relay *cr, uint8_t rep, const char *reason)
 {
 	unsigned how = HT_RELAY_RESET_STREAM;
+
+	cr->cl->tcp_refused++;
 
 	if (cr->kind == KIND_SOCKS && !cr->socks_replied)
 		socks_reply(cr, rep);
@@ -466,6 +471,7 @@ static int try_open(struct cli_relay *cr, bool front)
 	cr->sbuf = NULL;
 	cr->slen = 0;
 	cr->st = ST_WAIT_OK;
+	cl->tcp_total++;
 	(void)ht_relay_start(&cr->r, false, true);
 	return 0;
 }
@@ -709,6 +715,7 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 	cl->loop = loop;
 	cl->cfg = *cfg;
 	cl->backoff = BACKOFF_MIN;
+	cl->started = ht_loop_now(loop);
 	ht_timer_init(&cl->reconnect, on_reconnect, cl);
 	if (ht_sockaddr_to16((const struct sockaddr *)&cfg->server, cfg->server_len, a16, &port) ==
 	    0)
@@ -799,4 +806,37 @@ void ht_client_free(struct ht_client *cl)
 	free(cl->fwd);
 	ht_tls_config_free(cl->tls);
 	free(cl);
+}
+
+int ht_client_status(void *arg, struct ht_status *st)
+{
+	struct ht_client *cl = arg;
+	struct ht_status_conn *c;
+
+	st->role = "client";
+	st->uptime = ht_loop_now(cl->loop) - cl->started;
+	st->tcp_total = cl->tcp_total;
+	st->tcp_refused = cl->tcp_refused;
+	for (struct ht_relay *r = cl->relays; r != NULL; r = r->next)
+		st->tcp_open += ((struct cli_relay *)r)->st >= ST_WAIT_OK;
+	if (cl->rs != NULL) {
+		size_t inflight;
+
+		ht_resolver_counts(cl->rs, &st->dns_cache_hits, &st->dns_sent, &inflight);
+	}
+	st->conns = calloc(1, sizeof(*st->conns));
+	if (st->conns == NULL)
+		return -1;
+	st->nconns = 1;
+	c = st->conns;
+	snprintf(c->peer, sizeof(c->peer), "%s", cl->server_str);
+	ht_fingerprint_format(cl->cfg.pin, c->fp);
+	if (cl->qc != NULL) {
+		snprintf(c->alpn, sizeof(c->alpn), "%s", ht_qconn_alpn(cl->qc));
+		ht_qconn_get_stats(cl->qc, &c->st);
+	}
+	snprintf(c->state, sizeof(c->state), "%s",
+		 cl->up ? "up" : cl->qc != NULL ? "connecting" : "down");
+	c->tcp_open = st->tcp_open;
+	return 0;
 }

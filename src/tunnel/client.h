@@ -49,4 +49,9 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 void ht_client_shutdown(struct ht_client *cl);
 void ht_client_free(struct ht_client *cl);
 
+/* A status snapshot (tunnel/status.h; an ht_control_fill_fn, arg the
+ * client): the QUIC connection to the concentrator and the counters. */
+struct ht_status;
+int ht_client_status(void *arg, struct ht_status *st);
+
 #endif

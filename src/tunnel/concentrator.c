@@ -16,6 +16,7 @@
 #include "quic/server.h"
 #include "quic/tls.h"
 #include "tunnel/relay.h"
+#include "tunnel/status.h"
 #include "tunnel/tcp.h"
 
 struct conc_peer;
@@ -42,7 +43,10 @@ struct ht_conc {
 	struct ht_server *srv;
 	struct ht_policy *policy;
 	struct conc_peer *peers;
+	size_t npeers;
 	ht_time connect_timeout, idle_timeout;
+	ht_time started;
+	uint64_t tcp_total, tcp_refused;
 };
 
 /* ---- relays ------------------------------------------------------------------ */
@@ -78,6 +82,7 @@ static void send_error(struct conc_relay *cr, const uint8_t *tlv, int tlv_len, c
 	uint8_t buf[QT_TLV_MAX_SIZE + QT_TLV_END_SIZE];
 	size_t n = 0;
 
+	cr->peer->cc->tcp_refused++;
 	if (tlv_len > 0) {
 		memcpy(buf, tlv, (size_t)tlv_len);
 		n = (size_t)tlv_len;
@@ -164,6 +169,7 @@ static void connect_outcome(struct conc_relay *cr, enum ht_tcp_outcome o,
 	case HT_TCP_REFUSED:
 		ht_log(HT_LOG_INFO, "conc", "%s failed: connection refused; stream reset",
 		       cr->r.name);
+		cr->peer->cc->tcp_refused++;
 		ht_relay_close(&cr->r, HT_RELAY_RESET_STREAM | HT_RELAY_QUIET, "refused");
 		break;
 	case HT_TCP_ICMP:
@@ -286,6 +292,7 @@ static void on_stream_open(struct ht_qconn *c, void *user, int64_t sid)
 	p->relays = &cr->r;
 	p->nrelays++;
 	p->streams++;
+	p->cc->tcp_total++;
 	if (ht_relay_attach(&cr->r, c, sid, true) != 0) {
 		(void)ht_qconn_stream_reset(c, sid, QT_STREAM_RESET_TCP_CONNECTION_RESET);
 		ht_relay_close(&cr->r, HT_RELAY_QUIET, "out of memory");
@@ -304,6 +311,7 @@ static void peer_free(struct conc_peer *p, const char *why)
 		cc->peers = p->next;
 	if (p->next != NULL)
 		p->next->prev = p->prev;
+	cc->npeers--;
 	free(p);
 }
 
@@ -351,6 +359,7 @@ static int on_accept(struct ht_server *srv, struct ht_qconn *c, void *arg)
 	if (cc->peers != NULL)
 		cc->peers->prev = p;
 	cc->peers = p;
+	cc->npeers++;
 	ht_qconn_set_ops(c, &peer_ops, p);
 	ht_log(HT_LOG_INFO, "conc", "client %s connected (alpn %s)", p->fp, ht_qconn_alpn(c));
 	return 0;
@@ -408,6 +417,7 @@ int ht_conc_new(struct ht_conc **out, struct ht_loop *loop, const struct ht_conc
 		return -1;
 	}
 	cc->loop = loop;
+	cc->started = ht_loop_now(loop);
 	cc->connect_timeout = cfg->connect_timeout;
 	cc->idle_timeout = cfg->idle_timeout;
 	if (cfg->policy != NULL)
@@ -464,4 +474,38 @@ void ht_conc_free(struct ht_conc *cc)
 	ht_tls_config_free(cc->tls);
 	free(cc->policy);
 	free(cc);
+}
+
+int ht_conc_status(void *arg, struct ht_status *st)
+{
+	struct ht_conc *cc = arg;
+	size_t i = 0;
+
+	st->role = "concentrator";
+	st->uptime = ht_loop_now(cc->loop) - cc->started;
+	st->tcp_total = cc->tcp_total;
+	st->tcp_refused = cc->tcp_refused;
+	st->conns = calloc(cc->npeers + 1, sizeof(*st->conns));
+	if (st->conns == NULL)
+		return -1;
+	for (struct conc_peer *p = cc->peers; p != NULL && i < cc->npeers; p = p->next, i++) {
+		struct ht_status_conn *c = &st->conns[i];
+		struct sockaddr_storage ss;
+		socklen_t sl = ht_qconn_peer_addr(p->qc, &ss);
+		uint8_t a16[16];
+		uint16_t port;
+
+		if (sl > 0 && ht_sockaddr_to16((struct sockaddr *)&ss, sl, a16, &port) == 0)
+			ht_addr16_str(a16, port, c->peer, sizeof(c->peer));
+		else
+			snprintf(c->peer, sizeof(c->peer), "?");
+		snprintf(c->fp, sizeof(c->fp), "%s", p->fp);
+		snprintf(c->alpn, sizeof(c->alpn), "%s", ht_qconn_alpn(p->qc));
+		snprintf(c->state, sizeof(c->state), "up");
+		ht_qconn_get_stats(p->qc, &c->st);
+		c->tcp_open = p->nrelays;
+		st->tcp_open += p->nrelays;
+	}
+	st->nconns = i;
+	return 0;
 }

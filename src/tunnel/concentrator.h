@@ -44,4 +44,9 @@ void ht_conc_shutdown(struct ht_conc *cc);
 /* Free everything (not from inside a callback). */
 void ht_conc_free(struct ht_conc *cc);
 
+/* A status snapshot (tunnel/status.h; an ht_control_fill_fn, arg the
+ * concentrator): one entry per client connection, and the counters. */
+struct ht_status;
+int ht_conc_status(void *arg, struct ht_status *st);
+
 #endif

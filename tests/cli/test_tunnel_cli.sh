@@ -73,4 +73,28 @@ CONF
 expect 2 "--max-streams: '0x'" -- concentrator -c "$tmp/ok.conf" --cert "$tmp/c" --key "$tmp/k"
 sed -i 's/max-streams = 0x/max-streams = 7/' "$tmp/ok.conf"
 expect 1 "cert|key|read|load" -- concentrator -c "$tmp/ok.conf" --cert "$tmp/c" --key "$tmp/k" --max-streams 9
+# hatun status
+expect 0 '^usage: hatun status' -- status --help
+expect 2 "unknown option '--frob'" -- status --frob
+expect 2 "unexpected argument 'x'" -- status x
+expect 2 "--control: bad path ''" -- status --control ''
+expect 2 "--control: bad path" -- client --control ''
+# no daemon: one error line, exit 1
+for args in "--control $tmp/none.sock" "--json --control $tmp/none.sock"; do
+	# shellcheck disable=SC2086
+	out=$("$hatun" status $args 2>&1 >/dev/null); rc=$?
+	n=$(printf '%s\n' "$out" | wc -l)
+	if [ "$rc" = 1 ] && [ "$n" = 1 ] && grep -q "cannot reach $tmp/none.sock" <<<"$out"; then
+		echo "ok: hatun status $args, no daemon -> 1, one line"
+	else
+		echo "FAIL: hatun status $args, no daemon -> rc=$rc, $n lines: $out"; fail=1
+	fi
+done
+out=$(XDG_RUNTIME_DIR=$tmp "$hatun" status 2>&1 >/dev/null); rc=$?
+if [ "$rc" = 1 ] && [ "$(printf '%s\n' "$out" | wc -l)" = 1 ] &&
+	grep -q "no running hatun" <<<"$out"; then
+	echo "ok: hatun status, default paths, no daemon -> 1: $out"
+else
+	echo "FAIL: hatun status, no daemon -> rc=$rc: $out"; fail=1
+fi
 exit $fail

@@ -5,7 +5,10 @@
 #     (tests/tools/dns_tcp_server.py), `hatun client --dns`; curl
 #     --socks5-hostname to a name, an NXDOMAIN name -> REP 4, -L to a name,
 #     an IPv6-only name, and no query ever made from the client namespace;
-#   - without --dns a name gets REP 1 and one log line.
+#   - without --dns a name gets REP 1 and one log line;
+#   - `hatun status` and `hatun status --json` against both ends while a
+#     transfer runs (fields checked, JSON validated); the control sockets
+#     are 0600 and removed at exit.
 # Root only (else SKIP, exit 77).
 set -u
 # shellcheck source=tests/netns/lib.sh
@@ -40,13 +43,14 @@ tb_bg --port tcp:53 server python3 "$TOOLS/dns_tcp_server.py" "$SV" 53 \
 
 tb_bg --port udp:$PORT --log "$TB_DIR/conc.log" concentrator \
 	"$HATUN" concentrator --listen "$TB_CONC_V4:$PORT" --cert "$TB_DIR/s/hatun.crt" \
-	--key "$TB_DIR/s/hatun.key" --allow "$CFP" --connect-timeout 2
+	--key "$TB_DIR/s/hatun.key" --allow "$CFP" --connect-timeout 2 \
+	--control "$TB_DIR/ctl/concentrator.sock"
 CONC_PID=$TB_LAST_PID
 tb_bg --port tcp:1080 --log "$TB_DIR/client.log" client \
 	"$HATUN" client --server "$TB_CONC_V4:$PORT" --pin "$SFP" \
 	--cert "$TB_DIR/c/hatun.crt" --key "$TB_DIR/c/hatun.key" \
 	--socks 127.0.0.1:1080 --dns "$SV" -L 8001:www.example.com:80 \
-	-L 8002:nosuch.example.com:80
+	-L 8002:nosuch.example.com:80 --control "$TB_DIR/ctl/client.sock"
 CLIENT_PID=$TB_LAST_PID
 tb_wait 10 grep -q "tunnel to .* up" "$TB_DIR/client.log" || {
 	tb__tail "$TB_DIR/client.log"; tb__tail "$TB_DIR/conc.log"; tb_fail "tunnel not up"; }
@@ -109,9 +113,10 @@ done
 n2=$(grep -c "^www.example.com 1$" "$TB_DIR/dns.log")
 [ "$n1" = "$n2" ] || tb_fail "cache: $((n2 - n1)) more A queries for a cached name"
 tb_ok "cache: 3 more requests for www.example.com, no new query"
+# (a cached answer resets at once, possibly before connect() returns)
 got=$(tb_exec client python3 -c 'import socket
-s = socket.create_connection(("127.0.0.1", 8002), timeout=20)
 try:
+    s = socket.create_connection(("127.0.0.1", 8002), timeout=20)
     print("eof" if not s.recv(100) else "data")
 except ConnectionResetError:
     print("reset")')
@@ -133,6 +138,49 @@ grep -q "host names need --dns" "$TB_DIR/nodns.log" || tb_fail "no --dns: no log
 tb_stop "$NODNS"
 tb_ok "without --dns: refused (curl: $(echo "$got" | tail -1 | cut -c1-60)...), log: 'host names need --dns'"
 
+# ---- hatun status during a transfer -----------------------------------------------
+# one refusal at the concentrator (a closed port) for the counters
+tb_exec client curl -sS --max-time 10 --socks5 127.0.0.1:1080 "http://$SV:9999/" 2>/dev/null &&
+	tb_fail "curl to a closed port succeeded"
+head -c $((8 * 1048576)) /dev/urandom >"$TB_DIR/www/big"
+tb_exec client curl -sS --max-time 60 --limit-rate 1M -o /dev/null \
+	http://127.0.0.1:8001/big &
+CURL=$!
+sleep 2
+[ "$(stat -c %a "$TB_DIR/ctl/client.sock")" = 600 ] || tb_fail "client control socket not 0600"
+[ "$(stat -c %a "$TB_DIR/ctl")" = 700 ] || tb_fail "control directory not 0700"
+"$HATUN" status --control "$TB_DIR/ctl/client.sock" >"$TB_DIR/st.txt" || tb_fail "hatun status (client)"
+cat "$TB_DIR/st.txt"
+for pat in "^role: client" "^uptime: " "tunnelled tcp: [1-9][0-9]* open" "peer $TB_CONC_V4:$PORT (up)" \
+	"fingerprint $SFP" "alpn qt" "srtt [0-9.]* ms  cwnd [1-9]" "received [0-9.]* MiB" "streams [1-9]"; do
+	grep -q "$pat" "$TB_DIR/st.txt" || tb_fail "hatun status (client): no '$pat'"
+done
+tb_ok "hatun status (client): role, uptime, peer, fingerprint, ALPN, RTT, cwnd, bytes, streams"
+"$HATUN" status --json --control "$TB_DIR/ctl/concentrator.sock" >"$TB_DIR/st.json" ||
+	tb_fail "hatun status --json (concentrator)"
+python3 - "$TB_DIR/st.json" "$CFP" <<'PY' || tb_fail "hatun status --json (concentrator): bad JSON or fields"
+import json, sys
+st = json.load(open(sys.argv[1]))
+assert st['role'] == 'concentrator', st
+assert st['uptime_s'] > 0 and st['tcp']['open'] >= 1 and st['tcp']['total'] >= 5, st
+assert st['tcp']['refused'] >= 1, st       # the closed port above
+c = st['connections']
+assert len(c) == 1 and c[0]['fingerprint'] == sys.argv[2], c
+assert c[0]['peer'].startswith('192.0.2.2:') and c[0]['alpn'].startswith('qt'), c
+assert c[0]['srtt_ms'] > 0 and c[0]['cwnd'] > 0 and c[0]['bytes_sent'] > 1000000, c
+assert c[0]['streams'] >= 1 and 'lost_packets' in c[0], c
+print('concentrator: %d client, srtt %.2f ms, sent %d bytes, %d streams, tcp %s' % (
+    len(c), c[0]['srtt_ms'], c[0]['bytes_sent'], c[0]['streams'], st['tcp']))
+PY
+tb_ok "hatun status --json (concentrator): valid JSON, client fingerprint, peer, RTT, cwnd, bytes, streams"
+"$HATUN" status --json --control "$TB_DIR/ctl/client.sock" | python3 -c 'import json, sys
+st = json.load(sys.stdin); assert st["role"] == "client" and st["dns"]["lookups"] >= 4, st' ||
+	tb_fail "hatun status --json (client)"
+"$HATUN" status --control "$TB_DIR/ctl/concentrator.sock" | grep -q "fingerprint $CFP" ||
+	tb_fail "hatun status (concentrator text)"
+tb_ok "hatun status --json (client) and text (concentrator) too"
+wait "$CURL" || tb_fail "the transfer under status failed"
+
 # ---- shutdown -----------------------------------------------------------------------
 kill -TERM "$CLIENT_PID"
 wait "$CLIENT_PID"; rc=$?
@@ -141,3 +189,6 @@ kill -TERM "$CONC_PID"
 wait "$CONC_PID"; rc=$?
 [ "$rc" = 0 ] || { tb__tail "$TB_DIR/conc.log"; tb_fail "concentrator exit status $rc after SIGTERM"; }
 tb_ok "SIGTERM: client and concentrator exit 0 (no leaks under ASan)"
+[ -e "$TB_DIR/ctl/client.sock" ] && tb_fail "client control socket left behind"
+[ -e "$TB_DIR/ctl/concentrator.sock" ] && tb_fail "concentrator control socket left behind"
+tb_ok "control sockets removed at exit"

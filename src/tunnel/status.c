@@ -1,0 +1,197 @@
+/* hatun — status snapshots and their renderings (status.h). */
+#include "tunnel/status.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+	bool bad;
+};
+
+static void put(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void put(struct sbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (b->bad)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->bad = true;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap * 2;
+		char *p;
+
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		if (cap > HT_STATUS_MAX || (p = realloc(b->p, cap)) == NULL) {
+			b->bad = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+}
+
+static int begin(struct sbuf *b)
+{
+	b->len = 0;
+	b->cap = 1024;
+	b->bad = false;
+	b->p = malloc(b->cap);
+	if (b->p == NULL)
+		return -1;
+	b->p[0] = '\0';
+	return 0;
+}
+
+static int end(struct sbuf *b, char **out, size_t *len)
+{
+	if (b->bad) {
+		free(b->p);
+		return -1;
+	}
+	*out = b->p;
+	*len = b->len;
+	return 0;
+}
+
+int ht_json_escape(char *out, size_t cap, const char *s, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		char e[8];
+		size_t n;
+
+		if (c == '"' || c == '\\')
+			n = (size_t)snprintf(e, sizeof(e), "\\%c", c);
+		else if (c == '\n')
+			n = (size_t)snprintf(e, sizeof(e), "\\n");
+		else if (c < 0x20 || c == 0x7f)
+			n = (size_t)snprintf(e, sizeof(e), "\\u%04x", c);
+		else {
+			e[0] = (char)c;
+			n = 1;
+		}
+		if (o + n + 1 > cap)
+			return -1;
+		memcpy(out + o, e, n);
+		o += n;
+	}
+	if (o + 1 > cap)
+		return -1;
+	out[o] = '\0';
+	return (int)o;
+}
+
+static void put_str(struct sbuf *b, const char *key, const char *v)
+{
+	char e[6 * 128 + 1];
+
+	if (ht_json_escape(e, sizeof(e), v, strnlen(v, 128)) < 0)
+		e[0] = '\0';
+	put(b, "\"%s\":\"%s\"", key, e);
+}
+
+int ht_status_json(const struct ht_status *st, char **out, size_t *len)
+{
+	struct sbuf b;
+
+	if (begin(&b) != 0)
+		return -1;
+	put(&b, "{");
+	put_str(&b, "role", st->role);
+	put(&b, ",\"uptime_s\":%.3f", (double)st->uptime / 1e9);
+	put(&b, ",\"tcp\":{\"open\":%llu,\"total\":%llu,\"refused\":%llu}",
+	    (unsigned long long)st->tcp_open, (unsigned long long)st->tcp_total,
+	    (unsigned long long)st->tcp_refused);
+	if (strcmp(st->role, "client") == 0)
+		put(&b, ",\"dns\":{\"lookups\":%llu,\"cache_hits\":%llu}",
+		    (unsigned long long)st->dns_sent, (unsigned long long)st->dns_cache_hits);
+	put(&b, ",\"connections\":[");
+	for (size_t i = 0; i < st->nconns; i++) {
+		const struct ht_status_conn *c = &st->conns[i];
+
+		put(&b, "%s{", i ? "," : "");
+		put_str(&b, "peer", c->peer);
+		put(&b, ",");
+		put_str(&b, "fingerprint", c->fp);
+		put(&b, ",");
+		put_str(&b, "alpn", c->alpn);
+		put(&b, ",");
+		put_str(&b, "state", c->state);
+		put(&b,
+		    ",\"srtt_ms\":%.3f,\"cwnd\":%llu,\"bytes_sent\":%llu,\"bytes_received\":%llu,"
+		    "\"lost_packets\":%llu,\"streams\":%llu,\"tcp_open\":%llu}",
+		    (double)c->st.smoothed_rtt / 1e6, (unsigned long long)c->st.cwnd,
+		    (unsigned long long)c->st.bytes_sent, (unsigned long long)c->st.bytes_received,
+		    (unsigned long long)c->st.lost_pkts, (unsigned long long)c->st.streams_open,
+		    (unsigned long long)c->tcp_open);
+	}
+	put(&b, "]}\n");
+	return end(&b, out, len);
+}
+
+static const char *human_bytes(uint64_t v, char *buf, size_t len)
+{
+	static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", d, unit[u]);
+	return buf;
+}
+
+int ht_status_text(const struct ht_status *st, char **out, size_t *len)
+{
+	struct sbuf b;
+	unsigned long long up = (unsigned long long)(st->uptime / HT_SECONDS);
+	char h1[32], h2[32];
+
+	if (begin(&b) != 0)
+		return -1;
+	put(&b, "role: %s\nuptime: %llud %02lluh%02llum%02llus\n", st->role, up / 86400,
+	    up / 3600 % 24, up / 60 % 60, up % 60);
+	put(&b, "tunnelled tcp: %llu open, %llu total, %llu refused\n",
+	    (unsigned long long)st->tcp_open, (unsigned long long)st->tcp_total,
+	    (unsigned long long)st->tcp_refused);
+	if (strcmp(st->role, "client") == 0)
+		put(&b, "dns: %llu lookups through the tunnel, %llu cache hits\n",
+		    (unsigned long long)st->dns_sent, (unsigned long long)st->dns_cache_hits);
+	put(&b, "quic connections: %zu\n", st->nconns);
+	for (size_t i = 0; i < st->nconns; i++) {
+		const struct ht_status_conn *c = &st->conns[i];
+
+		put(&b, "  peer %s (%s)\n", c->peer, c->state);
+		put(&b, "    fingerprint %s\n", c->fp[0] ? c->fp : "-");
+		put(&b, "    alpn %s  srtt %.2f ms  cwnd %llu  lost %llu packets\n",
+		    c->alpn[0] ? c->alpn : "-", (double)c->st.smoothed_rtt / 1e6,
+		    (unsigned long long)c->st.cwnd, (unsigned long long)c->st.lost_pkts);
+		put(&b, "    sent %s  received %s  streams %llu  tcp open %llu\n",
+		    human_bytes(c->st.bytes_sent, h1, sizeof(h1)),
+		    human_bytes(c->st.bytes_received, h2, sizeof(h2)),
+		    (unsigned long long)c->st.streams_open, (unsigned long long)c->tcp_open);
+	}
+	return end(&b, out, len);
+}

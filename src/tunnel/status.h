@@ -1,0 +1,45 @@
+/* hatun — what `hatun status` shows: a snapshot of a running client or
+ * concentrator, and its two renderings (text for people, one JSON object
+ * for scripts).  Pure: the owner fills struct ht_status, the renderers
+ * only format (hand-written JSON with RFC 8259 string escaping). */
+#ifndef HATUN_TUNNEL_STATUS_H
+#define HATUN_TUNNEL_STATUS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/loop.h"
+#include "quic/conn.h"
+#include "quic/identity.h"
+
+#define HT_STATUS_MAX (1u << 20) /* rendered output cap, bytes */
+
+struct ht_status_conn {
+	char peer[64];                 /* "192.0.2.1:443" */
+	char fp[HT_FP_STRLEN + 1];     /* the peer's fingerprint ("" unknown) */
+	char alpn[16];
+	char state[16];                /* "up", "connecting" */
+	struct ht_qconn_stats st;
+	uint64_t tcp_open;             /* tunnelled TCP connections on it now */
+};
+
+struct ht_status {
+	const char *role; /* "client", "concentrator" */
+	ht_time uptime;
+	struct ht_status_conn *conns;
+	size_t nconns;
+	uint64_t tcp_open, tcp_total, tcp_refused; /* tunnelled TCP connections */
+	uint64_t dns_sent, dns_cache_hits;         /* client with --dns */
+};
+
+/* Render st into a malloc'ed NUL-terminated buffer (*out, length *len).
+ * Returns 0, or -1 (out of memory, over HT_STATUS_MAX). */
+int ht_status_text(const struct ht_status *st, char **out, size_t *len);
+int ht_status_json(const struct ht_status *st, char **out, size_t *len);
+
+/* JSON string escaping of s (len bytes) into out (NUL-terminated); returns
+ * the characters written, or -1 when cap is too small.  Control characters,
+ * '"' and '\' are escaped, other bytes go as they are. */
+int ht_json_escape(char *out, size_t cap, const char *s, size_t len);
+
+#endif
