@@ -134,7 +134,7 @@ static void finish(struct ht_lookup *lk, bool final, const char *io_why)
 	uint8_t addr[16] = {0};
 	uint8_t rep;
 	uint32_t ttl = 0;
-	char why[160];
+	char why[DNS_NAME_MAX + 160]; /* the name plus two result strings */
 
 	oa = lk->have_a ? dns_outcome(lk->rc_a, &lk->a) : DNS_OUTCOME_GENERAL_FAILURE;
 	o6 = lk->have_aaaa ? dns_outcome(lk->rc_aaaa, &lk->aaaa) : DNS_OUTCOME_GENERAL_FAILURE;
