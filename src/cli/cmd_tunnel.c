@@ -357,6 +357,7 @@ struct client_opts {
 	struct ht_fwd *fwd;
 	size_t nfwd;
 	bool socks, dns;
+	uint16_t transparent;
 	struct ht_hostport socks_listen, dns_server;
 	uint64_t queue_max, queue_timeout;
 };
@@ -401,6 +402,14 @@ static int client_opt(const struct cli_command *cmd, int c, const char *arg, voi
 			return cli_usage_error(cmd, "--dns: '%s': %s", arg, why);
 		o->dns = true;
 		return 0;
+	case O_TRANSPARENT: {
+		uint64_t v;
+
+		if (ht_parse_u64(arg, 1, 65535, &v) != 0)
+			return cli_usage_error(cmd, "--transparent: '%s' is not a port 1-65535", arg);
+		o->transparent = (uint16_t)v;
+		return 0;
+	}
 	case O_QUEUE:
 		if (ht_parse_u64(arg, 1, 1u << 20, &o->queue_max) != 0)
 			return cli_usage_error(cmd, "--queue: '%s' is not 1-1048576", arg);
@@ -424,6 +433,7 @@ static const struct option client_longopts[] = {
 	{"forward", required_argument, NULL, 'L'},
 	{"socks", required_argument, NULL, O_SOCKS},
 	{"dns", required_argument, NULL, O_DNS},
+	{"transparent", required_argument, NULL, O_TRANSPARENT},
 	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
 	{"queue", required_argument, NULL, O_QUEUE},
 	{"queue-timeout", required_argument, NULL, O_QUEUE_TIMEOUT},
@@ -481,8 +491,8 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 		rc = cli_usage_error(cmd, "missing --server (see 'hatun client --help')");
 	if (rc < 0 && !o->have_pin)
 		rc = cli_usage_error(cmd, "missing --pin: the concentrator's fingerprint");
-	if (rc < 0 && o->nfwd == 0 && !o->socks)
-		rc = cli_usage_error(cmd, "nothing to do: give -L and/or --socks");
+	if (rc < 0 && o->nfwd == 0 && !o->socks && o->transparent == 0)
+		rc = cli_usage_error(cmd, "nothing to do: give -L, --socks and/or --transparent");
 	if (rc < 0)
 		rc = common_check(cmd, &o->co);
 	if (rc >= 0)
@@ -500,6 +510,7 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	cfg.socks = o->socks;
 	cfg.socks_listen = o->socks_listen;
 	cfg.dns = o->dns;
+	cfg.transparent_port = o->transparent;
 	cfg.dns_server = o->dns_server;
 	cfg.idle_timeout = o->co.idle_timeout;
 	cfg.queue_max = o->queue_max;

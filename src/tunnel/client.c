@@ -27,7 +27,7 @@
 #define SOCKS_HANDSHAKE_TIMEOUT (10 * HT_SECONDS)
 #define ACCEPTS_PER_EVENT 64
 
-enum { KIND_FWD, KIND_SOCKS, KIND_DNS };
+enum { KIND_FWD, KIND_SOCKS, KIND_DNS, KIND_TPROXY };
 
 enum cli_state {
 	ST_SOCKS_GREETING, /* reading the method greeting */
@@ -539,6 +539,24 @@ static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 		if (ht_sockaddr_to16((struct sockaddr *)&ss, sl, a16, &port) != 0)
 			memset(a16, 0, sizeof(a16));
 		ht_addr16_str(a16, port, src, sizeof(src));
+		if (l->kind == KIND_TPROXY) {
+			/* TPROXY: the accepted socket's local address is the
+			 * original destination. */
+			struct sockaddr_storage ls;
+			socklen_t ll = sizeof(ls);
+
+			if (getsockname(fd, (struct sockaddr *)&ls, &ll) != 0 ||
+			    ht_sockaddr_to16((struct sockaddr *)&ls, ll, cr->r.dst.addr,
+					     &cr->r.dst.port) != 0) {
+				ht_relay_close(&cr->r, HT_RELAY_QUIET | HT_RELAY_RST_TCP,
+					       "getsockname failed");
+				continue;
+			}
+			snprintf(cr->r.name, sizeof(cr->r.name), "tproxy %.50s -> %.50s", src,
+				 ht_addr16_str(cr->r.dst.addr, cr->r.dst.port, dst, sizeof(dst)));
+			start_stream(cr);
+			continue;
+		}
 		if (l->kind == KIND_FWD) {
 			const struct ht_hostport *d = &l->fwd->dst;
 
@@ -561,7 +579,7 @@ static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 	}
 }
 
-static int listen_on(const struct ht_hostport *hp, char *err, size_t errlen)
+static int listen_on(const struct ht_hostport *hp, bool transparent, char *err, size_t errlen)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl = ht_sockaddr_from16(&ss, hp->addr, hp->port);
@@ -573,6 +591,13 @@ static int listen_on(const struct ht_hostport *hp, char *err, size_t errlen)
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	/* IP_TRANSPARENT: accept connections to any address that nftables
+	 * TPROXY steers to this socket (needs CAP_NET_ADMIN). */
+	if (transparent &&
+	    setsockopt(fd, ss.ss_family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+		       ss.ss_family == AF_INET6 ? IPV6_TRANSPARENT : IP_TRANSPARENT, &one,
+		       sizeof(one)) != 0)
+		goto fail;
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0)
 		goto fail;
 	return fd;
@@ -727,7 +752,7 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 		memcpy(cl->fwd, cfg->fwd, cfg->nfwd * sizeof(*cl->fwd));
 		cl->cfg.fwd = cl->fwd;
 	}
-	cl->ls = calloc(cfg->nfwd + 1, sizeof(*cl->ls));
+	cl->ls = calloc(cfg->nfwd + 3, sizeof(*cl->ls));
 	if (cl->ls == NULL)
 		goto nomem;
 	if (cfg->dns && ht_resolver_new(&cl->rs, loop, open_dns_conn, cl) != 0)
@@ -746,7 +771,7 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 		l->cl = cl;
 		l->kind = i < cfg->nfwd ? KIND_FWD : KIND_SOCKS;
 		l->fwd = i < cfg->nfwd ? &cl->fwd[i] : NULL;
-		l->fd = listen_on(hp, err, errlen);
+		l->fd = listen_on(hp, false, err, errlen);
 		if (l->fd < 0)
 			goto fail;
 		cl->nls++;
@@ -767,6 +792,27 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 			ht_log(HT_LOG_INFO, "client", "SOCKS5 server on %s",
 			       ht_addr16_str(hp->addr, hp->port, a, sizeof(a)));
 		}
+	}
+	for (int v6 = 0; cfg->transparent_port != 0 && v6 <= 1; v6++) {
+		struct cli_listener *l = &cl->ls[cl->nls];
+		struct ht_hostport any = {.port = cfg->transparent_port};
+		char a[64];
+
+		if (!v6)
+			any.addr[10] = any.addr[11] = 0xff; /* 0.0.0.0 */
+		l->cl = cl;
+		l->kind = KIND_TPROXY;
+		l->fd = listen_on(&any, true, err, errlen);
+		if (l->fd < 0)
+			goto fail;
+		cl->nls++;
+		if (ht_io_start(loop, &l->io, l->fd, EPOLLIN, on_accept, l) != 0) {
+			snprintf(err, errlen, "epoll: %s", strerror(errno));
+			goto fail;
+		}
+		ht_log(HT_LOG_INFO, "client",
+		       "transparent proxy (TPROXY) on %s: redirected TCP goes through the tunnel",
+		       ht_addr16_str(any.addr, any.port, a, sizeof(a)));
 	}
 	connect_now(cl);
 	*out = cl;

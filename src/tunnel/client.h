@@ -31,6 +31,7 @@ struct ht_client_config {
 	size_t nfwd;
 	bool socks;
 	struct ht_hostport socks_listen;
+	uint16_t transparent_port; /* --transparent: TPROXY listeners, 0 = none */
 	bool dns; /* resolve names through the tunnel at dns_server */
 	struct ht_hostport dns_server;
 	ht_time idle_timeout;  /* per tunnelled connection; 0 = none */

@@ -8,7 +8,10 @@
 #   - without --dns a name gets REP 1 and one log line;
 #   - `hatun status` and `hatun status --json` against both ends while a
 #     transfer runs (fields checked, JSON validated); the control sockets
-#     are 0600 and removed at exit.
+#     are 0600 and removed at exit;
+#   - --transparent: a LAN namespace behind the client, nftables TPROXY in
+#     the client namespace; curl from the LAN to the server's IPv4 and IPv6
+#     address goes through the tunnel (the server sees the concentrator).
 # Root only (else SKIP, exit 77).
 set -u
 # shellcheck source=tests/netns/lib.sh
@@ -25,6 +28,31 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
 tb_init
 tb_topology_standard --no-linkem
+
+# A LAN behind the client (the client namespace is its router).
+LAN_GW4=192.0.2.65 LAN_H4=192.0.2.66 LAN_GW6=2001:db8:50::1 LAN_H6=2001:db8:50::2
+TPORT=8300
+tb_netns_add lan || tb_fail "netns lan"
+tb_veth client lan0 lan eth0 || tb_fail "veth lan"
+tb_addr client lan0 "$LAN_GW4/26" "$LAN_GW6/64" || tb_fail "addr lan0"
+tb_addr lan eth0 "$LAN_H4/26" "$LAN_H6/64" || tb_fail "addr eth0"
+tb_exec lan ip route add default via "$LAN_GW4" || tb_fail "lan route"
+tb_exec lan ip -6 route add default via "$LAN_GW6" || tb_fail "lan route6"
+# TPROXY (README, "Transparent proxy"): mark and steer TCP from the LAN to
+# the local socket; marked packets are routed to the local stack.
+tb_exec client nft -f - <<EOF2 || tb_fail "nft tproxy"
+table inet hatun_tproxy {
+	chain pre {
+		type filter hook prerouting priority mangle; policy accept;
+		iifname "lan0" meta l4proto tcp ip daddr 0.0.0.0/0 tproxy ip to :$TPORT meta mark set 1 accept
+		iifname "lan0" meta l4proto tcp ip6 daddr ::/0 tproxy ip6 to :$TPORT meta mark set 1 accept
+	}
+}
+EOF2
+tb_exec client ip -4 rule add fwmark 1 lookup 200 pref 50 || tb_fail "ip rule"
+tb_exec client ip -6 rule add fwmark 1 lookup 200 pref 50 || tb_fail "ip -6 rule"
+tb_exec client ip -4 route add local 0.0.0.0/0 dev lo table 200 || tb_fail "local route"
+tb_exec client ip -6 route add local ::/0 dev lo table 200 || tb_fail "local route6"
 
 mkdir -p "$TB_DIR/c" "$TB_DIR/s"
 CFP=$("$HATUN" genkey "$TB_DIR/c") || tb_fail "genkey client"
@@ -50,7 +78,7 @@ tb_bg --port tcp:1080 --log "$TB_DIR/client.log" client \
 	"$HATUN" client --server "$TB_CONC_V4:$PORT" --pin "$SFP" \
 	--cert "$TB_DIR/c/hatun.crt" --key "$TB_DIR/c/hatun.key" \
 	--socks 127.0.0.1:1080 --dns "$SV" -L 8001:www.example.com:80 \
-	-L 8002:nosuch.example.com:80 --control "$TB_DIR/ctl/client.sock"
+	-L 8002:nosuch.example.com:80 --control "$TB_DIR/ctl/client.sock" --transparent $TPORT
 CLIENT_PID=$TB_LAST_PID
 tb_wait 10 grep -q "tunnel to .* up" "$TB_DIR/client.log" || {
 	tb__tail "$TB_DIR/client.log"; tb__tail "$TB_DIR/conc.log"; tb_fail "tunnel not up"; }
@@ -180,6 +208,22 @@ st = json.load(sys.stdin); assert st["role"] == "client" and st["dns"]["lookups"
 	tb_fail "hatun status (concentrator text)"
 tb_ok "hatun status --json (client) and text (concentrator) too"
 wait "$CURL" || tb_fail "the transfer under status failed"
+
+# ---- transparent proxy ---------------------------------------------------------------
+for dst in "$SV" "[$SV6]"; do
+	got=$(tb_exec lan curl -sS --max-time 20 "http://$dst/index.html") ||
+		tb_fail "curl from the LAN to $dst failed"
+	[ "$got" = "hello from the server" ] || tb_fail "curl from the LAN to $dst: got '$got'"
+	from=$(tail -1 "$TB_DIR/http.log" | cut -d' ' -f1)
+	case $from in
+	*"$TB_CONC_INET_V4" | "$TB_CONC_INET_V6") ;;
+	*) tb_fail "transparent $dst: the server saw $from, not the concentrator" ;;
+	esac
+	d=${dst#[}; d=${d%]}
+	tb_wait 5 grep -qE "tproxy \[?($LAN_H4|$LAN_H6)\]?:[0-9]+ -> \[?$d\]?:80 closed" \
+		"$TB_DIR/client.log" || tb_fail "transparent $dst: no tunnelled connection in the client log"
+	tb_ok "transparent proxy: curl from the LAN to http://$dst/ tunnelled (server saw $from; client log: $(grep -oE "tproxy [^ ]* -> \[?$d\]?:80 opened" "$TB_DIR/client.log" | tail -1))"
+done
 
 # ---- shutdown -----------------------------------------------------------------------
 kill -TERM "$CLIENT_PID"
