@@ -67,6 +67,7 @@ struct ht_relay {
 	int fd;                       /* -1: no socket yet */
 	struct ht_io io;
 	struct ht_timer timer;
+	struct ht_defer wflush;       /* one TCP write per loop batch (relay.c) */
 	struct qt_stream_parser *hdr; /* while the peer's header lasts */
 
 	/* stream -> TCP bytes the socket did not take yet */
