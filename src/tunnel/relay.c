@@ -298,10 +298,10 @@ static void deliver(struct ht_relay *r, const uint8_t *data, size_t len, bool fi
 	}
 	/* Not empty before: a flush is queued already, or the socket is full
 	 * and EPOLLOUT will flush. */
-	if (r->tcp_write && r->fd >= 0 && (was_empty || fin)) {
+	if (r->tcp_write && r->fd >= 0 && (was_empty || fin))
 		ht_defer_queue(r->loop, &r->wflush);
-		return;
-	}
+	if (r->wflush.queued)
+		return; /* relay_wflush_cb updates the events */
 	if (check_done(r))
 		return;
 	update_events(r);
