@@ -11,6 +11,10 @@
 
 #define HT_QCONN_SCID_LEN 16 /* our connection IDs; the server routes on them */
 #define HT_QSTREAM_CHUNK 16384
+/* Spare send-buffer chunks a connection keeps instead of free()ing them:
+ * bulk transfer frees and allocates a few chunks per ACK, and letting
+ * malloc give them back made glibc trim the heap (brk + TLB shootdown). */
+#define HT_QCHUNK_CACHE 16
 
 struct ht_server;
 
@@ -80,6 +84,8 @@ struct ht_qconn {
 	void *user;
 	struct ht_qconn_settings set;
 	enum ht_qconn_state state;
+	struct ht_qchunk *chunk_cache; /* spare chunks, at most HT_QCHUNK_CACHE */
+	size_t nchunk_cache;
 	bool is_server;
 	bool hs_done;         /* handshake_done reported */
 	bool closed_reported; /* ops.closed called */

@@ -67,13 +67,35 @@ struct ht_qstream *ht_qstream_new(struct ht_qconn *c, int64_t id)
 	return s;
 }
 
-static void free_chunks(struct ht_qstream *s)
+static struct ht_qchunk *chunk_get(struct ht_qconn *c)
+{
+	struct ht_qchunk *k = c->chunk_cache;
+
+	if (k == NULL)
+		return malloc(sizeof(*k));
+	c->chunk_cache = k->next;
+	c->nchunk_cache--;
+	return k;
+}
+
+static void chunk_put(struct ht_qconn *c, struct ht_qchunk *k)
+{
+	if (c->nchunk_cache >= HT_QCHUNK_CACHE) {
+		free(k);
+		return;
+	}
+	k->next = c->chunk_cache;
+	c->chunk_cache = k;
+	c->nchunk_cache++;
+}
+
+static void free_chunks(struct ht_qconn *c, struct ht_qstream *s)
 {
 	struct ht_qchunk *k = s->head, *next;
 
 	for (; k != NULL; k = next) {
 		next = k->next;
-		free(k);
+		chunk_put(c, k);
 	}
 	s->head = s->tail = NULL;
 	s->head_off = s->tail_used = 0;
@@ -101,7 +123,7 @@ void ht_qstream_free(struct ht_qconn *c, struct ht_qstream *s)
 			}
 		}
 	}
-	free_chunks(s);
+	free_chunks(c, s);
 	free(s);
 }
 
@@ -112,10 +134,17 @@ void ht_qstream_free_all(struct ht_qconn *c)
 
 		for (; s != NULL; s = next) {
 			next = s->hnext;
-			free_chunks(s);
+			free_chunks(c, s);
 			free(s);
 		}
 	}
+	while (c->chunk_cache != NULL) {
+		struct ht_qchunk *k = c->chunk_cache;
+
+		c->chunk_cache = k->next;
+		free(k);
+	}
+	c->nchunk_cache = 0;
 	free(c->sbuckets);
 	c->sbuckets = NULL;
 	c->nbuckets = c->nstreams = 0;
@@ -146,7 +175,7 @@ size_t ht_qstream_append(struct ht_qconn *c, struct ht_qstream *s, const uint8_t
 		size_t l;
 
 		if (s->tail == NULL || s->tail_used == HT_QSTREAM_CHUNK) {
-			struct ht_qchunk *k = malloc(sizeof(*k));
+			struct ht_qchunk *k = chunk_get(c);
 
 			if (k == NULL)
 				break;
@@ -171,7 +200,6 @@ size_t ht_qstream_append(struct ht_qconn *c, struct ht_qstream *s, const uint8_t
 
 void ht_qstream_acked(struct ht_qconn *c, struct ht_qstream *s, uint64_t len)
 {
-	(void)c;
 	s->acked += len;
 	while (len > 0 && s->head != NULL) {
 		size_t avail = (s->head == s->tail ? s->tail_used : HT_QSTREAM_CHUNK) - s->head_off;
@@ -190,11 +218,11 @@ void ht_qstream_acked(struct ht_qconn *c, struct ht_qstream *s, uint64_t len)
 
 		s->head = k->next;
 		s->head_off = 0;
-		free(k);
+		chunk_put(c, k);
 	}
 	if (s->head != NULL && s->head == s->tail && s->head_off == s->tail_used &&
 	    s->acked == s->end) {
-		free(s->head);
+		chunk_put(c, s->head);
 		s->head = s->tail = NULL;
 		s->head_off = s->tail_used = 0;
 	}
