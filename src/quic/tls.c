@@ -35,6 +35,8 @@ struct ht_tls_config {
 	gnutls_priority_t prio;
 	uint8_t (*pins)[HT_FP_LEN];
 	size_t npins, pins_cap;
+	gnutls_datum_t alpn_one; /* ht_tls_config_set_alpn: offer only this */
+	char alpn_buf[HT_TLS_ALPN_MAX + 1];
 };
 
 __attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen, const char *fmt,
@@ -221,7 +223,10 @@ int ht_tls_session_init(struct ht_tls_session *ts, const struct ht_tls_config *c
 	}
 	if ((ret = gnutls_priority_set(ts->session, cfg->prio)) < 0 ||
 	    (ret = gnutls_credentials_set(ts->session, GNUTLS_CRD_CERTIFICATE, cfg->cred)) < 0 ||
-	    (ret = gnutls_alpn_set_protocols(ts->session, ALPNS, NALPNS, GNUTLS_ALPN_MANDATORY)) <
+	    (ret = gnutls_alpn_set_protocols(ts->session,
+						cfg->alpn_one.size > 0 ? &cfg->alpn_one : ALPNS,
+						cfg->alpn_one.size > 0 ? 1 : NALPNS,
+						GNUTLS_ALPN_MANDATORY)) <
 		    0)
 		goto fail;
 	if (server)
@@ -252,5 +257,17 @@ int ht_tls_session_finish(struct ht_tls_session *ts)
 		return HT_ERR_MISMATCH;
 	memcpy(ts->alpn, p.data, p.size);
 	ts->alpn[p.size] = '\0';
+	return 0;
+}
+
+int ht_tls_config_set_alpn(struct ht_tls_config *cfg, const char *alpn)
+{
+	size_t n = alpn != NULL ? strlen(alpn) : 0;
+
+	if (n == 0 || n > HT_TLS_ALPN_MAX)
+		return HT_ERR_INVAL;
+	memcpy(cfg->alpn_buf, alpn, n + 1);
+	cfg->alpn_one.data = (unsigned char *)cfg->alpn_buf;
+	cfg->alpn_one.size = (unsigned)n;
 	return 0;
 }

@@ -75,6 +75,10 @@ int ht_tls_config_add_pin(struct ht_tls_config *cfg, const uint8_t fp[HT_FP_LEN]
 
 /* Select the verification mode (HT_TLS_VERIFY_CA returns HT_ERR_UNSUPPORTED
  * until it is implemented). */
+/* Offer / accept only this ALPN instead of qt, qt-01, qt-00 (test tools).
+ * 0 or HT_ERR_INVAL (empty or longer than HT_TLS_ALPN_MAX). */
+int ht_tls_config_set_alpn(struct ht_tls_config *cfg, const char *alpn);
+
 int ht_tls_config_set_verify(struct ht_tls_config *cfg, enum ht_tls_verify mode);
 
 enum ht_tls_role ht_tls_config_role(const struct ht_tls_config *cfg);

@@ -228,6 +228,17 @@ static int hook_header(struct ht_relay *r, const struct qt_stream_info *info)
 	r->dst = info->remote;
 	snprintf(r->name, sizeof(r->name), "%.15s stream %lld -> %s", cr->peer->fp + 7,
 		 (long long)r->sid, ht_addr16_str(r->dst.addr, r->dst.port, dst, sizeof(dst)));
+	/* Connect ... Error ... End: legal (quic-tunnel.md §2.3), but the
+	 * opener withdrew its own request; nothing is connected. */
+	if (info->error_count > 0) {
+		ht_log(HT_LOG_WARN, "conc",
+		       "%s: the request carries Error 0x%x from the client; not connected, "
+		       "stream reset",
+		       r->name, info->error_code);
+		cc->tcp_refused++;
+		ht_relay_close(r, HT_RELAY_RESET_STREAM | HT_RELAY_QUIET, "request withdrawn");
+		return -1;
+	}
 	v = ht_policy_check(cc->policy, r->dst.addr, r->dst.port);
 	if (!ht_policy_allowed(v)) {
 		fail_policy(cr, v);
@@ -277,8 +288,21 @@ static const struct ht_relay_hooks conc_hooks = {
 static void on_stream_open(struct ht_qconn *c, void *user, int64_t sid)
 {
 	struct conc_peer *p = user;
-	struct conc_relay *cr = calloc(1, sizeof(*cr));
+	struct conc_relay *cr;
 
+	/* qt-01 has no stream mode (docs/PROTOCOL.md Decision 2): its
+	 * bidirectional streams carry nothing hatun could read, not even an
+	 * Error TLV.  Each is refused with RESET_STREAM + STOP_SENDING 0x0
+	 * (UNKNOWN_ERROR in -01's table); the connection stays up for what
+	 * qt-01 does carry (quic-tunnel.md §2.5). */
+	if (strcmp(ht_qconn_alpn(c), "qt-01") == 0) {
+		ht_log(HT_LOG_WARN, "conc",
+		       "%.15s stream %lld: no stream mode under alpn qt-01; stream reset (0x0)",
+		       p->fp + 7, (long long)sid);
+		(void)ht_qconn_stream_reset(c, sid, 0);
+		return;
+	}
+	cr = calloc(1, sizeof(*cr));
 	if (cr == NULL) {
 		(void)ht_qconn_stream_reset(c, sid, QT_STREAM_RESET_TCP_CONNECTION_RESET);
 		return;
@@ -431,6 +455,10 @@ int ht_conc_new(struct ht_conc **out, struct ht_loop *loop, const struct ht_conc
 	ht_server_settings_default(&set);
 	set.max_conns = cfg->max_clients;
 	set.conn.max_streams_bidi = cfg->max_streams;
+	if (cfg->quic_idle_timeout > 0)
+		set.conn.idle_timeout = cfg->quic_idle_timeout;
+	if (cfg->keep_alive > 0 || cfg->no_keep_alive)
+		set.conn.keep_alive = cfg->keep_alive;
 	set.conn.ngtcp2_debug = getenv("HATUN_NGTCP2_DEBUG") != NULL;
 	rv = ht_server_new(&cc->srv, loop, (const struct sockaddr *)&cfg->listen, cfg->listen_len,
 			   cc->tls, &set, &server_ops, cc);
