@@ -46,6 +46,8 @@ enum {
 	O_QUEUE_TIMEOUT,
 	O_CONTROL,
 	O_TRANSPARENT,
+	O_QUIC_IDLE,
+	O_KEEPALIVE,
 };
 
 /* Options common to both commands. */
@@ -55,6 +57,7 @@ struct common_opts {
 	enum ht_log_level level;
 	bool syslog;
 	uint64_t idle_timeout;
+	uint64_t quic_idle, keepalive; /* ns; keepalive 0 = off */
 	char control[108];
 };
 
@@ -95,6 +98,20 @@ static int common_opt(const struct cli_command *cmd, struct common_opts *o, int 
 			return cli_usage_error(cmd, "--idle-timeout: '%s' is not 0.001-604800 seconds",
 					       arg);
 		return 0;
+	case O_QUIC_IDLE:
+		if (ht_parse_seconds(arg, 600, &o->quic_idle) != 0 || o->quic_idle < HT_SECONDS)
+			return cli_usage_error(cmd, "--quic-idle-timeout: '%s' is not 1-600 seconds",
+					       arg);
+		return 0;
+	case O_KEEPALIVE:
+		if (strcmp(arg, "0") == 0) {
+			o->keepalive = 0;
+			return 0;
+		}
+		if (ht_parse_seconds(arg, 600, &o->keepalive) != 0 || o->keepalive < 100 * HT_MS)
+			return cli_usage_error(cmd, "--keepalive: '%s' is not 0 (off) or 0.1-600 seconds",
+					       arg);
+		return 0;
 	default:
 		return 1;
 	}
@@ -106,6 +123,10 @@ static int common_check(const struct cli_command *cmd, struct common_opts *o)
 		return cli_usage_error(cmd, "missing --cert (see 'hatun %s --help')", cmd->name);
 	if (o->key[0] == '\0')
 		return cli_usage_error(cmd, "missing --key (see 'hatun %s --help')", cmd->name);
+	if (o->keepalive != 0 && o->keepalive >= o->quic_idle)
+		return cli_usage_error(cmd,
+				       "--keepalive must be shorter than --quic-idle-timeout (%.3g s)",
+				       (double)o->quic_idle / HT_SECONDS);
 	ht_log_set_level(o->level);
 	if (o->syslog)
 		ht_log_use_syslog("hatun");
@@ -130,6 +151,10 @@ static void stop_poll(struct ht_loop *loop, struct ht_timer *t)
 
 	/* The QUIC connections stay for their closing period (3 PTO). */
 	if (ht_qconn_live_count() == 0 || ht_loop_now(loop) >= rn->until) {
+		if (ht_qconn_live_count() != 0)
+			ht_log(HT_LOG_WARN, "main",
+			       "%zu QUIC connections still in their closing period at exit",
+			       ht_qconn_live_count());
 		ht_loop_stop(loop);
 		return;
 	}
@@ -278,6 +303,8 @@ static const struct option conc_longopts[] = {
 	{"max-clients", required_argument, NULL, O_MAX_CLIENTS},
 	{"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
 	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
+	{"quic-idle-timeout", required_argument, NULL, O_QUIC_IDLE},
+	{"keepalive", required_argument, NULL, O_KEEPALIVE},
 	{"log-level", required_argument, NULL, O_LOG_LEVEL},
 	{"syslog", no_argument, NULL, O_SYSLOG},
 	{"control", required_argument, NULL, O_CONTROL},
@@ -298,6 +325,8 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 	ht_policy_init(o->policy);
 	o->co.level = HT_LOG_INFO;
 	o->co.idle_timeout = 600 * HT_SECONDS;
+	o->co.quic_idle = 30 * HT_SECONDS;
+	o->co.keepalive = 10 * HT_SECONDS;
 	o->max_streams = 256;
 	o->max_clients = 1024;
 	o->connect_timeout = 10 * HT_SECONDS;
@@ -324,6 +353,9 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 	cfg.max_clients = o->max_clients;
 	cfg.connect_timeout = o->connect_timeout;
 	cfg.idle_timeout = o->co.idle_timeout;
+	cfg.quic_idle_timeout = o->co.quic_idle;
+	cfg.keep_alive = o->co.keepalive;
+	cfg.no_keep_alive = o->co.keepalive == 0;
 	rc = CLI_EXIT_FAIL;
 	if (ht_loop_new(&rn.loop) != 0)
 		goto out;
@@ -435,6 +467,8 @@ static const struct option client_longopts[] = {
 	{"dns", required_argument, NULL, O_DNS},
 	{"transparent", required_argument, NULL, O_TRANSPARENT},
 	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
+	{"quic-idle-timeout", required_argument, NULL, O_QUIC_IDLE},
+	{"keepalive", required_argument, NULL, O_KEEPALIVE},
 	{"queue", required_argument, NULL, O_QUEUE},
 	{"queue-timeout", required_argument, NULL, O_QUEUE_TIMEOUT},
 	{"log-level", required_argument, NULL, O_LOG_LEVEL},
@@ -481,6 +515,8 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 		goto out;
 	o->co.level = HT_LOG_INFO;
 	o->co.idle_timeout = 600 * HT_SECONDS;
+	o->co.quic_idle = 30 * HT_SECONDS;
+	o->co.keepalive = 10 * HT_SECONDS;
 	o->queue_max = 4096;
 	o->queue_timeout = 10 * HT_SECONDS;
 	rc = cli_parse_config(cmd, argc, argv, "c:L:", client_longopts, client_opt, o,
@@ -513,6 +549,9 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	cfg.transparent_port = o->transparent;
 	cfg.dns_server = o->dns_server;
 	cfg.idle_timeout = o->co.idle_timeout;
+	cfg.quic_idle_timeout = o->co.quic_idle;
+	cfg.keep_alive = o->co.keepalive;
+	cfg.no_keep_alive = o->co.keepalive == 0;
 	cfg.queue_max = o->queue_max;
 	cfg.queue_timeout = o->queue_timeout;
 	if (ht_loop_new(&rn.loop) != 0)

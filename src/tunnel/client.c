@@ -646,6 +646,10 @@ static void connect_now(struct ht_client *cl)
 	if (cl->stopping || cl->qc != NULL)
 		return;
 	ht_qconn_settings_default(&set);
+	if (cl->cfg.quic_idle_timeout > 0)
+		set.idle_timeout = cl->cfg.quic_idle_timeout;
+	if (cl->cfg.keep_alive > 0 || cl->cfg.no_keep_alive)
+		set.keep_alive = cl->cfg.keep_alive;
 	set.ngtcp2_debug = getenv("HATUN_NGTCP2_DEBUG") != NULL;
 	a.set = &set;
 	rv = ht_qconn_connect(&cl->qc, cl->loop, &a);

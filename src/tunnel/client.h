@@ -37,6 +37,9 @@ struct ht_client_config {
 	ht_time idle_timeout;  /* per tunnelled connection; 0 = none */
 	ht_time queue_timeout; /* longest wait for a stream */
 	size_t queue_max;      /* connections waiting for a stream */
+	ht_time quic_idle_timeout; /* QUIC connection idle timeout; 0 = default (30 s) */
+	ht_time keep_alive;        /* PING interval when idle; 0 = default (10 s) */
+	bool no_keep_alive;        /* --keepalive 0 */
 };
 
 /* Open the listeners and start connecting.  Returns 0, or -1 with a

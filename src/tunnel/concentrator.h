@@ -30,6 +30,9 @@ struct ht_conc_config {
 	uint64_t max_streams;           /* concurrent TCP connections per client */
 	size_t max_clients;
 	ht_time connect_timeout, idle_timeout;
+	ht_time quic_idle_timeout; /* QUIC connection idle timeout; 0 = default (30 s) */
+	ht_time keep_alive;        /* PING interval when idle; 0 = default (10 s) */
+	bool no_keep_alive;        /* --keepalive 0 */
 };
 
 /* Load the identity, enumerate our own addresses (getifaddrs) into the
