@@ -30,6 +30,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include "core/loop.h"
 #include "quic/identity.h"
@@ -151,6 +152,19 @@ int ht_qconn_open_bidi(struct ht_qconn *c, int64_t *sid);
  * gives NULL afterwards. */
 int ht_qconn_stream_set_user(struct ht_qconn *c, int64_t sid, void *user);
 void *ht_qconn_stream_user(struct ht_qconn *c, int64_t sid);
+
+/* Zero-copy form of ht_qconn_stream_send, for a relay that reads a socket
+ * straight into the send buffer: ht_qconn_stream_reserve fills iov[] (at
+ * most HT_QCONN_RESERVE_IOV entries) with buffers at the end of sid's send
+ * buffer covering min(max, room) bytes; the caller fills a prefix of them
+ * (readv) and calls ht_qconn_stream_commit(c, sid, n) before any other call
+ * on c.  Returns the iov count (0: no room; ops.stream_writable follows) or
+ * a negative HT_QERR_*.  Commit returns n or a negative HT_QERR_*; commit 0
+ * just releases the buffers. */
+#define HT_QCONN_RESERVE_IOV 5
+int ht_qconn_stream_reserve(struct ht_qconn *c, int64_t sid, struct iovec *iov, int niov,
+			    size_t max);
+ssize_t ht_qconn_stream_commit(struct ht_qconn *c, int64_t sid, size_t n);
 
 /* Copy up to len bytes into sid's send buffer; returns the count accepted
  * (0..len) or a negative HT_QERR_*.  fin is applied only if all len bytes

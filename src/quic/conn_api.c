@@ -101,6 +101,43 @@ ssize_t ht_qconn_stream_send(struct ht_qconn *c, int64_t sid, const uint8_t *dat
 	return (ssize_t)n;
 }
 
+int ht_qconn_stream_reserve(struct ht_qconn *c, int64_t sid, struct iovec *iov, int niov,
+			    size_t max)
+{
+	int err = 0;
+	struct ht_qstream *s = api_stream(c, sid, &err);
+	size_t n;
+
+	if (s == NULL)
+		return err;
+	if (s->fin_queued || s->wr_shut)
+		return HT_QERR_STATE;
+	n = niov > 0 ? ht_qstream_reserve(c, s, iov, (size_t)niov, max) : 0;
+	if (n == 0 && max > 0)
+		s->want_writable = true;
+	return (int)n;
+}
+
+ssize_t ht_qconn_stream_commit(struct ht_qconn *c, int64_t sid, size_t n)
+{
+	int err = 0;
+	struct ht_qstream *s = api_stream(c, sid, &err);
+	size_t done;
+
+	if (s == NULL) {
+		ht_qstream_release(c);
+		return err;
+	}
+	done = ht_qstream_commit(c, s, n);
+	if (done < n)
+		s->want_writable = true;
+	if (done > 0 && !s->blocked) {
+		ht_qstream_ready_add(c, s);
+		ht_qconn_queue_flush(c);
+	}
+	return (ssize_t)done;
+}
+
 size_t ht_qconn_stream_send_room(struct ht_qconn *c, int64_t sid)
 {
 	int err;

@@ -86,6 +86,8 @@ struct ht_qconn {
 	enum ht_qconn_state state;
 	struct ht_qchunk *chunk_cache; /* spare chunks, at most HT_QCHUNK_CACHE */
 	size_t nchunk_cache;
+	struct ht_qchunk *resv[HT_QCONN_RESERVE_IOV]; /* ht_qconn_stream_reserve */
+	size_t nresv;
 	bool is_server;
 	bool hs_done;         /* handshake_done reported */
 	bool closed_reported; /* ops.closed called */
@@ -148,6 +150,10 @@ void ht_qstream_free(struct ht_qconn *c, struct ht_qstream *s);     /* unlinks *
 void ht_qstream_free_all(struct ht_qconn *c);
 size_t ht_qstream_room(const struct ht_qconn *c, const struct ht_qstream *s);
 size_t ht_qstream_append(struct ht_qconn *c, struct ht_qstream *s, const uint8_t *d, size_t n);
+size_t ht_qstream_reserve(struct ht_qconn *c, struct ht_qstream *s, struct iovec *iov,
+			  size_t niov, size_t max);
+size_t ht_qstream_commit(struct ht_qconn *c, struct ht_qstream *s, size_t n);
+void ht_qstream_release(struct ht_qconn *c);
 void ht_qstream_acked(struct ht_qconn *c, struct ht_qstream *s, uint64_t len);
 /* Fill v with unsent bytes from s->sent on; returns the count. */
 size_t ht_qstream_unsent(const struct ht_qstream *s, ngtcp2_vec *v, size_t nv, size_t *bytes);

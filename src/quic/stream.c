@@ -138,6 +138,7 @@ void ht_qstream_free_all(struct ht_qconn *c)
 			free(s);
 		}
 	}
+	ht_qstream_release(c);
 	while (c->chunk_cache != NULL) {
 		struct ht_qchunk *k = c->chunk_cache;
 
@@ -194,6 +195,82 @@ size_t ht_qstream_append(struct ht_qconn *c, struct ht_qstream *s, const uint8_t
 		s->tail_used += l;
 		done += l;
 	}
+	s->end += done;
+	return done;
+}
+
+void ht_qstream_release(struct ht_qconn *c)
+{
+	while (c->nresv > 0)
+		chunk_put(c, c->resv[--c->nresv]);
+}
+
+/* The tail's free part, then whole chunks held in c->resv until commit. */
+size_t ht_qstream_reserve(struct ht_qconn *c, struct ht_qstream *s, struct iovec *iov,
+			  size_t niov, size_t max)
+{
+	size_t room = ht_qstream_room(c, s), n = 0;
+
+	ht_qstream_release(c);
+	if (max > room)
+		max = room;
+	if (max > 0 && n < niov && s->tail != NULL && s->tail_used < HT_QSTREAM_CHUNK) {
+		size_t l = HT_QSTREAM_CHUNK - s->tail_used;
+
+		iov[n].iov_base = s->tail->data + s->tail_used;
+		iov[n].iov_len = l < max ? l : max;
+		max -= iov[n].iov_len;
+		n++;
+	}
+	while (max > 0 && n < niov && c->nresv < HT_QCONN_RESERVE_IOV) {
+		struct ht_qchunk *k = chunk_get(c);
+
+		if (k == NULL)
+			break;
+		c->resv[c->nresv++] = k;
+		iov[n].iov_base = k->data;
+		iov[n].iov_len = max < HT_QSTREAM_CHUNK ? max : HT_QSTREAM_CHUNK;
+		max -= iov[n].iov_len;
+		n++;
+	}
+	return n;
+}
+
+/* Append the first n reserved bytes (the caller wrote them in place). */
+size_t ht_qstream_commit(struct ht_qconn *c, struct ht_qstream *s, size_t n)
+{
+	size_t done = 0, i = 0;
+
+	if (n > ht_qstream_room(c, s))
+		n = ht_qstream_room(c, s);
+	while (done < n) {
+		size_t l;
+
+		if (s->tail == NULL || s->tail_used == HT_QSTREAM_CHUNK) {
+			struct ht_qchunk *k;
+
+			if (i >= c->nresv)
+				break;
+			k = c->resv[i];
+			c->resv[i++] = NULL;
+			k->next = NULL;
+			if (s->tail != NULL)
+				s->tail->next = k;
+			else
+				s->head = k;
+			s->tail = k;
+			s->tail_used = 0;
+		}
+		l = HT_QSTREAM_CHUNK - s->tail_used;
+		if (l > n - done)
+			l = n - done;
+		s->tail_used += l;
+		done += l;
+	}
+	/* Unused reserved chunks go back (keep the order of what is left). */
+	for (size_t j = i; j < c->nresv; j++)
+		chunk_put(c, c->resv[j]);
+	c->nresv = 0;
 	s->end += done;
 	return done;
 }

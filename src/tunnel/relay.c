@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -18,8 +19,6 @@
 #define PEND_MIN 65536u
 
 static size_t live_relays;
-/* One thread, one loop: the TCP read buffer is shared by every relay. */
-static uint8_t rbuf[READ_CHUNK];
 
 size_t ht_relay_live_count(void)
 {
@@ -345,24 +344,34 @@ int ht_relay_send_raw(struct ht_relay *r, const uint8_t *buf, size_t len, bool f
 	return n == (ssize_t)len ? 0 : -1;
 }
 
+/* TCP -> stream: readv() straight into the stream's send buffer (no bounce
+ * copy), up to READ_CHUNK per call. */
 static void tcp_readable(struct ht_relay *r)
 {
 	for (int i = 0; i < READS_PER_EVENT; i++) {
-		size_t room = ht_qconn_stream_send_room(r->qc, r->sid);
+		struct iovec iov[HT_QCONN_RESERVE_IOV];
+		size_t room = 0;
 		ssize_t n;
+		int niov = ht_qconn_stream_reserve(r->qc, r->sid, iov, HT_QCONN_RESERVE_IOV,
+						   READ_CHUNK);
 
-		if (room == 0)
+		if (niov <= 0)
 			break;
-		if (room > sizeof(rbuf))
-			room = sizeof(rbuf);
-		n = recv(r->fd, rbuf, room, 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
+		for (int k = 0; k < niov; k++)
+			room += iov[k].iov_len;
+		do
+			n = readv(r->fd, iov, niov);
+		while (n < 0 && errno == EINTR);
+		if (n <= 0) {
+			int e = errno;
+
+			(void)ht_qconn_stream_commit(r->qc, r->sid, 0);
+			if (n < 0 && (e == EAGAIN || e == EWOULDBLOCK))
 				break;
-			tcp_error(r, errno);
-			return;
+			if (n < 0) {
+				tcp_error(r, e);
+				return;
+			}
 		}
 		if (n == 0) {
 			r->tx_fin = true;
@@ -375,7 +384,7 @@ static void tcp_readable(struct ht_relay *r)
 				return;
 			break;
 		}
-		if (ht_qconn_stream_send(r->qc, r->sid, rbuf, (size_t)n, false) != n) {
+		if (ht_qconn_stream_commit(r->qc, r->sid, (size_t)n) != n) {
 			ht_relay_close(r, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM,
 				       "stream send failed");
 			return;
