@@ -4,7 +4,9 @@
 # in the client namespace, real tools on both ends.
 #   - curl through -L and through --socks (IP literal) to an HTTP server in
 #     the server namespace;
-#   - STREAM_MB (256) MiB each way with matching SHA-256 (socat);
+#   - STREAM_MB MiB each way with matching SHA-256 (socat).  Default 64 so
+#     that CI stays fast; STREAM_MB=1024 is the issue's 1 GiB each way
+#     (run it on a Release build: HATUN_BUILD_DIR=build/r-rel);
 #   - half-close both ways; a reset on each side arrives as a reset;
 #   - refused port -> -L RST / SOCKS REP 5; host unreachable by ICMP from
 #     the concentrator (nft reject) -> SOCKS REP 4 and "Error 0x1" in the
@@ -23,7 +25,8 @@ tb_require_cmd curl socat python3 nft sha256sum
 
 HATUN=${HATUN_BUILD_DIR:-build}/src/cli/hatun
 [ -x "$HATUN" ] || tb_skip "no hatun binary at $HATUN"
-STREAM_MB=${STREAM_MB:-256}
+STREAM_MB=${STREAM_MB:-64}
+XFER_TIMEOUT=$((60 + STREAM_MB / 4)) # seconds per direction (ASan is slow)
 STREAM_CONNS=${STREAM_CONNS:-500}
 PORT=4433
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
@@ -215,18 +218,19 @@ bigsha=$(sha256sum <"$TB_DIR/big" | cut -d' ' -f1)
 tb_bg --port tcp:9001 server socat -u TCP-LISTEN:9001,bind="$SV",reuseaddr \
 	SYSTEM:"sha256sum > $TB_DIR/up.sha"
 t0=$(date +%s.%N)
-tb_exec client timeout 120 socat -u OPEN:"$TB_DIR/big" TCP:127.0.0.1:8002 ||
+TB_TIMEOUT=$XFER_TIMEOUT tb_exec client timeout "$XFER_TIMEOUT" socat -u OPEN:"$TB_DIR/big" TCP:127.0.0.1:8002 ||
 	tb_fail "upload failed"
-tb_wait 30 test -s "$TB_DIR/up.sha" || tb_fail "upload: no digest at the server"
+tb_wait 60 test -s "$TB_DIR/up.sha" || tb_fail "upload: no digest at the server"
 t1=$(date +%s.%N)
 [ "$(cut -d' ' -f1 "$TB_DIR/up.sha")" = "$bigsha" ] || tb_fail "upload: sha256 mismatch"
-tb_ok "upload $STREAM_MB MiB through -L: sha256 matches ($(awk -v a="$t0" -v b="$t1" -v m="$STREAM_MB" 'BEGIN { printf "%.0f Mbit/s", m * 8.388608 / (b - a) }'))"
+tb_ok "upload $STREAM_MB MiB through -L: sha256 $bigsha matches ($(awk -v a="$t0" -v b="$t1" -v m="$STREAM_MB" 'BEGIN { printf "%.0f Mbit/s", m * 8.388608 / (b - a) }'))"
 tb_bg --port tcp:9002 server socat -u OPEN:"$TB_DIR/big" TCP-LISTEN:9002,bind="$SV",reuseaddr
 t0=$(date +%s.%N)
-got=$(tb_exec client timeout 120 socat -u TCP:127.0.0.1:8003 - | sha256sum | cut -d' ' -f1)
+got=$(TB_TIMEOUT=$XFER_TIMEOUT tb_exec client timeout "$XFER_TIMEOUT" socat -u TCP:127.0.0.1:8003 - |
+	sha256sum | cut -d' ' -f1)
 t1=$(date +%s.%N)
 [ "$got" = "$bigsha" ] || tb_fail "download: sha256 mismatch"
-tb_ok "download $STREAM_MB MiB through -L: sha256 matches ($(awk -v a="$t0" -v b="$t1" -v m="$STREAM_MB" 'BEGIN { printf "%.0f Mbit/s", m * 8.388608 / (b - a) }'))"
+tb_ok "download $STREAM_MB MiB through -L: sha256 $bigsha matches ($(awk -v a="$t0" -v b="$t1" -v m="$STREAM_MB" 'BEGIN { printf "%.0f Mbit/s", m * 8.388608 / (b - a) }'))"
 rm -f "$TB_DIR/big"
 
 # ---- half-close, resets ------------------------------------------------------------
