@@ -153,7 +153,7 @@ static void stop_poll(struct ht_loop *loop, struct ht_timer *t)
 	if (ht_qconn_live_count() == 0 || ht_loop_now(loop) >= rn->until) {
 		if (ht_qconn_live_count() != 0)
 			ht_log(HT_LOG_WARN, "main",
-			       "%zu QUIC connections still in their closing period at exit",
+			       "%zu QUIC connections still in their closing period at exit: freed",
 			       ht_qconn_live_count());
 		ht_loop_stop(loop);
 		return;
@@ -364,6 +364,7 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 	} else {
 		open_control(&rn, &o->co, "concentrator", ht_conc_status, rn.cc);
 		rc = run_loop(&rn);
+		ht_qconn_reap_closed();
 		ht_control_free(rn.ctl);
 		ht_conc_free(rn.cc);
 	}
@@ -561,6 +562,7 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	} else {
 		open_control(&rn, &o->co, "client", ht_client_status, rn.cl);
 		rc = run_loop(&rn);
+		ht_qconn_reap_closed();
 		ht_control_free(rn.ctl);
 		ht_client_free(rn.cl);
 	}

@@ -69,10 +69,49 @@ void ht_qconn_settings_default(struct ht_qconn_settings *s)
 }
 
 static _Thread_local size_t live_conns;
+static _Thread_local struct ht_qconn *live_head;
 
 size_t ht_qconn_live_count(void)
 {
 	return live_conns;
+}
+
+static void live_link(struct ht_qconn *c)
+{
+	c->live_prev = NULL;
+	c->live_next = live_head;
+	if (live_head != NULL)
+		live_head->live_prev = c;
+	live_head = c;
+	live_conns++;
+}
+
+static void live_unlink(struct ht_qconn *c)
+{
+	if (c->live_prev != NULL)
+		c->live_prev->live_next = c->live_next;
+	else
+		live_head = c->live_next;
+	if (c->live_next != NULL)
+		c->live_next->live_prev = c->live_prev;
+	live_conns--;
+}
+
+size_t ht_qconn_reap_closed(void)
+{
+	struct ht_qconn *c = live_head, *next;
+	size_t n = 0;
+
+	/* Only connections the upper layer was told are gone: nobody else
+	 * holds a pointer to them. */
+	for (; c != NULL; c = next) {
+		next = c->live_next;
+		if (c->closed_reported) {
+			ht_qc_conn_free(c);
+			n++;
+		}
+	}
+	return n;
 }
 
 bool ht_qconn_is_gone(const struct ht_qconn *c)
@@ -110,8 +149,8 @@ void ht_qc_conn_free(struct ht_qconn *c)
 	ht_tls_session_deinit(&c->tls);
 	free(c->txbuf);
 	free(c->close_pkt);
+	live_unlink(c);
 	free(c);
-	live_conns--;
 }
 
 void ht_qc_report_closed(struct ht_qconn *c, enum ht_qconn_close_reason reason, bool app,
@@ -575,7 +614,7 @@ static struct ht_qconn *conn_alloc(struct ht_loop *loop, const struct ht_qconn_s
 
 	if (c == NULL)
 		return NULL;
-	live_conns++;
+	live_link(c);
 	c->loop = loop;
 	if (set != NULL)
 		c->set = *set;
@@ -594,8 +633,8 @@ static struct ht_qconn *conn_alloc(struct ht_loop *loop, const struct ht_qconn_s
 	c->txcap = HT_UDP_MAX_GSO_BYTES / c->set.max_udp_payload * c->set.max_udp_payload;
 	c->txbuf = malloc(c->txcap);
 	if (c->txbuf == NULL) {
+		live_unlink(c);
 		free(c);
-		live_conns--;
 		return NULL;
 	}
 	return c;

@@ -219,4 +219,11 @@ void ht_qconn_get_stats(struct ht_qconn *c, struct ht_qconn_stats *st);
  * lingering in their closing period): a leak check for tests. */
 size_t ht_qconn_live_count(void);
 
+/* Free, at once, every connection of this thread that was already reported
+ * closed (ops.closed ran) but still lingers in its closing or draining
+ * period.  For process exit, after the grace period: the peer will see an
+ * idle timeout instead of our retransmitted CONNECTION_CLOSE.  Returns how
+ * many were freed. */
+size_t ht_qconn_reap_closed(void);
+
 #endif

@@ -77,6 +77,7 @@ struct ht_qcid {
 };
 
 struct ht_qconn {
+	struct ht_qconn *live_next, *live_prev; /* this thread's live connections */
 	struct ht_loop *loop;
 	ngtcp2_conn *conn;
 	struct ht_tls_session tls;
