@@ -65,3 +65,14 @@ void ht_log(enum ht_log_level level, const char *component, const char *fmt, ...
 			level_names[level], component, msg);
 	}
 }
+
+void ht_errbuf(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL || errlen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}

@@ -8,6 +8,7 @@
 #define HATUN_CORE_LOG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 enum ht_log_level {
 	HT_LOG_ERROR = 0,
@@ -26,6 +27,12 @@ int ht_log_parse_level(const char *s, enum ht_log_level *out);
 void ht_log_use_syslog(const char *ident);
 
 void ht_log(enum ht_log_level level, const char *component, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Format a one-line reason into a caller's error buffer (err may be NULL or
+ * errlen 0: then nothing is written).  The constructors that report errors
+ * to the CLI take (char *err, size_t errlen) and fill it with this. */
+void ht_errbuf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 #define HT_LOG_ENABLED(lvl) ((lvl) <= ht_log_get_level())

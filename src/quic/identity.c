@@ -14,19 +14,9 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "core/log.h"
+
 #define CERT_VALIDITY_DAYS (3650)
-
-__attribute__((format(printf, 3, 4)))
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 void ht_fingerprint_format(const uint8_t fp[HT_FP_LEN], char out[HT_FP_STRLEN + 1])
 {
@@ -87,17 +77,17 @@ static int write_file(const char *dir, const char *name, const gnutls_datum_t *d
 	size_t off = 0;
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path)) {
-		seterr(err, errlen, "path too long: %s/%s", dir, name);
+		ht_errbuf(err, errlen, "path too long: %s/%s", dir, name);
 		return -1;
 	}
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | (force ? O_TRUNC : O_EXCL), mode);
 	if (fd < 0) {
-		seterr(err, errlen, "%s: %s%s", path, strerror(errno),
+		ht_errbuf(err, errlen, "%s: %s%s", path, strerror(errno),
 		       errno == EEXIST ? " (use --force to overwrite)" : "");
 		return -1;
 	}
 	if (force && fchmod(fd, mode) != 0) {
-		seterr(err, errlen, "%s: chmod: %s", path, strerror(errno));
+		ht_errbuf(err, errlen, "%s: chmod: %s", path, strerror(errno));
 		goto out;
 	}
 	while (off < d->size) {
@@ -106,7 +96,7 @@ static int write_file(const char *dir, const char *name, const gnutls_datum_t *d
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			seterr(err, errlen, "%s: write: %s", path, strerror(errno));
+			ht_errbuf(err, errlen, "%s: write: %s", path, strerror(errno));
 			goto out;
 		}
 		off += (size_t)n;
@@ -114,7 +104,7 @@ static int write_file(const char *dir, const char *name, const gnutls_datum_t *d
 	rc = 0;
 out:
 	if (close(fd) != 0 && rc == 0) {
-		seterr(err, errlen, "%s: close: %s", path, strerror(errno));
+		ht_errbuf(err, errlen, "%s: close: %s", path, strerror(errno));
 		rc = -1;
 	}
 	return rc;
@@ -135,12 +125,12 @@ int ht_identity_generate(const char *dir, bool force, char fp[HT_FP_STRLEN + 1],
 	    (ret = gnutls_x509_privkey_generate2(
 		     key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0,
 		     NULL, 0)) < 0) {
-		seterr(err, errlen, "key generation: %s", gnutls_strerror(ret));
+		ht_errbuf(err, errlen, "key generation: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	/* RFC 5280: serial numbers are positive and at most 20 octets. */
 	if ((ret = gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial))) < 0) {
-		seterr(err, errlen, "random: %s", gnutls_strerror(ret));
+		ht_errbuf(err, errlen, "random: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	serial[0] &= 0x7f;
@@ -151,11 +141,11 @@ int ht_identity_generate(const char *dir, bool force, char fp[HT_FP_STRLEN + 1],
 	    (ret = gnutls_x509_crt_set_expiration_time(
 		     crt, now + (time_t)CERT_VALIDITY_DAYS * 86400)) < 0 ||
 	    (ret = gnutls_x509_crt_set_key(crt, key)) < 0) {
-		seterr(err, errlen, "certificate: %s", gnutls_strerror(ret));
+		ht_errbuf(err, errlen, "certificate: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if (crt_fingerprint(crt, fp) != 0) {
-		seterr(err, errlen, "certificate: cannot compute key id");
+		ht_errbuf(err, errlen, "certificate: cannot compute key id");
 		goto out;
 	}
 	/* The name carries no authority (peers pin the key); it only helps an
@@ -168,12 +158,12 @@ int ht_identity_generate(const char *dir, bool force, char fp[HT_FP_STRLEN + 1],
 	    (ret = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_SERVER, 0)) < 0 ||
 	    (ret = gnutls_x509_crt_set_key_purpose_oid(crt, GNUTLS_KP_TLS_WWW_CLIENT, 0)) < 0 ||
 	    (ret = gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0)) < 0) {
-		seterr(err, errlen, "certificate: %s", gnutls_strerror(ret));
+		ht_errbuf(err, errlen, "certificate: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if ((ret = gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &key_pem)) < 0 ||
 	    (ret = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &crt_pem)) < 0) {
-		seterr(err, errlen, "export: %s", gnutls_strerror(ret));
+		ht_errbuf(err, errlen, "export: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if (write_file(dir, HT_IDENTITY_KEY_FILE, &key_pem, 0600, force, err, errlen) != 0 ||
@@ -201,20 +191,20 @@ int ht_identity_cert_fingerprint(const char *path, char fp[HT_FP_STRLEN + 1], ch
 	int rc = -1, ret;
 
 	if ((ret = gnutls_load_file(path, &data)) < 0) {
-		seterr(err, errlen, "%s: cannot read: %s", path, gnutls_strerror(ret));
+		ht_errbuf(err, errlen, "%s: cannot read: %s", path, gnutls_strerror(ret));
 		goto out;
 	}
 	if ((ret = gnutls_x509_crt_init(&crt)) < 0) {
-		seterr(err, errlen, "%s: %s", path, gnutls_strerror(ret));
+		ht_errbuf(err, errlen, "%s: %s", path, gnutls_strerror(ret));
 		goto out;
 	}
 	if (gnutls_x509_crt_import(crt, &data, GNUTLS_X509_FMT_PEM) < 0 &&
 	    (ret = gnutls_x509_crt_import(crt, &data, GNUTLS_X509_FMT_DER)) < 0) {
-		seterr(err, errlen, "%s: not a certificate: %s", path, gnutls_strerror(ret));
+		ht_errbuf(err, errlen, "%s: not a certificate: %s", path, gnutls_strerror(ret));
 		goto out;
 	}
 	if (crt_fingerprint(crt, fp) != 0) {
-		seterr(err, errlen, "%s: cannot compute key id", path);
+		ht_errbuf(err, errlen, "%s: cannot compute key id", path);
 		goto out;
 	}
 	rc = 0;

@@ -39,18 +39,6 @@ struct ht_tls_config {
 	char alpn_buf[HT_TLS_ALPN_MAX + 1];
 };
 
-__attribute__((format(printf, 3, 4))) static void seterr(char *err, size_t errlen, const char *fmt,
-							  ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static bool pin_allowed(const struct ht_tls_config *cfg, const uint8_t fp[HT_FP_LEN])
 {
 	for (size_t i = 0; i < cfg->npins; i++) {
@@ -122,29 +110,29 @@ int ht_tls_config_new(struct ht_tls_config **out, enum ht_tls_role role, const c
 	*out = NULL;
 	cfg = calloc(1, sizeof(*cfg));
 	if (cfg == NULL) {
-		seterr(err, errlen, "out of memory");
+		ht_errbuf(err, errlen, "out of memory");
 		return -1;
 	}
 	cfg->role = role;
 	cfg->verify = HT_TLS_VERIFY_PIN;
 	if ((ret = gnutls_certificate_allocate_credentials(&cfg->cred)) < 0) {
-		seterr(err, errlen, "credentials: %s", gnutls_strerror(ret));
+		ht_errbuf(err, errlen, "credentials: %s", gnutls_strerror(ret));
 		goto fail;
 	}
 	if ((ret = gnutls_certificate_set_x509_key_file(cfg->cred, cert_file, key_file,
 							 GNUTLS_X509_FMT_PEM)) < 0) {
-		seterr(err, errlen, "%s / %s: %s", cert_file, key_file, gnutls_strerror(ret));
+		ht_errbuf(err, errlen, "%s / %s: %s", cert_file, key_file, gnutls_strerror(ret));
 		goto fail;
 	}
 	gnutls_certificate_set_verify_function(cfg->cred, verify_peer);
 	if ((ret = gnutls_priority_init2(&cfg->prio, PRIORITY, &errpos, 0)) < 0) {
-		seterr(err, errlen, "priority \"%s\": %s", errpos ? errpos : "",
+		ht_errbuf(err, errlen, "priority \"%s\": %s", errpos ? errpos : "",
 		       gnutls_strerror(ret));
 		goto fail;
 	}
 	for (size_t i = 0; i < npins; i++) {
 		if (ht_tls_config_add_pin(cfg, pins[i]) != 0) {
-			seterr(err, errlen, "out of memory");
+			ht_errbuf(err, errlen, "out of memory");
 			goto fail;
 		}
 	}
