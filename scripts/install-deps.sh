@@ -16,6 +16,8 @@ PACKAGES=(
 	# testbed: namespaces, shaping, NAT, real peers
 	iproute2 nftables iputils-ping iperf3 socat curl ethtool procps psmisc
 	python3 gnutls-bin
+	# lint
+	shellcheck
 )
 
 if [ "${1:-}" = --bench ]; then

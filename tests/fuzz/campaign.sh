@@ -18,7 +18,11 @@ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
 if [ $# -gt 0 ]; then
 	names=("$@")
 else
-	mapfile -t names < <(ls tests/fuzz/fuzz_*.c | sed 's#.*/fuzz_##; s#\.c$##')
+	names=()
+	for f in tests/fuzz/fuzz_*.c; do
+		f=${f##*/fuzz_}
+		names+=("${f%.c}")
+	done
 fi
 targets=()
 for n in "${names[@]}"; do targets+=("fuzz_$n"); done
@@ -32,8 +36,9 @@ run_one() {
 		"$PWD/../../../../tests/fuzz/corpus/$n" >log 2>&1) || true
 	local execs crashes corpus
 	execs=$(awk '/stat::number_of_executed_units/{print $2}' "$dir/log")
-	corpus=$(ls "$dir/corpus" | wc -l)
-	crashes=$(ls "$dir" | grep -cE '^(crash|leak|timeout|oom)-' || true)
+	corpus=$(find "$dir/corpus" -type f | wc -l)
+	crashes=$(find "$dir" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' \
+		-o -name 'timeout-*' -o -name 'oom-*' \) | wc -l)
 	printf '%-12s %6ss %12s execs %6s corpus %3s findings\n' "$n" "$secs" "${execs:-?}" \
 		"$corpus" "$crashes"
 }
