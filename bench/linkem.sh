@@ -100,8 +100,11 @@ run() {
 	wait "$lk"
 	# Receive-buffer overflows at the iperf3/ping ends (CPU-starved
 	# receivers), not linkem's doing.
-	rcvbuf=$(( $(ip netns exec "$NA" nstat -a UdpRcvbufErrors | awk '/UdpRcvbufErrors/ { print $2 }' | head -1 || echo 0) +
-		$(ip netns exec "$NB" nstat -a UdpRcvbufErrors | awk '/UdpRcvbufErrors/ { print $2 }' | head -1 || echo 0) ))
+	# (-z: a counter that stayed 0 is printed too, so the sum never sees "")
+	local ra rb
+	ra=$(ip netns exec "$NA" nstat -az UdpRcvbufErrors | awk '/UdpRcvbufErrors/ { print $2; exit }')
+	rb=$(ip netns exec "$NB" nstat -az UdpRcvbufErrors | awk '/UdpRcvbufErrors/ { print $2; exit }')
+	rcvbuf=$(( ${ra:-0} + ${rb:-0} ))
 	python3 - "$rate" "$mode" "$DELAY" "$TMP/ping.txt" "$TMP/iperf.json" "$TMP/stats" "${rcvbuf:-0}" <<'EOF'
 import json, re, sys
 rate, mode, delay, pingf, iperff, statf, rcvbuf = sys.argv[1:]
