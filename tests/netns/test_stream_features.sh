@@ -170,8 +170,11 @@ tb_ok "without --dns: refused (curl: $(echo "$got" | tail -1 | cut -c1-60)...), 
 # one refusal at the concentrator (a closed port) for the counters
 tb_exec client curl -sS --max-time 10 --socks5 127.0.0.1:1080 "http://$SV:9999/" 2>/dev/null &&
 	tb_fail "curl to a closed port succeeded"
-head -c $((8 * 1048576)) /dev/urandom >"$TB_DIR/www/big"
-tb_exec client curl -sS --max-time 60 --limit-rate 1M -o /dev/null \
+# 24 MiB read at 3 MB/s: still running when status asks after 2 s, even
+# when the kernel's socket buffers on the way (loopback rcvbuf up to 6 MiB,
+# sndbuf, the stream window) have swallowed ~11 MiB ahead of curl.
+head -c $((24 * 1048576)) /dev/urandom >"$TB_DIR/www/big"
+tb_exec client curl -sS --max-time 60 --limit-rate 3M -o /dev/null \
 	http://127.0.0.1:8001/big &
 CURL=$!
 sleep 2
