@@ -30,6 +30,7 @@ enum {
 	O_CERT,
 	O_KEY,
 	O_ALLOW,
+	O_ALLOW_CA,
 	O_ALLOW_DEST,
 	O_DENY_DEST,
 	O_MAX_STREAMS,
@@ -220,6 +221,7 @@ struct conc_opts {
 	bool have_listen;
 	uint8_t (*allow)[HT_FP_LEN];
 	size_t nallow;
+	char allow_ca[PATH_CAP];
 	bool allow_cli, allow_dest_cli, deny_dest_cli;
 	struct ht_policy *policy;
 	uint64_t max_streams, max_clients, connect_timeout;
@@ -250,6 +252,8 @@ static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void 
 			return cli_usage_error(cmd, "--allow: '%s' is not sha256:<64 hex>", arg);
 		o->nallow++;
 		return 0;
+	case O_ALLOW_CA:
+		return set_path(cmd, o->allow_ca, "--allow-ca", arg);
 	case O_ALLOW_DEST:
 	case O_DENY_DEST: {
 		bool allow = c == O_ALLOW_DEST;
@@ -297,6 +301,7 @@ static const struct option conc_longopts[] = {
 	{"cert", required_argument, NULL, O_CERT},
 	{"key", required_argument, NULL, O_KEY},
 	{"allow", required_argument, NULL, O_ALLOW},
+	{"allow-ca", required_argument, NULL, O_ALLOW_CA},
 	{"allow-dest", required_argument, NULL, O_ALLOW_DEST},
 	{"deny-dest", required_argument, NULL, O_DENY_DEST},
 	{"max-streams", required_argument, NULL, O_MAX_STREAMS},
@@ -335,8 +340,8 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 		rc = cli_want_args(cmd, argc, argv, 0, "");
 	if (rc < 0 && !o->have_listen)
 		rc = cli_usage_error(cmd, "missing --listen (see 'hatun concentrator --help')");
-	if (rc < 0 && o->nallow == 0)
-		rc = cli_usage_error(cmd, "missing --allow: no client could connect");
+	if (rc < 0 && o->nallow == 0 && o->allow_ca[0] == '\0')
+		rc = cli_usage_error(cmd, "missing --allow or --allow-ca: no client could connect");
 	if (rc < 0)
 		rc = common_check(cmd, &o->co);
 	if (rc >= 0)
@@ -348,6 +353,7 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 	cfg.key = o->co.key;
 	cfg.allow = (const uint8_t(*)[HT_FP_LEN])o->allow;
 	cfg.nallow = o->nallow;
+	cfg.allow_ca = o->allow_ca[0] != '\0' ? o->allow_ca : NULL;
 	cfg.policy = o->policy;
 	cfg.max_streams = o->max_streams;
 	cfg.max_clients = o->max_clients;

@@ -36,7 +36,8 @@ static const struct cli_command commands[] = {
 	 "as 'hatun genkey' printed it.\n",
 	 cmd_fingerprint},
 	{"concentrator", "run the network side of the tunnel",
-	 "usage: hatun concentrator --listen ADDR:PORT --cert FILE --key FILE --allow FP...\n"
+	 "usage: hatun concentrator --listen ADDR:PORT --cert FILE --key FILE\n"
+	 "                          (--allow FP... | --allow-ca FILE)\n"
 	 "                          [OPTIONS]\n"
 	 "\n"
 	 "Accept QUIC tunnel connections (ALPN qt, qt-00) from clients whose certificate\n"
@@ -46,6 +47,8 @@ static const struct cli_command commands[] = {
 	 "  --listen ADDR[:PORT]     UDP address to listen on (port 443 if left out)\n"
 	 "  --cert FILE, --key FILE  our identity ('hatun genkey DIR' writes both)\n"
 	 "  --allow FP               a client fingerprint, sha256:<64 hex> (repeat)\n"
+	 "  --allow-ca FILE          also accept clients whose certificate a CA in FILE\n"
+	 "                           (PEM) signed; their identity is still their key\n"
 	 "  --allow-dest CIDR        destinations clients may reach (repeat; default all)\n"
 	 "  --deny-dest CIDR         destinations refused (repeat; longest prefix wins)\n"
 	 "                           Loopback, link-local, multicast, broadcast,\n"

@@ -30,11 +30,11 @@ static const gnutls_datum_t ALPNS[] = {
 
 struct ht_tls_config {
 	enum ht_tls_role role;
-	enum ht_tls_verify verify;
 	gnutls_certificate_credentials_t cred;
 	gnutls_priority_t prio;
 	uint8_t (*pins)[HT_FP_LEN];
 	size_t npins, pins_cap;
+	bool ca; /* also accept peers whose certificate chains to the trust list */
 	gnutls_datum_t alpn_one; /* ht_tls_config_set_alpn: offer only this */
 	char alpn_buf[HT_TLS_ALPN_MAX + 1];
 };
@@ -80,21 +80,32 @@ static int verify_peer(gnutls_session_t session)
 	}
 	gnutls_x509_crt_deinit(crt);
 	ts->peer_fp_set = true;
-	/* HT_TLS_VERIFY_CA would verify the chain here (gnutls_certificate_
-	 * verify_peers3 against a trust list in the config) as an alternative
-	 * to the pin test; ht_tls_config_set_verify refuses it for now. */
 	if (!pin_allowed(ts->cfg, ts->peer_fp)) {
+		unsigned int status = 0;
+		gnutls_datum_t why = {NULL, 0};
+
+		/* The CA mode: the chain must verify against the trust list (no
+		 * name check: a client is its key, not a host name). */
+		if (ts->cfg->ca && gnutls_certificate_verify_peers3(session, NULL, &status) == 0 &&
+		    status == 0)
+			goto accepted;
 		ht_fingerprint_format(ts->peer_fp, fps);
+		if (ts->cfg->ca)
+			gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0);
 		if (ts->cfg->role == HT_TLS_SERVER)
 			ht_log(HT_LOG_WARN, "quic",
-			       "refused client certificate %s (not in --allow list)", fps);
+			       "refused client certificate %s (not in --allow list%s%s)", fps,
+			       ts->cfg->ca ? "; --allow-ca: " : "",
+			       ts->cfg->ca && why.data != NULL ? (const char *)why.data : "");
 		else
 			ht_log(HT_LOG_WARN, "quic",
 			       "refused server certificate %s (does not match the pinned "
 			       "fingerprint)",
 			       fps);
+		gnutls_free(why.data);
 		return -1;
 	}
+accepted:
 	ts->peer_ok = true;
 	return 0;
 }
@@ -114,7 +125,6 @@ int ht_tls_config_new(struct ht_tls_config **out, enum ht_tls_role role, const c
 		return -1;
 	}
 	cfg->role = role;
-	cfg->verify = HT_TLS_VERIFY_PIN;
 	if ((ret = gnutls_certificate_allocate_credentials(&cfg->cred)) < 0) {
 		ht_errbuf(err, errlen, "credentials: %s", gnutls_strerror(ret));
 		goto fail;
@@ -174,13 +184,23 @@ int ht_tls_config_add_pin(struct ht_tls_config *cfg, const uint8_t fp[HT_FP_LEN]
 	return 0;
 }
 
-int ht_tls_config_set_verify(struct ht_tls_config *cfg, enum ht_tls_verify mode)
+int ht_tls_config_set_ca(struct ht_tls_config *cfg, const char *ca_file, char *err, size_t errlen)
 {
-	if (mode == HT_TLS_VERIFY_PIN) {
-		cfg->verify = mode;
-		return 0;
+	int n;
+
+	if (cfg == NULL || ca_file == NULL)
+		return HT_ERR_INVAL;
+	n = gnutls_certificate_set_x509_trust_file(cfg->cred, ca_file, GNUTLS_X509_FMT_PEM);
+	if (n < 0) {
+		ht_errbuf(err, errlen, "%s: %s", ca_file, gnutls_strerror(n));
+		return HT_ERR_CRYPTO;
 	}
-	return HT_ERR_UNSUPPORTED;
+	if (n == 0) {
+		ht_errbuf(err, errlen, "%s: no CA certificate in it", ca_file);
+		return HT_ERR_BAD_VALUE;
+	}
+	cfg->ca = true;
+	return 0;
 }
 
 enum ht_tls_role ht_tls_config_role(const struct ht_tls_config *cfg)
@@ -217,8 +237,13 @@ int ht_tls_session_init(struct ht_tls_session *ts, const struct ht_tls_config *c
 						GNUTLS_ALPN_MANDATORY)) <
 		    0)
 		goto fail;
-	if (server)
+	if (server) {
 		gnutls_certificate_server_set_request(ts->session, GNUTLS_CERT_REQUIRE);
+		/* With --allow-ca the request would name the CAs, and a client
+		 * whose certificate no listed CA issued (a pinned self-signed one)
+		 * would then send none: ask for any certificate, decide here. */
+		gnutls_certificate_send_x509_rdn_sequence(ts->session, 1);
+	}
 	/* The verify callback and ngtcp2_crypto both start from this pointer. */
 	gnutls_session_set_ptr(ts->session, &ts->conn_ref);
 	return 0;

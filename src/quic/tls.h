@@ -11,7 +11,7 @@
  * GnuTLS verify callback, so a refused peer fails the handshake (TLS alert
  * bad_certificate -> QUIC CRYPTO_ERROR 0x12a) and one log line names the
  * offered fingerprint.  No CA chain is consulted: self-signed identities
- * are the model.  HT_TLS_VERIFY_CA is reserved for an allow-CA mode.
+ * are the model; ht_tls_config_set_ca() adds a CA trust list beside them.
  *
  * ALPN: the client offers "qt", "qt-01", "qt-00" in that order; the server
  * accepts any of them (client preference wins).
@@ -36,11 +36,6 @@
 enum ht_tls_role {
 	HT_TLS_CLIENT = 0,
 	HT_TLS_SERVER = 1,
-};
-
-enum ht_tls_verify {
-	HT_TLS_VERIFY_PIN = 0, /* peer key must be in the pin set (default) */
-	HT_TLS_VERIFY_CA = 1,  /* reserved: chain to a configured CA (not implemented) */
 };
 
 #define HT_TLS_ALPN_MAX 15 /* longest ALPN we offer + slack, without NUL */
@@ -73,13 +68,17 @@ void ht_tls_config_free(struct ht_tls_config *cfg);
  * loop/thread). */
 int ht_tls_config_add_pin(struct ht_tls_config *cfg, const uint8_t fp[HT_FP_LEN]);
 
-/* Select the verification mode (HT_TLS_VERIFY_CA returns HT_ERR_UNSUPPORTED
- * until it is implemented). */
 /* Offer / accept only this ALPN instead of qt, qt-01, qt-00 (test tools).
  * 0 or HT_ERR_INVAL (empty or longer than HT_TLS_ALPN_MAX). */
 int ht_tls_config_set_alpn(struct ht_tls_config *cfg, const char *alpn);
 
-int ht_tls_config_set_verify(struct ht_tls_config *cfg, enum ht_tls_verify mode);
+/* The PKI alternative to pins (--allow-ca): also accept a peer whose
+ * certificate chains to a CA in ca_file (PEM, one or more), valid now; no
+ * name check — the peer's identity stays its key fingerprint.  Pins still
+ * work beside it.  Returns 0, or HT_ERR_CRYPTO / HT_ERR_BAD_VALUE (no CA in
+ * the file) / HT_ERR_INVAL with a one-line reason in err. */
+int ht_tls_config_set_ca(struct ht_tls_config *cfg, const char *ca_file, char *err,
+			 size_t errlen);
 
 enum ht_tls_role ht_tls_config_role(const struct ht_tls_config *cfg);
 

@@ -452,6 +452,8 @@ int ht_conc_new(struct ht_conc **out, struct ht_loop *loop, const struct ht_conc
 	if (ht_tls_config_new(&cc->tls, HT_TLS_SERVER, cfg->cert, cfg->key, cfg->allow, cfg->nallow,
 			      err, errlen) != 0)
 		goto fail;
+	if (cfg->allow_ca != NULL && ht_tls_config_set_ca(cc->tls, cfg->allow_ca, err, errlen) != 0)
+		goto fail;
 	ht_server_settings_default(&set);
 	set.max_conns = cfg->max_clients;
 	set.conn.max_streams_bidi = cfg->max_streams;

@@ -26,6 +26,7 @@ struct ht_conc_config {
 	const char *cert, *key;
 	const uint8_t (*allow)[HT_FP_LEN]; /* client fingerprints */
 	size_t nallow;
+	const char *allow_ca; /* PEM CA file: clients it signed are accepted too; NULL: none */
 	const struct ht_policy *policy; /* allow/deny prefixes; copied, own addresses added */
 	uint64_t max_streams;           /* concurrent TCP connections per client */
 	size_t max_clients;
