@@ -10,26 +10,14 @@
 #include <unistd.h>
 
 #include "proto/addr.h"
+#include "proto/err.h"
+#include "proto/policy.h"
 
 static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
 
 int ht_sockaddr_to16(const struct sockaddr *sa, socklen_t len, uint8_t addr16[16], uint16_t *port)
 {
-	if (sa->sa_family == AF_INET && len >= (socklen_t)sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *sin = (const struct sockaddr_in *)sa;
-
-		ht_addr_map_v4(addr16, (const uint8_t *)&sin->sin_addr);
-		*port = ntohs(sin->sin_port);
-		return 0;
-	}
-	if (sa->sa_family == AF_INET6 && len >= (socklen_t)sizeof(struct sockaddr_in6)) {
-		const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
-
-		memcpy(addr16, &sin6->sin6_addr, 16);
-		*port = ntohs(sin6->sin6_port);
-		return 0;
-	}
-	return -1;
+	return ht_policy_addr16_from_sockaddr(addr16, port, sa, (size_t)len) == HT_OK ? 0 : -1;
 }
 
 socklen_t ht_sockaddr_from16(struct sockaddr_storage *ss, const uint8_t addr16[16], uint16_t port)
