@@ -36,6 +36,7 @@ enum {
 	O_MAX_STREAMS,
 	O_MAX_CLIENTS,
 	O_CONNECT_TIMEOUT,
+	O_NO_UPSTREAM_TFO,
 	O_IDLE_TIMEOUT,
 	O_LOG_LEVEL,
 	O_SYSLOG,
@@ -225,6 +226,7 @@ struct conc_opts {
 	bool allow_cli, allow_dest_cli, deny_dest_cli;
 	struct ht_policy *policy;
 	uint64_t max_streams, max_clients, connect_timeout;
+	bool no_upstream_tfo;
 };
 
 static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -290,6 +292,9 @@ static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void 
 			return cli_usage_error(cmd, "--connect-timeout: '%s' is not 0.001-3600 seconds",
 					       arg);
 		return 0;
+	case O_NO_UPSTREAM_TFO:
+		o->no_upstream_tfo = true;
+		return 0;
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -307,6 +312,7 @@ static const struct option conc_longopts[] = {
 	{"max-streams", required_argument, NULL, O_MAX_STREAMS},
 	{"max-clients", required_argument, NULL, O_MAX_CLIENTS},
 	{"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
+	{"no-upstream-tfo", no_argument, NULL, O_NO_UPSTREAM_TFO},
 	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
 	{"quic-idle-timeout", required_argument, NULL, O_QUIC_IDLE},
 	{"keepalive", required_argument, NULL, O_KEEPALIVE},
@@ -358,6 +364,7 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 	cfg.max_streams = o->max_streams;
 	cfg.max_clients = o->max_clients;
 	cfg.connect_timeout = o->connect_timeout;
+	cfg.no_upstream_tfo = o->no_upstream_tfo;
 	cfg.idle_timeout = o->co.idle_timeout;
 	cfg.quic_idle_timeout = o->co.quic_idle;
 	cfg.keep_alive = o->co.keepalive;

@@ -34,6 +34,7 @@ struct ht_conc_config {
 	ht_time quic_idle_timeout; /* QUIC connection idle timeout; 0 = default (30 s) */
 	ht_time keep_alive;        /* PING interval when idle; 0 = default (10 s) */
 	bool no_keep_alive;        /* --keepalive 0 */
+	bool no_upstream_tfo;      /* --no-upstream-tfo: no data in the upstream SYN */
 };
 
 /* Load the identity, enumerate our own addresses (getifaddrs) into the
