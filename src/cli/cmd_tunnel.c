@@ -37,6 +37,8 @@ enum {
 	O_MAX_CLIENTS,
 	O_CONNECT_TIMEOUT,
 	O_NO_UPSTREAM_TFO,
+	O_TICKET_FILE,
+	O_NO_TICKETS,
 	O_IDLE_TIMEOUT,
 	O_LOG_LEVEL,
 	O_SYSLOG,
@@ -226,7 +228,7 @@ struct conc_opts {
 	bool allow_cli, allow_dest_cli, deny_dest_cli;
 	struct ht_policy *policy;
 	uint64_t max_streams, max_clients, connect_timeout;
-	bool no_upstream_tfo;
+	bool no_upstream_tfo, no_tickets;
 };
 
 static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -295,6 +297,9 @@ static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void 
 	case O_NO_UPSTREAM_TFO:
 		o->no_upstream_tfo = true;
 		return 0;
+	case O_NO_TICKETS:
+		o->no_tickets = true;
+		return 0;
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -313,6 +318,7 @@ static const struct option conc_longopts[] = {
 	{"max-clients", required_argument, NULL, O_MAX_CLIENTS},
 	{"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
 	{"no-upstream-tfo", no_argument, NULL, O_NO_UPSTREAM_TFO},
+	{"no-session-tickets", no_argument, NULL, O_NO_TICKETS},
 	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
 	{"quic-idle-timeout", required_argument, NULL, O_QUIC_IDLE},
 	{"keepalive", required_argument, NULL, O_KEEPALIVE},
@@ -365,6 +371,7 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 	cfg.max_clients = o->max_clients;
 	cfg.connect_timeout = o->connect_timeout;
 	cfg.no_upstream_tfo = o->no_upstream_tfo;
+	cfg.no_tickets = o->no_tickets;
 	cfg.idle_timeout = o->co.idle_timeout;
 	cfg.quic_idle_timeout = o->co.quic_idle;
 	cfg.keep_alive = o->co.keepalive;
@@ -406,6 +413,7 @@ struct client_opts {
 	uint16_t transparent;
 	struct ht_hostport socks_listen, dns_server;
 	uint64_t queue_max, queue_timeout;
+	char ticket_file[PATH_CAP]; /* "" = next to the key, "none" = off */
 };
 
 static int client_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -465,6 +473,8 @@ static int client_opt(const struct cli_command *cmd, int c, const char *arg, voi
 			return cli_usage_error(cmd, "--queue-timeout: '%s' is not 0.001-3600 seconds",
 					       arg);
 		return 0;
+	case O_TICKET_FILE:
+		return set_path(cmd, o->ticket_file, "--ticket-file", arg);
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -485,6 +495,7 @@ static const struct option client_longopts[] = {
 	{"keepalive", required_argument, NULL, O_KEEPALIVE},
 	{"queue", required_argument, NULL, O_QUEUE},
 	{"queue-timeout", required_argument, NULL, O_QUEUE_TIMEOUT},
+	{"ticket-file", required_argument, NULL, O_TICKET_FILE},
 	{"log-level", required_argument, NULL, O_LOG_LEVEL},
 	{"syslog", no_argument, NULL, O_SYSLOG},
 	{"control", required_argument, NULL, O_CONTROL},
@@ -514,6 +525,30 @@ static int resolve_server(const struct ht_hostport *hp, struct sockaddr_storage 
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
 	*len = res->ai_addrlen;
 	freeaddrinfo(res);
+	return 0;
+}
+
+/* --ticket-file: default DIR/hatun.ticket beside the key (the client's
+ * state lives there); "none" keeps no tickets (no 0-RTT). */
+static int ticket_path(struct client_opts *o, char *err, size_t errlen)
+{
+	const char *slash;
+	size_t dirlen;
+
+	if (strcmp(o->ticket_file, "none") == 0) {
+		o->ticket_file[0] = '\0';
+		return 0;
+	}
+	if (o->ticket_file[0] != '\0')
+		return 0;
+	slash = strrchr(o->co.key, '/');
+	dirlen = slash != NULL ? (size_t)(slash - o->co.key) + 1 : 0;
+	if (dirlen + sizeof("hatun.ticket") > PATH_CAP) {
+		snprintf(err, errlen, "the key's directory is too long");
+		return -1;
+	}
+	memcpy(o->ticket_file, o->co.key, dirlen);
+	memcpy(o->ticket_file + dirlen, "hatun.ticket", sizeof("hatun.ticket"));
 	return 0;
 }
 
@@ -568,6 +603,11 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	cfg.no_keep_alive = o->co.keepalive == 0;
 	cfg.queue_max = o->queue_max;
 	cfg.queue_timeout = o->queue_timeout;
+	if (ticket_path(o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hatun client: --ticket-file: %s\n", err);
+		goto out;
+	}
+	cfg.ticket_file = o->ticket_file[0] != '\0' ? o->ticket_file : NULL;
 	if (ht_loop_new(&rn.loop) != 0)
 		goto out;
 	if (ht_client_new(&rn.cl, rn.loop, &cfg, err, sizeof(err)) != 0) {

@@ -35,6 +35,7 @@ struct ht_conc_config {
 	ht_time keep_alive;        /* PING interval when idle; 0 = default (10 s) */
 	bool no_keep_alive;        /* --keepalive 0 */
 	bool no_upstream_tfo;      /* --no-upstream-tfo: no data in the upstream SYN */
+	bool no_tickets;           /* --no-session-tickets: no resumption, no 0-RTT */
 };
 
 /* Load the identity, enumerate our own addresses (getifaddrs) into the
