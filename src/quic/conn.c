@@ -334,6 +334,8 @@ static int cb_handshake_completed(ngtcp2_conn *conn, void *user)
 	ht_log(HT_LOG_DEBUG, "quic", "%s handshake complete, alpn %s, peer %s%s",
 	       c->is_server ? "server" : "client", c->tls.alpn, fp,
 	       ht_tls_session_resumed(&c->tls) ? ", resumed" : "");
+	if (c->set.keep_alive > 0)
+		ngtcp2_conn_set_keep_alive_timeout(c->conn, c->set.keep_alive);
 	if (!c->is_server)
 		return ht_qc_early_client_done(c) == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
 	c->state = QC_OPEN;
@@ -654,8 +656,9 @@ static int conn_finish_setup(struct ht_qconn *c, const struct ht_tls_config *tls
 	if (ht_tls_session_init(&c->tls, tls, get_conn, c) != 0)
 		return HT_ERR_CRYPTO;
 	ngtcp2_conn_set_tls_native_handle(c->conn, c->tls.session);
-	if (c->set.keep_alive > 0)
-		ngtcp2_conn_set_keep_alive_timeout(c->conn, c->set.keep_alive);
+	/* keep-alive starts at handshake completion (cb_handshake_completed):
+	 * during a 0-RTT handshake ngtcp2 0.12.1 would send it as a PING-only
+	 * 0-RTT packet, which it pads too little and aborts on (conn_0rtt.c). */
 	return 0;
 }
 

@@ -227,6 +227,30 @@ static int early_reopen(struct ht_qconn *c)
 	return 0;
 }
 
+/* ngtcp2 0.12.1 pads a small 0-RTT packet as if it had a short header and
+ * then aborts on its own assertion (ngtcp2_ppe_final: too few bytes for
+ * the header-protection sample; ngtcp2 issue 901, fixed in 0.19).  A 0-RTT
+ * packet carrying only a FIN, a reset or a few bytes is that small.  So
+ * while 0-RTT is on, a stream is written only when it has at least
+ * EARLY_MIN_BYTES unsent bytes (a STREAM frame that size fills the sample
+ * whatever else the packet holds); smaller remainders wait for the
+ * handshake (1-RTT).  A Connect header alone is 22 bytes. */
+#define EARLY_MIN_BYTES 20u
+
+struct ht_qstream *ht_qc_early_pick(struct ht_qconn *c)
+{
+	struct ht_qstream *s = c->ready;
+
+	if (s == NULL)
+		return NULL;
+	do {
+		if (s->end - s->sent >= EARLY_MIN_BYTES)
+			return s;
+		s = s->rnext;
+	} while (s != NULL && s != c->ready);
+	return NULL;
+}
+
 int ht_qc_early_client_done(struct ht_qconn *c)
 {
 	int rv;

@@ -193,6 +193,9 @@ void ht_qc_on_client_io(struct ht_loop *loop, struct ht_io *io, uint32_t events)
 int ht_qc_ticket_setup(struct ht_qconn *c, const char *path, const struct ht_tls_config *tls);
 /* Client, handshake complete: 0-RTT accepted, or rejected and resent. */
 int ht_qc_early_client_done(struct ht_qconn *c);
+/* Client, before the handshake completed with 0-RTT offered: the ready
+ * stream to write in a 0-RTT packet, or NULL (write none yet). */
+struct ht_qstream *ht_qc_early_pick(struct ht_qconn *c);
 /* Server: stream data arrived before the handshake completed (0-RTT):
  * check the resumed identity and accept the connection now.  0 or -1. */
 int ht_qc_early_server_accept(struct ht_qconn *c);
