@@ -165,6 +165,8 @@ void ht_qstream_ready_del(struct ht_qconn *c, struct ht_qstream *s);
 /* ---- conn.c, for conn_api.c ---------------------------------------------------- */
 bool ht_qconn_is_gone(const struct ht_qconn *c);  /* closing, draining or reported closed */
 void ht_qconn_queue_flush(struct ht_qconn *c);     /* write at the end of this batch */
+/* The peer opened unidirectional stream sid (conn_api.c). */
+void ht_qconn_uni_opened(struct ht_qconn *c, int64_t sid);
 /* Return the credit of bytes delivered but never consumed (stream ends). */
 void ht_qconn_release_rx(struct ht_qconn *c, struct ht_qstream *s);
 
