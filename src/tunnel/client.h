@@ -18,6 +18,7 @@
 
 #include "core/loop.h"
 #include "quic/identity.h"
+#include "tunnel/dgram_client.h"
 #include "tunnel/spec.h"
 
 struct ht_client;
@@ -40,6 +41,7 @@ struct ht_client_config {
 	ht_time quic_idle_timeout; /* QUIC connection idle timeout; 0 = default (30 s) */
 	ht_time keep_alive;        /* PING interval when idle; 0 = default (10 s) */
 	bool no_keep_alive;        /* --keepalive 0 */
+	struct ht_dgclient_config dgram; /* --tun, --route, --full-tunnel */
 };
 
 /* Open the listeners and start connecting.  Returns 0, or -1 with a
