@@ -22,6 +22,16 @@
 # ss-tunnel on the client (127.0.0.1, a port forward like hatun -L) ->
 # ss-server on the concentrator -> server.
 #
+# TCP Fast Open (RFC 7413): the server namespace accepts it
+# (net.ipv4.tcp_fastopen=3 and a listener with TCP_FASTOPEN: the HTTP server
+# here is python3's http.server with that option set), the concentrator's
+# namespace may send it (bit 1).  hatun's concentrator puts the client's
+# first bytes in its upstream SYN once the kernel holds a cookie for the
+# server (--no-upstream-tfo turns that off); the uncounted warm-up request
+# through each alternative fetches the cookie, so the measured requests are
+# warm.  curl itself does not use TFO (no --tcp-fastopen): "direct" stays
+# plain TCP, and so do dante and ss-server (not started with --fast-open).
+#
 # The concentrator-server delay: tests/netns/lib.sh delays only the access
 # links (tb_topology_standard --delay / tb_link_delay).  This script rebuilds
 # the concentrator-server segment out of the library's building blocks
@@ -44,7 +54,7 @@ while [ $# -gt 0 ]; do
 	--access-delay) ADELAY=$2; shift 2 ;;
 	--inet-delay) IDELAY=$2; shift 2 ;;
 	--only) ONLY=$2; shift 2 ;;
-	-h | --help) sed -n '2,31p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,42p' "$0"; exit 0 ;;
 	*) echo "ttfb.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -101,7 +111,26 @@ if [ "$IDELAY" != 0 ]; then
 fi
 tb_wait 10 tb_exec client ping -n -q -c 1 -W 1 "$TB_SERVER_V4" >/dev/null 2>&1 || tb_fail "server unreachable"
 bench_start_iperf_servers || tb_fail "iperf3 servers"
-bench_start_http_server || tb_fail "HTTP server"
+# http_server_tfo: bench_start_http_server with a TFO listener.
+http_server_tfo() {
+	local d=$TB_DIR/www
+	mkdir -p "$d"
+	printf 'hello from the server namespace\n' >"$d/index.html"
+	tb_exec server sysctl -qw net.ipv4.tcp_fastopen=3 || return 1
+	tb_exec concentrator sysctl -qw net.ipv4.tcp_fastopen=1 || return 1
+	cat >"$TB_DIR/http_tfo.py" <<-'EOF'
+		import functools, http.server, socket, sys
+		class Server(http.server.ThreadingHTTPServer):
+		    def server_bind(self):
+		        self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_FASTOPEN, 256)
+		        super().server_bind()
+		h = functools.partial(http.server.SimpleHTTPRequestHandler, directory=sys.argv[3])
+		Server((sys.argv[1], int(sys.argv[2])), h).serve_forever()
+	EOF
+	tb_bg --port "tcp:$BENCH_HTTP_PORT" server \
+		python3 "$TB_DIR/http_tfo.py" "$TB_SERVER_V4" "$BENCH_HTTP_PORT" "$d"
+}
+http_server_tfo || tb_fail "HTTP server"
 
 # The reference: RTT client -> concentrator (access link 0) and RTT
 # concentrator -> server, by ping (median-ish: average of 10).
@@ -139,8 +168,16 @@ ratio() {
 	awk -v v="$1" -v r="$2" 'BEGIN { if (r > 0 && v != "") printf "%.2f", v / r; else printf "-" }'
 }
 
+# TCPFastOpenActive of the concentrator's namespace: SYNs whose data the
+# server accepted.
+tfo_active() {
+	tb_exec concentrator cat /proc/net/netstat | awk '
+		$1 == "TcpExt:" && !h { for (i = 2; i <= NF; i++) col[$i] = i; h = 1; next }
+		$1 == "TcpExt:" && h { print $col["TCPFastOpenActive"]; exit }'
+}
+
 run_one() {
-	local name=$1 rc med mn mx con
+	local name=$1 rc med mn mx con tfo0
 	echo "== $name" >&2
 	"bench_$name"
 	rc=$?
@@ -150,6 +187,7 @@ run_one() {
 		bench_stop
 		return 0
 	fi
+	tfo0=$(tfo_active)
 	if [ "$rc" != 0 ] || ! read -r med mn mx con < <(ttfb_run); then
 		echo "   FAILED" >&2
 		ROWS+=("| ${BENCH_NAME:-$name} | failed (see stderr) | | | | | |")
@@ -158,7 +196,8 @@ run_one() {
 	fi
 	bench_stop
 	NOTES+=("- **$BENCH_NAME**: $BENCH_NOTE; curl ${BENCH_CURL[*]} $BENCH_HTTP_URL")
-	echo "   median $med ms (min $mn, max $mx), connect $con ms" >&2
+	echo "   median $med ms (min $mn, max $mx), connect $con ms;" \
+		"concentrator SYNs with data accepted: $(($(tfo_active) - tfo0))" >&2
 	[ "$name" != direct ] || DIRECT=$med
 	ROWS+=("| $BENCH_NAME | $med | $mn | $mx | $con | $(ratio "$med" "$rtt_sum") | $(ratio "$med" "$DIRECT") |")
 }

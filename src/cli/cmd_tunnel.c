@@ -38,6 +38,7 @@ enum {
 	O_MAX_STREAMS,
 	O_MAX_CLIENTS,
 	O_CONNECT_TIMEOUT,
+	O_NO_UPSTREAM_TFO,
 	O_IDLE_TIMEOUT,
 	O_LOG_LEVEL,
 	O_SYSLOG,
@@ -235,6 +236,7 @@ struct conc_opts {
 	uint64_t max_streams, max_clients, connect_timeout;
 	char tun[IFNAMSIZ];
 	struct ht_dgrouter_config dg;
+	bool no_upstream_tfo;
 };
 
 static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -341,6 +343,9 @@ static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void 
 	case O_NAT:
 		o->dg.nat = true;
 		return 0;
+	case O_NO_UPSTREAM_TFO:
+		o->no_upstream_tfo = true;
+		return 0;
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -363,6 +368,7 @@ static const struct option conc_longopts[] = {
 	{"dns", required_argument, NULL, O_DNS},
 	{"allow-client-to-client", no_argument, NULL, O_C2C},
 	{"nat", no_argument, NULL, O_NAT},
+	{"no-upstream-tfo", no_argument, NULL, O_NO_UPSTREAM_TFO},
 	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
 	{"quic-idle-timeout", required_argument, NULL, O_QUIC_IDLE},
 	{"keepalive", required_argument, NULL, O_KEEPALIVE},
@@ -420,6 +426,7 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 	cfg.max_streams = o->max_streams;
 	cfg.max_clients = o->max_clients;
 	cfg.connect_timeout = o->connect_timeout;
+	cfg.no_upstream_tfo = o->no_upstream_tfo;
 	cfg.idle_timeout = o->co.idle_timeout;
 	cfg.quic_idle_timeout = o->co.quic_idle;
 	cfg.keep_alive = o->co.keepalive;

@@ -65,6 +65,9 @@ static const struct cli_command commands[] = {
 	 "  --allow-client-to-client let datagram clients reach each other\n"
 	 "  --nat                    masquerade the pools (nftables table inet\n"
 	 "                           hatun_NAME) and turn IP forwarding on\n"
+	 "  --no-upstream-tfo        never put a client's first bytes in the SYN to the\n"
+	 "                           destination (TCP Fast Open is used by default when\n"
+	 "                           the destination gave the kernel a cookie)\n"
 	 "  --idle-timeout S         reset a tunnelled connection idle for S s (600)\n"
 	 "  --quic-idle-timeout S    drop a QUIC connection silent for S s (30; 1-600)\n"
 	 "  --keepalive S            PING an idle QUIC connection every S s (10; 0 = off;\n"
@@ -117,6 +120,33 @@ static const struct cli_command commands[] = {
 	 "  -c, --config FILE        read options from FILE (see 'hatun concentrator\n"
 	 "                           --help'); the command line wins\n",
 	 cmd_client},
+	{"converter", "run a 0-RTT TCP Convert transport converter (MPTCP + TFO)",
+	 "usage: hatun converter --listen ADDR[:PORT] [OPTIONS]\n"
+	 "\n"
+	 "Accept TCP/MPTCP connections that start with a Convert message\n"
+	 "(draft-ietf-tcpm-converters-02 / RFC 8803) and connect them to the Remote Peer\n"
+	 "they name, over MPTCP when the client came over MPTCP; then relay both ways.\n"
+	 "The listener uses TCP Fast Open, so the message rides in the client's SYN.\n"
+	 "\n"
+	 "  --listen ADDR[:PORT]           address to listen on (port 5124 if left out)\n"
+	 "  --allow-client CIDR            clients allowed (repeat; default all); others\n"
+	 "                                 get the error Not Authorized\n"
+	 "  --allow-dest CIDR              destinations clients may reach (repeat; default all)\n"
+	 "  --deny-dest CIDR               destinations refused (repeat; longest prefix wins)\n"
+	 "                                 Loopback, link-local, multicast, broadcast,\n"
+	 "                                 unspecified and our own addresses are always refused.\n"
+	 "  --max-conns N                  connections connecting or relayed (4096); beyond:\n"
+	 "                                 Resource Exceeded\n"
+	 "  --max-pending-per-client N     connects in progress per client address (64)\n"
+	 "  --connect-timeout S            give up connecting after S s: Network Failure (10)\n"
+	 "  --idle-timeout S               reset a relay idle for S s (600; 0 = never)\n"
+	 "  --error-rate N                 Error messages sent per second (100, burst 2x);\n"
+	 "                                 beyond it refusals are bare resets\n"
+	 "  --log-level LEVEL              error, warn, info (default), debug\n"
+	 "  --syslog                       log to syslog instead of stderr\n"
+	 "  -c, --config FILE              read options from FILE (see 'hatun concentrator\n"
+	 "                                 --help'); the command line wins\n",
+	 cmd_converter},
 	{"status", "show a running client's or concentrator's connections",
 	 "usage: hatun status [--json] [--control PATH]\n"
 	 "\n"

@@ -26,7 +26,14 @@ struct conc_relay {
 	struct ht_relay r; /* first member */
 	struct conc_peer *peer;
 	bool connecting;
+	bool tfo_wait; /* TFO cookie held, the SYN waits for the first bytes */
 };
+
+/* How long a SYN that may carry data (TCP Fast Open) waits for the client's
+ * first bytes when End came without them: they are usually one packet
+ * behind.  Protocols where the server speaks first pay this once per
+ * connection (docs/protocol/quic-tunnel.md §2.7). */
+#define TFO_WAIT (1 * HT_MS)
 
 struct conc_peer {
 	struct ht_conc *cc;
@@ -50,6 +57,7 @@ struct ht_conc {
 	ht_time connect_timeout, idle_timeout;
 	ht_time started;
 	uint64_t tcp_total, tcp_refused;
+	bool upstream_tfo; /* first bytes in the SYN (ht_tcp_connect_data) */
 };
 
 /* ---- relays ------------------------------------------------------------------ */
@@ -184,6 +192,45 @@ static void connect_outcome(struct conc_relay *cr, enum ht_tcp_outcome o,
 	}
 }
 
+/* Send the deferred SYN with the pending bytes that fit in it, then wait
+ * for the connection as after any connect.  false: the relay ended. */
+static bool tfo_send_syn(struct conc_relay *cr)
+{
+	struct ht_relay *r = &cr->r;
+	struct ht_tcp_failure f;
+	enum ht_tcp_outcome o;
+	size_t len, sent;
+	const uint8_t *data = ht_relay_pending(r, &len);
+
+	cr->tfo_wait = false;
+	o = ht_tcp_send_syn(r->fd, data, len, &sent, &f);
+	if (sent > 0) {
+		ht_relay_pending_written(r, sent);
+		ht_log(HT_LOG_DEBUG, "conc", "%s: %zu bytes in the SYN (TCP Fast Open)", r->name,
+		       sent);
+	}
+	if (o != HT_TCP_IN_PROGRESS) {
+		close(r->fd);
+		r->fd = -1;
+		connect_outcome(cr, o, &f);
+		return false;
+	}
+	if (ht_relay_watch(r, EPOLLOUT) != 0) {
+		ht_relay_close(r, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM, "epoll failed");
+		return false;
+	}
+	ht_relay_set_deadline(r, ht_loop_now(r->loop) + cr->peer->cc->connect_timeout);
+	return true;
+}
+
+static void hook_owner_data(struct ht_relay *r)
+{
+	struct conc_relay *cr = (struct conc_relay *)r;
+
+	if (cr->tfo_wait)
+		(void)tfo_send_syn(cr);
+}
+
 static void hook_owner_io(struct ht_relay *r, uint32_t ev)
 {
 	struct conc_relay *cr = (struct conc_relay *)r;
@@ -208,6 +255,10 @@ static void hook_timeout(struct ht_relay *r)
 {
 	struct conc_relay *cr = (struct conc_relay *)r;
 
+	if (cr->tfo_wait) {
+		(void)tfo_send_syn(cr);
+		return;
+	}
 	if (cr->connecting) {
 		ht_relay_watch(r, 0);
 		close(r->fd);
@@ -248,12 +299,29 @@ static int hook_header(struct ht_relay *r, const struct qt_stream_info *info)
 		return -1;
 	}
 	/* Bytes after End wait (unconsumed, bounded by the stream window)
-	 * until the connection is up. */
-	o = ht_tcp_connect(r->dst.addr, r->dst.port, &fd, &f);
+	 * until the connection is up, except those that ride in the SYN
+	 * (TCP Fast Open, docs/protocol/quic-tunnel.md §2.7). */
+	if (cc->upstream_tfo)
+		o = ht_tcp_connect_tfo(r->dst.addr, r->dst.port, &fd, &cr->tfo_wait, &f);
+	else
+		o = ht_tcp_connect(r->dst.addr, r->dst.port, &fd, &f);
 	if (o == HT_TCP_IN_PROGRESS || o == HT_TCP_CONNECTED)
 		ht_relay_set_fd(r, fd);
 	if (o == HT_TCP_IN_PROGRESS) {
 		cr->connecting = true;
+		if (cr->tfo_wait) {
+			size_t n;
+
+			/* The SYN waits for the client's first bytes: here
+			 * already, or within TFO_WAIT (owner_data), or it
+			 * leaves without (hook_timeout). */
+			(void)ht_relay_watch(r, 0);
+			(void)ht_relay_pending(r, &n);
+			if (n > 0)
+				return tfo_send_syn(cr) ? 0 : -1;
+			ht_relay_set_deadline(r, ht_loop_now(r->loop) + TFO_WAIT);
+			return 0;
+		}
 		if (ht_relay_watch(r, EPOLLOUT) != 0) {
 			ht_relay_close(r, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM, "epoll failed");
 			return -1;
@@ -283,6 +351,7 @@ static const struct ht_relay_hooks conc_hooks = {
 	.header_error = hook_header_error,
 	.timeout = hook_timeout,
 	.owner_io = hook_owner_io,
+	.owner_data = hook_owner_data,
 	.done = hook_done,
 };
 
@@ -502,6 +571,11 @@ int ht_conc_new(struct ht_conc **out, struct ht_loop *loop, const struct ht_conc
 	cc->started = ht_loop_now(loop);
 	cc->connect_timeout = cfg->connect_timeout;
 	cc->idle_timeout = cfg->idle_timeout;
+	cc->upstream_tfo = !cfg->no_upstream_tfo && ht_tcp_fastopen_client_enabled();
+	if (!cfg->no_upstream_tfo && !cc->upstream_tfo)
+		ht_log(HT_LOG_INFO, "conc",
+		       "no TCP Fast Open to destinations: net.ipv4.tcp_fastopen has the client "
+		       "bit (1) off");
 	if (cfg->policy != NULL)
 		memcpy(cc->policy, cfg->policy, sizeof(*cc->policy));
 	else

@@ -36,6 +36,7 @@ struct ht_conc_config {
 	ht_time keep_alive;        /* PING interval when idle; 0 = default (10 s) */
 	bool no_keep_alive;        /* --keepalive 0 */
 	struct ht_dgrouter_config dgram; /* datagram mode (--tun, --pool, ...) */
+	bool no_upstream_tfo;      /* --no-upstream-tfo: no data in the upstream SYN */
 };
 
 /* Load the identity, enumerate our own addresses (getifaddrs) into the

@@ -295,6 +295,11 @@ static void deliver(struct ht_relay *r, const uint8_t *data, size_t len, bool fi
 		ht_relay_close(r, HT_RELAY_RST_TCP | HT_RELAY_RESET_STREAM, "out of memory");
 		return;
 	}
+	if (len > 0 && r->owner_io && r->hooks->owner_data != NULL) {
+		r->hooks->owner_data(r);
+		if (r->closed)
+			return;
+	}
 	/* Not empty before: a flush is queued already, or the socket is full
 	 * and EPOLLOUT will flush. */
 	if (r->tcp_write && r->fd >= 0 && (was_empty || fin))
@@ -332,6 +337,22 @@ int ht_relay_start(struct ht_relay *r, bool write, bool read)
 	}
 	update_events(r);
 	return r->closed ? -1 : 0;
+}
+
+const uint8_t *ht_relay_pending(const struct ht_relay *r, size_t *len)
+{
+	*len = r->pend_len;
+	return r->pend != NULL ? r->pend + r->pend_off : NULL;
+}
+
+void ht_relay_pending_written(struct ht_relay *r, size_t n)
+{
+	if (n > r->pend_len)
+		n = r->pend_len;
+	r->pend_off += n;
+	r->pend_len -= n;
+	r->down += n;
+	consumed(r, n);
 }
 
 int ht_relay_send_raw(struct ht_relay *r, const uint8_t *buf, size_t len, bool fin)
@@ -473,10 +494,19 @@ void ht_relay_on_stream_data(struct ht_qconn *c, void *user, int64_t sid, const 
 		consumed(r, (size_t)rc);
 		free(r->hdr);
 		r->hdr = NULL;
-		if (r->hooks->header(r, &info) != 0)
+		/* The bytes behind End go to the pending buffer before the
+		 * header hook runs, so that the concentrator can put them in
+		 * its SYN (TCP Fast Open, ht_relay_pending). */
+		deliver(r, data + rc, len - (size_t)rc, fin);
+		if (r->closed || r->hooks->header(r, &info) != 0 || r->closed)
 			return;
-		data += rc;
-		len -= (size_t)rc;
+		/* The hook may have opened the way to the socket (the client
+		 * on Connect OK): write what waits, or the FIN. */
+		if (r->tcp_write && r->fd >= 0 && (r->pend_len > 0 || r->rx_fin))
+			ht_defer_queue(r->loop, &r->wflush);
+		else if (!check_done(r))
+			update_events(r);
+		return;
 	}
 	deliver(r, data, len, fin);
 }

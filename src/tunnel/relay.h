@@ -54,6 +54,9 @@ struct ht_relay_hooks {
 	void (*timeout)(struct ht_relay *r);
 	/* Socket events while the owner drives the socket (r->owner_io). */
 	void (*owner_io)(struct ht_relay *r, uint32_t events);
+	/* Stream bytes were added to the pending buffer while the owner
+	 * drives the socket (ht_relay_pending has them).  NULL: none wanted. */
+	void (*owner_data)(struct ht_relay *r);
 	/* The relay ended (logged).  Unlink and free the object. */
 	void (*done)(struct ht_relay *r);
 };
@@ -114,6 +117,14 @@ int ht_relay_start(struct ht_relay *r, bool write, bool read);
 /* Send bytes on the stream that are not TCP payload (our TLV header).
  * Returns 0, or -1 if the stream could not take all of them. */
 int ht_relay_send_raw(struct ht_relay *r, const uint8_t *buf, size_t len, bool fin);
+
+/* Stream bytes not written to the socket yet: *len bytes at the result.
+ * When hooks->header runs, these are the bytes that came behind End. */
+const uint8_t *ht_relay_pending(const struct ht_relay *r, size_t *len);
+
+/* The owner wrote the first n pending bytes itself (in a TCP Fast Open
+ * SYN): drop them and return their flow-control credit to the peer. */
+void ht_relay_pending_written(struct ht_relay *r, size_t n);
 
 /* Arm the owner deadline (HT_TIME_NEVER cancels it). */
 void ht_relay_set_deadline(struct ht_relay *r, ht_time deadline);

@@ -2,10 +2,12 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -61,26 +63,47 @@ static enum ht_tcp_outcome fail_errno(struct ht_tcp_failure *f, int err)
 	return f->outcome;
 }
 
-enum ht_tcp_outcome ht_tcp_connect(const uint8_t addr16[16], uint16_t port, int *fdp,
-				   struct ht_tcp_failure *f)
+/* A non-blocking socket with the error queue on and TCP_NODELAY. */
+static int tcp_socket(int family, struct ht_tcp_failure *f)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen = ht_sockaddr_from16(&ss, addr16, port);
 	int fd, one = 1, err;
 
-	*fdp = -1;
-	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return fail_errno(f, errno);
-	if (ss.ss_family == AF_INET)
+	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		fail_errno(f, errno);
+		return -1;
+	}
+	if (family == AF_INET)
 		err = setsockopt(fd, IPPROTO_IP, IP_RECVERR, &one, sizeof(one));
 	else
 		err = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVERR, &one, sizeof(one));
-	if (err != 0 || setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0)
+	if (err != 0 || setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
+		err = errno;
+		close(fd);
+		fail_errno(f, err);
+		return -1;
+	}
+	return fd;
+}
+
+static enum ht_tcp_outcome start_connect(int family, const struct sockaddr_storage *ss,
+					 socklen_t sslen, bool tfo, int *fdp, bool *deferred,
+					 struct ht_tcp_failure *f)
+{
+	int fd = tcp_socket(family, f), one = 1, err;
+
+	*fdp = -1;
+	*deferred = false;
+	if (fd < 0)
+		return f->outcome;
+	if (tfo && setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one)) != 0)
 		goto fail;
-	if (connect(fd, (struct sockaddr *)&ss, sslen) == 0) {
+	/* With TCP_FASTOPEN_CONNECT, 0 means "cookie found, SYN deferred to
+	 * the first send" (a non-blocking connect never completes at once). */
+	if (connect(fd, (const struct sockaddr *)ss, sslen) == 0) {
 		*fdp = fd;
-		return HT_TCP_CONNECTED;
+		*deferred = tfo;
+		return tfo ? HT_TCP_IN_PROGRESS : HT_TCP_CONNECTED;
 	}
 	if (errno == EINPROGRESS) {
 		*fdp = fd;
@@ -90,6 +113,64 @@ fail:
 	err = errno;
 	close(fd);
 	return fail_errno(f, err);
+}
+
+enum ht_tcp_outcome ht_tcp_connect(const uint8_t addr16[16], uint16_t port, int *fdp,
+				   struct ht_tcp_failure *f)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = ht_sockaddr_from16(&ss, addr16, port);
+	bool deferred;
+
+	return start_connect(ss.ss_family, &ss, sslen, false, fdp, &deferred, f);
+}
+
+enum ht_tcp_outcome ht_tcp_connect_tfo(const uint8_t addr16[16], uint16_t port, int *fdp,
+				       bool *deferred, struct ht_tcp_failure *f)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen = ht_sockaddr_from16(&ss, addr16, port);
+
+	return start_connect(ss.ss_family, &ss, sslen, true, fdp, deferred, f);
+}
+
+enum ht_tcp_outcome ht_tcp_send_syn(int fd, const uint8_t *data, size_t len, size_t *sent,
+				    struct ht_tcp_failure *f)
+{
+	ssize_t n;
+
+	*sent = 0;
+	/* On a deferred socket the first send() is the SYN: it takes what
+	 * fits in it and returns that count, or -1 EINPROGRESS when nothing
+	 * went in (no data, or the kernel dropped the cookie meanwhile: a SYN
+	 * without data then). */
+	do
+		n = send(fd, data, len, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n > 0) {
+		*sent = (size_t)n;
+		return HT_TCP_IN_PROGRESS;
+	}
+	if (n == 0 || errno == EINPROGRESS || errno == EAGAIN)
+		return HT_TCP_IN_PROGRESS;
+	return fail_errno(f, errno);
+}
+
+bool ht_tcp_fastopen_client_enabled(void)
+{
+	char buf[32] = {0};
+	long v;
+	int fd = open("/proc/sys/net/ipv4/tcp_fastopen", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	v = strtol(buf, NULL, 0);
+	return (v & 1) != 0;
 }
 
 /* Read the ICMP error the kernel queued for this socket and rebuild the

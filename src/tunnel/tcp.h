@@ -12,6 +12,7 @@
 #ifndef HATUN_TUNNEL_TCP_H
 #define HATUN_TUNNEL_TCP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
@@ -40,6 +41,28 @@ struct ht_tcp_failure {
  * f says why (e.g. HT_TCP_NET_FAILURE for ENETUNREACH at once). */
 enum ht_tcp_outcome ht_tcp_connect(const uint8_t addr16[16], uint16_t port, int *fd,
 				   struct ht_tcp_failure *f);
+
+/* ht_tcp_connect with TCP Fast Open (RFC 7413), TCP_FASTOPEN_CONNECT.
+ * When the kernel holds a Fast Open cookie for the destination, connect()
+ * sends nothing: *deferred is true and the SYN leaves with
+ * ht_tcp_send_syn(), carrying the first bytes.  Without a cookie this is
+ * ht_tcp_connect (*deferred false), and the SYN asks the server for a
+ * cookie, so that the next connection to it can carry data.  A deferred
+ * socket polls writable: do not watch it for EPOLLOUT before the SYN. */
+enum ht_tcp_outcome ht_tcp_connect_tfo(const uint8_t addr16[16], uint16_t port, int *fd,
+				       bool *deferred, struct ht_tcp_failure *f);
+
+/* Send the SYN of a deferred connection with up to len bytes in it (len 0:
+ * a SYN without data).  *sent is how many the kernel took (about one MSS
+ * at most; the rest is written once connected).  Returns
+ * HT_TCP_IN_PROGRESS (wait for EPOLLOUT as after ht_tcp_connect) or the
+ * failure in f (the socket should then be closed). */
+enum ht_tcp_outcome ht_tcp_send_syn(int fd, const uint8_t *data, size_t len, size_t *sent,
+				    struct ht_tcp_failure *f);
+
+/* Whether this network namespace lets us send TFO SYNs (bit 0 of
+ * net.ipv4.tcp_fastopen). */
+bool ht_tcp_fastopen_client_enabled(void);
 
 /* After EPOLLOUT/EPOLLERR on a connecting socket to dst:dport:
  * HT_TCP_CONNECTED, HT_TCP_IN_PROGRESS (spurious wake-up), or the failure in

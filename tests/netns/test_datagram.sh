@@ -77,7 +77,7 @@ client_start() {
 	tb_bg --log "$TB_DIR/client.log" client \
 		"$HATUN" client --server "$TB_CONC_V4:$PORT" --pin "$SFP" \
 		--cert "$TB_DIR/c/hatun.crt" --key "$TB_DIR/c/hatun.key" \
-		--tun hc0 --full-tunnel --control "$TB_DIR/ctl/client.sock" ${DGRAM_CLIENT_OPTS:-}
+		--tun hc0 --full-tunnel --control "$TB_DIR/ctl/client.sock"
 	CLIENT_PID=$TB_LAST_PID
 }
 client_start
@@ -85,7 +85,7 @@ tb_wait 10 grep -q "hc0: address 2001:db8:50:" "$TB_DIR/client.log" || {
 	tb__tail "$TB_DIR/client.log"; tb__tail "$TB_DIR/conc.log"; tb_fail "no configuration"; }
 A4=$(grep -o "hc0: address 192\.0\.2\.[0-9]*" "$TB_DIR/client.log" | tail -1 | cut -d' ' -f3)
 A6=$(grep -o "hc0: address 2001:db8:50:[0-9a-f:]*" "$TB_DIR/client.log" | tail -1 | cut -d' ' -f3)
-[ -n "$A4" ] && [ -n "$A6" ] || tb_fail "addresses not logged"
+if [ -z "$A4" ] || [ -z "$A6" ]; then tb_fail "addresses not logged"; fi
 MTU=$(tb_exec client cat /sys/class/net/hc0/mtu)
 tb_exec client ip route get "$TB_CONC_V4" | grep -q "dev wan0" ||
 	tb_fail "no host route to the concentrator on the access network"
@@ -140,10 +140,10 @@ tb_ok "$MB MiB over TCP through the tunnel, sha256 ${BIGSUM:0:16}..."
 # Our own ICMP: the concentrator's device MTU raised above the tunnel MTU,
 # a DF packet bigger than the tunnel MTU is answered by the router itself.
 tb_exec concentrator ip link set hd0 mtu 1500
-out=$(tb_exec server ping -c 1 -W 2 -M do -s $((MTU + 20 - 28)) "$A4" 2>&1)
+out=$(tb_exec server ping -c 1 -W 2 -M "do" -s $((MTU + 20 - 28)) "$A4" 2>&1)
 echo "$out" | grep -q "From $GW4 .*Frag needed.*mtu = $MTU" ||
 	tb_fail "no Fragmentation Needed from $GW4: $out"
-out=$(tb_exec server ping -6 -c 1 -W 2 -M do -s $((MTU + 20 - 48)) "$A6" 2>&1)
+out=$(tb_exec server ping -6 -c 1 -W 2 -M "do" -s $((MTU + 20 - 48)) "$A6" 2>&1)
 echo "$out" | grep -q "From $GW6 .*Packet too big.*mtu=$MTU" ||
 	tb_fail "no Packet Too Big from $GW6: $out"
 tb_exec concentrator ip link set hd0 mtu "$MTU"
@@ -176,7 +176,7 @@ tb_bg --log "$TB_DIR/client2.log" client2 \
 tb_wait 10 grep -q "hc1: address 2001:db8:50:" "$TB_DIR/client2.log" || {
 	tb__tail "$TB_DIR/client2.log"; tb_fail "client 2 not configured"; }
 B4=$(grep -o "hc1: address 192\.0\.2\.[0-9]*" "$TB_DIR/client2.log" | tail -1 | cut -d' ' -f3)
-[ -n "$B4" ] && [ "$B4" != "$A4" ] || tb_fail "client 2 got '$B4' (client 1 has $A4)"
+if [ -z "$B4" ] || [ "$B4" = "$A4" ]; then tb_fail "client 2 got '$B4' (client 1 has $A4)"; fi
 tb_exec client2 ping -c 2 -i 0.2 -W 2 "$SV" >/dev/null || tb_fail "client 2: ping $SV"
 tb_exec client2 ping -c 2 -i 0.2 -W 1 "$A4" >/dev/null && tb_fail "client 2 reached client 1"
 conc_json | python3 -c '
@@ -192,7 +192,7 @@ mv "$TB_DIR/client.log" "$TB_DIR/client-1.log"
 client_start
 tb_wait 10 grep -q "hc0: address 2001:db8:50:" "$TB_DIR/client.log" || {
 	tb__tail "$TB_DIR/client.log"; tb_fail "no configuration after the restart"; }
-grep -q "hc0: address $A4," "$TB_DIR/client.log" && grep -q "hc0: address $A6," "$TB_DIR/client.log" ||
+{ grep -q "hc0: address $A4," "$TB_DIR/client.log" && grep -q "hc0: address $A6," "$TB_DIR/client.log"; } ||
 	tb_fail "other addresses after reconnecting: $(grep -o 'hc0: address [^,]*' "$TB_DIR/client.log")"
 tb_exec client ping -c 1 -W 2 "$SV" >/dev/null || tb_fail "ping after reconnecting"
 tb_ok "restarted client got $A4 $A6 again"

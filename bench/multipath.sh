@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# bench/multipath.sh — bonding two access links (issue 5): aggregation and
+# handover, for each single path alone, the kernel's MPTCP (two subflows)
+# and hatun's multipath session, in the same run.
+#
+# usage: bench/multipath.sh [--seconds S] [--cuts N] [--unequal] [--only LIST]
+#   default     two access links of 50 Mbit/s each (tbf, both directions),
+#               20 ms one way on link 0 and 40 ms on link 1 (linkem)
+#   --unequal   link 0: 50 Mbit/s, 10 ms; link 1: 10 Mbit/s, 80 ms
+#   --seconds S iperf3 duration per run (default 10)
+#   --cuts N    handover runs: link 0 cut 2 s into a download, restored 3 s
+#               later (default 3; the issue's figure is the median of 10)
+#   --only LIST comma-separated subset of: path0 path1 mptcp hatun_session
+# env: HATUN_BUILD_DIR (linkem; default build/bench, built on demand)
+#
+# Prints progress on stderr and markdown on stdout: Mbit/s with 1 and 8
+# iperf3 flows and their share of the 100 Mbit/s sum (60 with --unequal);
+# for the bonding alternatives, the longest gap in received data when the
+# active link is cut (tests/tools/gapmeter.py, 1 ms resolution) and the
+# number of connections lost.  Needs root; everything runs in the testbed's
+# namespaces and is removed.
+set -u
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+CUTS=3
+UNEQUAL=0
+ONLY=""
+ALL=(path0 path1 mptcp hatun_session)
+GAP_PORT=5401
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--seconds) BENCH_SECONDS=$2; shift 2 ;;
+	--cuts) CUTS=$2; shift 2 ;;
+	--unequal) UNEQUAL=1; shift ;;
+	--only) ONLY=$2; shift 2 ;;
+	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
+	*) echo "multipath.sh: unknown option $1" >&2; exit 2 ;;
+	esac
+done
+: "${BENCH_SECONDS:=10}"
+export BENCH_SECONDS
+
+# shellcheck source=tests/netns/lib.sh
+. "$SRC/tests/netns/lib.sh"
+# shellcheck source=bench/lib.sh
+. "$SRC/bench/lib.sh"
+
+tb_require_root
+tb_require_cmd iperf3 python3 awk
+
+: "${HATUN_BUILD_DIR:=$SRC/build/bench}"
+export HATUN_BUILD_DIR
+if [ ! -x "$HATUN_BUILD_DIR/tools/linkem/linkem" ]; then
+	echo "building linkem in $HATUN_BUILD_DIR" >&2
+	cmake -S "$SRC" -B "$HATUN_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+		cmake --build "$HATUN_BUILD_DIR" --target linkem -j2 >/dev/null || exit 1
+fi
+
+if [ "$UNEQUAL" = 1 ]; then
+	D0=10 D1=80 R0=50 R1=10
+else
+	D0=20 D1=40 R0=50 R1=50
+fi
+SUM=$((R0 + R1))
+ALTS=("${ALL[@]}")
+[ -z "$ONLY" ] || IFS=, read -r -a ALTS <<<"$ONLY"
+
+tb_init
+tb_topology_standard --linkem --delay "0:$D0" --delay "1:$D1" \
+	--rate "0:$R0" --rate "1:$R1" || tb_fail "topology"
+bench_start_iperf_servers || tb_fail "iperf3 servers"
+tb_bg --port "tcp:$GAP_PORT" server python3 "$SRC/tests/tools/gapmeter.py" serve \
+	"$TB_SERVER_V4" "$GAP_PORT" --mptcp || tb_fail "gapmeter server"
+
+bench_path0() {
+	bench_direct || return $?
+	BENCH_NAME="path 0 alone"
+	BENCH_NOTE="plain TCP over access link 0 only ($R0 Mbit/s, $D0 ms one way)"
+}
+
+bench_path1() {
+	bench_direct || return $?
+	BENCH_NAME="path 1 alone"
+	BENCH_SRC=$TB_CLIENT_WAN1_V4
+	BENCH_NOTE="plain TCP over access link 1 only ($R1 Mbit/s, $D1 ms one way)"
+	bench__probe
+}
+
+# hatun's multipath session: not wired yet (docs/NEXT.md, issue 5).
+bench_hatun_session() {
+	bench__reset "hatun session"
+	BENCH_SKIP="not built yet (issue 5: sessions are not wired to connections)"
+	return 2
+}
+
+pct() { awk -v v="$1" -v s="$SUM" 'BEGIN { if (v != "-") printf "%.0f%%", 100 * v / s; else printf "-" }'; }
+mbit() { awk -v g="$1" 'BEGIN { if (g != "") printf "%.1f", g * 1000; else printf "-" }'; }
+
+# handover: CUTS downloads through the current alternative, link 0 cut 2 s in
+# and restored 3 s later.  Prints "median_gap_ms max_gap_ms lost/CUTS".
+handover() {
+	local i out gaps=() lost=0 wrap=() src=()
+	[ "$BENCH_NAME" = mptcp ] && wrap=(--mptcp)
+	[ -z "$BENCH_SRC" ] || src=(--src "$BENCH_SRC")
+	for ((i = 0; i < CUTS; i++)); do
+		tb_exec client python3 "$SRC/tests/tools/gapmeter.py" recv "$TB_SERVER_V4" \
+			"$GAP_PORT" 7 "${wrap[@]}" "${src[@]}" >"$BENCH_KDIR/gap.$i" 2>&1 &
+		local pid=$!
+		sleep 2
+		tb_link_down 0
+		sleep 3
+		tb_link_up 0
+		wait "$pid" || lost=$((lost + 1))
+		out=$(cat "$BENCH_KDIR/gap.$i")
+		echo "   cut $((i + 1)): $out" >&2
+		gaps+=("$(sed -n 's/.*max_gap_ms=\([0-9]*\).*/\1/p' <<<"$out")")
+		tb_wait_reachable >/dev/null 2>&1 || true
+		sleep 1
+	done
+	printf '%s\n' "${gaps[@]}" | sort -n | awk -v lost="$lost" -v n="$CUTS" '
+		{ v[NR] = $1 } END { if (NR == 0) { print "- - " lost "/" n; exit }
+		m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+		printf "%d %d %d/%d\n", m, v[NR], lost, n }'
+}
+
+ROWS=()
+NOTES=()
+for a in "${ALTS[@]}"; do
+	if ! declare -F "bench_$a" >/dev/null; then
+		echo "multipath.sh: no alternative '$a'" >&2
+		continue
+	fi
+	echo "== $a" >&2
+	"bench_$a"
+	rc=$?
+	if [ "$rc" != 0 ]; then
+		why="setup failed (see stderr)"
+		[ "$rc" = 2 ] && why="skipped: $BENCH_SKIP"
+		echo "   $why" >&2
+		ROWS+=("| ${BENCH_NAME:-$a} | $why | | | | |")
+		bench_stop
+		continue
+	fi
+	NOTES+=("- **$BENCH_NAME**: $BENCH_NOTE")
+	m1=- m8=- ho="- - -"
+	if bench_iperf 1; then
+		m1=$(mbit "$BENCH_GBPS")
+		echo "   1 flow:  $m1 Mbit/s, packets link0/link1 $BENCH_PATHS" >&2
+	fi
+	if bench_iperf 8; then
+		m8=$(mbit "$BENCH_GBPS")
+		echo "   8 flows: $m8 Mbit/s, packets link0/link1 $BENCH_PATHS" >&2
+	fi
+	case $a in
+	path0 | path1) ;;
+	*) ho=$(handover) ;;
+	esac
+	read -r hmed hmax hlost <<<"$ho"
+	bench_stop
+	ROWS+=("| $BENCH_NAME | $m1 ($(pct "$m1")) | $m8 ($(pct "$m8")) | $hmed | $hmax | $hlost |")
+done
+
+echo
+echo "Bonding, iperf3 TCP client -> server, ${BENCH_SECONDS} s per run; access link 0: $R0 Mbit/s, $D0 ms one way; link 1: $R1 Mbit/s, $D1 ms one way (tbf + linkem); sum $SUM Mbit/s. Handover: longest gap in a download when link 0 is cut, $CUTS cuts."
+echo
+echo "| alternative | Mbit/s 1 flow (share of sum) | Mbit/s 8 flows (share) | handover gap ms (median) | (max) | connections lost |"
+echo "|---|---:|---:|---:|---:|---:|"
+printf '%s\n' "${ROWS[@]}"
+echo
+printf '%s\n' "${NOTES[@]}"

@@ -1,0 +1,90 @@
+/* hatun — is this path alive?  The per-path liveness state machine of a
+ * multipath session (issue 5).  Pure: the caller feeds it what the path's
+ * QUIC connection did and the time, and does what tick() says.
+ *
+ *   VALIDATING --established--> ACTIVE (or STANDBY for a backup path)
+ *   ACTIVE/STANDBY --silence past the failure timeout--> FAILED
+ *   FAILED --anything received--> ACTIVE/STANDBY
+ *   FAILED --reconnect time (backoff)--> tick() says RECONNECT; the caller
+ *            starts a new connection and calls ht_liveness_restart()
+ *
+ * Failure is a path that stopped answering: something ack-eliciting was
+ * sent and nothing at all came back for fail_rtts smoothed RTTs (+ 4 x
+ * rttvar), clamped to [fail_min, fail_max].  A path with data in flight
+ * learns this from its own traffic; an idle path is probed with a PING
+ * once nothing was received for probe_idle (standby paths every
+ * probe_standby), so it is checked too, at little cost.
+ */
+#ifndef HATUN_TUNNEL_LIVENESS_H
+#define HATUN_TUNNEL_LIVENESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/loop.h"
+
+enum ht_path_state {
+	HT_PATH_VALIDATING = 0, /* handshake / join in progress */
+	HT_PATH_ACTIVE,         /* carries traffic */
+	HT_PATH_STANDBY,        /* a working backup path, not used */
+	HT_PATH_FAILED,         /* not answering; being retried */
+};
+
+enum ht_liveness_action {
+	HT_LIVE_NONE = 0,
+	HT_LIVE_PING,      /* send an ack-eliciting PING on the path now */
+	HT_LIVE_FAILED,    /* the path just failed: move its traffic away */
+	HT_LIVE_RECONNECT, /* time to try a new connection on the path */
+};
+
+struct ht_liveness_config {
+	unsigned fail_rtts;      /* default 4 */
+	ht_time fail_min;        /* default 150 ms */
+	ht_time fail_max;        /* default 3 s */
+	ht_time probe_idle;      /* default 1 s */
+	ht_time probe_standby;   /* default 5 s */
+	ht_time retry_min;       /* default 250 ms, doubling ... */
+	ht_time retry_max;       /* ... up to 10 s */
+};
+
+struct ht_liveness {
+	struct ht_liveness_config cfg;
+	enum ht_path_state state;
+	bool backup;
+	ht_time last_rx;      /* last packet received on the path */
+	ht_time unanswered;   /* first ack-eliciting send after last_rx, 0 if none */
+	ht_time srtt, rttvar;
+	ht_time since;        /* when the state was entered */
+	ht_time retry_at;     /* FAILED: when to reconnect */
+	ht_time retry_wait;   /* current backoff */
+	uint32_t failures;    /* times it failed, for status */
+};
+
+const char *ht_path_state_name(enum ht_path_state s);
+
+void ht_liveness_config_default(struct ht_liveness_config *cfg);
+void ht_liveness_init(struct ht_liveness *l, const struct ht_liveness_config *cfg, bool backup,
+		      ht_time now);
+
+/* The connection is ready to carry traffic (handshake + session join). */
+void ht_liveness_established(struct ht_liveness *l, ht_time now);
+/* A packet arrived on the path (any packet: ACKs count). */
+void ht_liveness_on_rx(struct ht_liveness *l, ht_time now);
+/* An ack-eliciting packet left on the path. */
+void ht_liveness_on_tx(struct ht_liveness *l, ht_time now);
+/* The connection's RTT estimate changed. */
+void ht_liveness_on_rtt(struct ht_liveness *l, ht_time srtt, ht_time rttvar);
+/* The connection closed (idle timeout, error): the path failed. */
+void ht_liveness_closed(struct ht_liveness *l, ht_time now);
+/* A new connection attempt on a FAILED path started. */
+void ht_liveness_restart(struct ht_liveness *l, ht_time now);
+
+/* What to do at `now`; call it at ht_liveness_deadline() and after the
+ * on_* calls. */
+enum ht_liveness_action ht_liveness_tick(struct ht_liveness *l, ht_time now);
+ht_time ht_liveness_deadline(const struct ht_liveness *l);
+
+/* The current failure timeout. */
+ht_time ht_liveness_fail_timeout(const struct ht_liveness *l);
+
+#endif

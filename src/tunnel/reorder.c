@@ -1,0 +1,383 @@
+/* hatun — receive-side reorder buffer of a tunneling session (reorder.h). */
+#include "tunnel/reorder.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TAG_HALF 32768u
+
+struct slot {
+	void *pkt;
+	ht_time arrived;
+	uint16_t tag;
+	bool used;
+};
+
+struct path_state {
+	uint16_t max_tag; /* the latest tag this path delivered */
+	bool active;      /* up: it counts for the watermark while live */
+	bool fresh;       /* up, but nothing delivered yet: holds every gap */
+	ht_time last;     /* when */
+};
+
+struct ht_reorder {
+	struct ht_reorder_config cfg;
+	unsigned mask;
+	bool started;
+	uint16_t first; /* the first tag seen: older ones are not "late" */
+	uint16_t next;  /* the tag to release next */
+	unsigned held;
+
+	/* One packet further ahead than the window: waits until pop() has
+	 * moved the window up to it (drain_to is the new first tag). */
+	bool has_overflow;
+	uint16_t overflow_tag, drain_to;
+	ht_time overflow_arrived;
+	void *overflow;
+
+	ht_time wait;     /* current hold time for a gap */
+	ht_time fill_max; /* decaying maximum of the waits gaps needed */
+	ht_time decay_at;
+	bool measured;
+
+	struct path_state path[HT_REORDER_PATHS];
+	struct ht_reorder_stats st;
+	uint64_t sent_map[65536u / 64u]; /* tags released (past half only) */
+	struct slot slot[];
+};
+
+/* a comes after b in serial arithmetic. */
+static bool tag_after(uint16_t a, uint16_t b)
+{
+	uint16_t d = (uint16_t)(a - b);
+	return d != 0 && d < TAG_HALF;
+}
+
+static bool map_get(const struct ht_reorder *r, uint16_t t)
+{
+	return (r->sent_map[t >> 6] >> (t & 63u)) & 1u;
+}
+
+static void map_set(struct ht_reorder *r, uint16_t t)
+{
+	r->sent_map[t >> 6] |= (uint64_t)1 << (t & 63u);
+}
+
+static void map_clear(struct ht_reorder *r, uint16_t t)
+{
+	r->sent_map[t >> 6] &= ~((uint64_t)1 << (t & 63u));
+}
+
+/* Move the window one tag on.  The tag that thereby enters the "future"
+ * half had its bit from the previous lap: clear it, so the map only ever
+ * describes the past half. */
+static void advance(struct ht_reorder *r)
+{
+	r->next++;
+	map_clear(r, (uint16_t)(r->next + TAG_HALF - 1u));
+}
+
+static void set_wait(struct ht_reorder *r)
+{
+	ht_time w = r->fill_max + r->fill_max / 4 + HT_MS;
+
+	if (!r->measured)
+		w = r->cfg.wait_init;
+	if (w < r->cfg.wait_min)
+		w = r->cfg.wait_min;
+	if (w > r->cfg.wait_max)
+		w = r->cfg.wait_max;
+	r->wait = w;
+}
+
+/* The maximum forgets a quarter per second, so a path that got faster
+ * stops costing its old delay within a few seconds. */
+static void decay(struct ht_reorder *r, ht_time now)
+{
+	int n = 0;
+
+	while (now >= r->decay_at + HT_SECONDS && n++ < 16) {
+		r->fill_max -= r->fill_max / 4;
+		r->decay_at += HT_SECONDS;
+	}
+	if (now >= r->decay_at + HT_SECONDS)
+		r->decay_at = now;
+	set_wait(r);
+}
+
+static void note_fill(struct ht_reorder *r, ht_time needed, ht_time now)
+{
+	decay(r, now);
+	if (!r->measured || needed > r->fill_max)
+		r->fill_max = needed;
+	r->measured = true;
+	set_wait(r);
+}
+
+/* A packet came after we gave its gap up: the wait was too short. */
+static void note_late(struct ht_reorder *r)
+{
+	ht_time base = r->fill_max > r->wait ? r->fill_max : r->wait;
+
+	r->fill_max = base + base / 2;
+	r->measured = true;
+	set_wait(r);
+}
+
+/* Offset (1 .. slots-1) of the first held packet after next, or 0. */
+static unsigned first_held(const struct ht_reorder *r)
+{
+	unsigned off;
+
+	if (r->held == 0)
+		return 0;
+	for (off = 1; off <= r->mask; off++)
+		if (r->slot[(uint16_t)(r->next + off) & r->mask].used)
+			return off;
+	return 0;
+}
+
+/* Every live path has delivered a tag after t, so t is not in flight on
+ * any of them. */
+static bool gap_lost(const struct ht_reorder *r, uint16_t t, ht_time now)
+{
+	unsigned i, live = 0;
+
+	for (i = 0; i < HT_REORDER_PATHS; i++) {
+		const struct path_state *p = &r->path[i];
+
+		if (!p->active || now > p->last + r->cfg.path_live)
+			continue;
+		live++;
+		if (p->fresh || !tag_after(p->max_tag, t))
+			return false;
+	}
+	return live > 0;
+}
+
+void ht_reorder_config_default(struct ht_reorder_config *cfg)
+{
+	cfg->slots = 1024;
+	cfg->wait_init = 20 * HT_MS;
+	cfg->wait_min = 2 * HT_MS;
+	cfg->wait_max = 200 * HT_MS;
+	cfg->path_live = 250 * HT_MS;
+}
+
+struct ht_reorder *ht_reorder_new(const struct ht_reorder_config *cfg)
+{
+	struct ht_reorder *r;
+
+	if (cfg == NULL || cfg->slots < 16 || cfg->slots > HT_REORDER_SLOTS_MAX ||
+	    (cfg->slots & (cfg->slots - 1)) != 0 || cfg->wait_min > cfg->wait_max ||
+	    cfg->wait_max == 0)
+		return NULL;
+	r = calloc(1, sizeof(*r) + (size_t)cfg->slots * sizeof(struct slot));
+	if (r == NULL)
+		return NULL;
+	r->cfg = *cfg;
+	r->mask = cfg->slots - 1;
+	set_wait(r);
+	return r;
+}
+
+void ht_reorder_free(struct ht_reorder *r)
+{
+	free(r);
+}
+
+static void store(struct ht_reorder *r, uint16_t tag, ht_time arrived, void *pkt)
+{
+	struct slot *s = &r->slot[tag & r->mask];
+
+	s->pkt = pkt;
+	s->arrived = arrived;
+	s->tag = tag;
+	s->used = true;
+	r->held++;
+}
+
+enum ht_reorder_verdict ht_reorder_push(struct ht_reorder *r, uint16_t tag, unsigned path,
+					ht_time now, void *pkt)
+{
+	struct slot *s;
+	uint16_t d;
+
+	if (path < HT_REORDER_PATHS) {
+		struct path_state *p = &r->path[path];
+
+		if (!p->active || p->fresh || tag_after(tag, p->max_tag))
+			p->max_tag = tag;
+		p->active = true;
+		p->fresh = false;
+		p->last = now;
+	}
+	if (!r->started) {
+		r->started = true;
+		r->first = tag;
+		r->next = tag;
+		r->decay_at = now;
+	}
+	d = (uint16_t)(tag - r->next);
+	s = &r->slot[tag & r->mask];
+	if (d >= TAG_HALF) {
+		if (map_get(r, tag)) {
+			r->st.dup++;
+			return HT_REORDER_DROP;
+		}
+		map_set(r, tag);
+		r->st.late++;
+		if (tag_after(tag, r->first))
+			note_late(r); /* its gap was given up too early */
+		return HT_REORDER_DELIVER;
+	}
+	if (d <= r->mask && s->used) {
+		/* Two tags in the window never share a slot: same tag. */
+		r->st.dup++;
+		return HT_REORDER_DROP;
+	}
+	if (r->has_overflow && tag == r->overflow_tag) {
+		r->st.dup++;
+		return HT_REORDER_DROP;
+	}
+	if (d == 0) {
+		unsigned off = first_held(r);
+
+		if (off != 0)
+			note_fill(r, now - r->slot[(uint16_t)(r->next + off) & r->mask].arrived, now);
+		map_set(r, tag);
+		advance(r);
+		r->st.in_order++;
+		return HT_REORDER_DELIVER;
+	}
+	if (d <= r->mask) {
+		store(r, tag, now, pkt);
+		return HT_REORDER_HELD;
+	}
+	if (r->has_overflow) {
+		r->st.dup++; /* the caller did not drain: refuse rather than grow */
+		return HT_REORDER_DROP;
+	}
+	r->has_overflow = true;
+	r->overflow = pkt;
+	r->overflow_tag = tag;
+	r->overflow_arrived = now;
+	r->drain_to = (uint16_t)(tag - r->mask);
+	return HT_REORDER_HELD;
+}
+
+static void *take_next(struct ht_reorder *r)
+{
+	struct slot *s = &r->slot[r->next & r->mask];
+	void *pkt = s->pkt;
+
+	s->used = false;
+	s->pkt = NULL;
+	r->held--;
+	map_set(r, r->next);
+	advance(r);
+	return pkt;
+}
+
+void *ht_reorder_pop(struct ht_reorder *r, ht_time now)
+{
+	for (;;) {
+		unsigned off;
+
+		if (r->held == 0 && !r->has_overflow)
+			return NULL;
+		if (r->slot[r->next & r->mask].used) {
+			r->st.reordered++;
+			return take_next(r);
+		}
+		if (r->has_overflow) {
+			if (tag_after(r->drain_to, r->next)) {
+				r->st.forced++;
+				advance(r);
+				continue;
+			}
+			r->has_overflow = false;
+			store(r, r->overflow_tag, r->overflow_arrived, r->overflow);
+			r->overflow = NULL;
+			continue;
+		}
+		off = first_held(r);
+		if (now >= r->slot[(uint16_t)(r->next + off) & r->mask].arrived + r->wait) {
+			r->st.timed_out += off;
+			while (off-- > 0)
+				advance(r);
+			continue;
+		}
+		while (off > 0 && gap_lost(r, r->next, now)) {
+			r->st.lost++;
+			advance(r);
+			off--;
+		}
+		if (off > 0)
+			return NULL;
+	}
+}
+
+ht_time ht_reorder_deadline(const struct ht_reorder *r)
+{
+	unsigned off;
+
+	if (r->has_overflow)
+		return 0;
+	off = first_held(r);
+	if (off == 0)
+		return r->held > 0 ? 0 : HT_TIME_NEVER;
+	return r->slot[(uint16_t)(r->next + off) & r->mask].arrived + r->wait;
+}
+
+void *ht_reorder_flush(struct ht_reorder *r)
+{
+	if (r->held == 0 && r->has_overflow) {
+		void *pkt = r->overflow;
+
+		r->has_overflow = false;
+		r->overflow = NULL;
+		while (r->next != r->overflow_tag)
+			advance(r);
+		map_set(r, r->next);
+		advance(r);
+		return pkt;
+	}
+	if (r->held == 0)
+		return NULL;
+	while (!r->slot[r->next & r->mask].used)
+		advance(r);
+	return take_next(r);
+}
+
+void ht_reorder_path_up(struct ht_reorder *r, unsigned path, ht_time now)
+{
+	if (path < HT_REORDER_PATHS) {
+		r->path[path].active = true;
+		r->path[path].fresh = true;
+		r->path[path].last = now;
+	}
+}
+
+void ht_reorder_path_down(struct ht_reorder *r, unsigned path)
+{
+	if (path < HT_REORDER_PATHS) {
+		r->path[path].active = false;
+		r->path[path].fresh = false;
+	}
+}
+
+unsigned ht_reorder_held(const struct ht_reorder *r)
+{
+	return r->held + (r->has_overflow ? 1u : 0u);
+}
+
+ht_time ht_reorder_wait(const struct ht_reorder *r)
+{
+	return r->wait;
+}
+
+const struct ht_reorder_stats *ht_reorder_stats(const struct ht_reorder *r)
+{
+	return &r->st;
+}

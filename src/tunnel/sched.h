@@ -1,0 +1,83 @@
+/* hatun — the path scheduler of a multipath tunneling session (issue 5).
+ * Pure: the caller refreshes each path's state (from ngtcp2's connection
+ * statistics) and asks where a packet, or a new TCP connection, goes.
+ *
+ * Paths are the session's QUIC connections, one per access network, in
+ * the order the user configured them.  A path is `usable` once validated
+ * and while alive; a `backup` path is used only while no primary path is
+ * usable.  Policies (docs/protocol/sessions.md):
+ *
+ *   min-rtt      the lowest-RTT path whose congestion window has room for
+ *                the packet, then the next; when none has room, the
+ *                lowest-RTT one (its connection queues and paces).  The
+ *                default: it fills the fast path first and spills over,
+ *                so bonding is never slower than the best path alone.
+ *   weighted     smooth weighted round robin over the paths with room
+ *                (over all usable ones when none has room), by `weight`.
+ *   redundant    packets of at most redundant_max bytes go on every usable
+ *                path (the receiver drops the copies); larger ones as
+ *                min-rtt.  For latency-critical traffic.
+ *   backup-only  active/standby: everything on the first usable primary
+ *                path in configured order; the others carry nothing until
+ *                it fails.  No aggregation.
+ */
+#ifndef HATUN_TUNNEL_SCHED_H
+#define HATUN_TUNNEL_SCHED_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/loop.h"
+
+#define HT_SCHED_PATHS 8u
+#define HT_SCHED_REDUNDANT_MAX 300u /* bytes: ACKs, DNS, VoIP, games */
+
+enum ht_sched_policy {
+	HT_SCHED_MIN_RTT = 0,
+	HT_SCHED_WEIGHTED,
+	HT_SCHED_REDUNDANT,
+	HT_SCHED_BACKUP_ONLY,
+};
+
+struct ht_sched_path {
+	/* set by the caller */
+	bool usable;
+	bool backup;
+	uint32_t weight; /* weighted policy; 0 counts as 1 */
+	ht_time srtt;
+	uint64_t cwnd;      /* bytes */
+	uint64_t in_flight; /* bytes; ht_sched_pick adds what it places */
+	unsigned streams;   /* tunnelled TCP connections it carries now */
+	/* private */
+	int64_t credit;
+};
+
+struct ht_sched {
+	enum ht_sched_policy policy;
+	unsigned n; /* paths in use: path[0 .. n-1] */
+	size_t redundant_max;
+	struct ht_sched_path path[HT_SCHED_PATHS];
+	uint64_t picks[HT_SCHED_PATHS]; /* packets placed per path */
+};
+
+void ht_sched_init(struct ht_sched *s, enum ht_sched_policy policy);
+
+/* "min-rtt", "weighted", "redundant", "backup-only" -> policy (>= 0), or
+ * HT_ERR_BAD_VALUE. */
+int ht_sched_policy_parse(const char *name);
+const char *ht_sched_policy_name(enum ht_sched_policy policy);
+
+/* The paths a datagram of len bytes goes on, as a bit mask (bit i = path
+ * i); more than one bit only under `redundant`.  0 when no path is usable.
+ * Adds len to the chosen paths' in_flight. */
+uint32_t ht_sched_pick(struct ht_sched *s, size_t len);
+
+/* The path a new tunnelled TCP connection is placed on (stream mode: its
+ * stream never moves), or -1 when no path is usable.  Under min-rtt and
+ * redundant: the path with the most estimated rate (cwnd / srtt) per
+ * connection it would carry, so that eight bulk flows spread over the
+ * links in proportion to what they deliver; ties go to the lower RTT. */
+int ht_sched_pick_stream(struct ht_sched *s);
+
+#endif

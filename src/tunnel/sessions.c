@@ -1,0 +1,190 @@
+/* hatun — the concentrator's table of tunneling sessions (sessions.h). */
+#include "tunnel/sessions.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/err.h"
+
+/* IDs are uniformly random: their first bytes are the hash. */
+static size_t home(const struct ht_session_table *t, const uint8_t *id)
+{
+	uint64_t h;
+
+	memcpy(&h, id, sizeof(h));
+	return (size_t)h & t->mask;
+}
+
+/* Constant time, so that probing for IDs learns nothing from timing. */
+static bool same(const uint8_t *a, const uint8_t *b, size_t n)
+{
+	uint8_t d = 0;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		d |= (uint8_t)(a[i] ^ b[i]);
+	return d == 0;
+}
+
+static struct ht_session *find(const struct ht_session_table *t, const uint8_t *id)
+{
+	size_t i = home(t, id);
+
+	while (t->slot[i].used) {
+		if (same(t->slot[i].id, id, HT_SESSION_ID_LEN))
+			return &t->slot[i];
+		i = (i + 1) & t->mask;
+	}
+	return NULL;
+}
+
+/* Linear probing with backward-shift deletion: no tombstones, so lookups
+ * never slow down as sessions come and go. */
+static void erase(struct ht_session_table *t, struct ht_session *s)
+{
+	size_t hole = (size_t)(s - t->slot), i = hole;
+
+	for (;;) {
+		size_t h;
+
+		i = (i + 1) & t->mask;
+		if (!t->slot[i].used)
+			break;
+		h = home(t, t->slot[i].id);
+		/* slot i may move into the hole unless its home lies
+		 * cyclically in (hole, i] */
+		if (((i - h) & t->mask) >= ((i - hole) & t->mask)) {
+			t->slot[hole] = t->slot[i];
+			hole = i;
+		}
+	}
+	memset(&t->slot[hole], 0, sizeof(t->slot[hole]));
+	t->count--;
+}
+
+int ht_session_table_init(struct ht_session_table *t, size_t cap, ht_time linger)
+{
+	size_t n = 16;
+
+	memset(t, 0, sizeof(*t));
+	if (cap == 0 || cap > ((size_t)1 << 20))
+		return HT_ERR_INVAL;
+	while (n < 2 * cap) /* load factor <= 1/2 */
+		n <<= 1;
+	t->slot = calloc(n, sizeof(*t->slot));
+	if (t->slot == NULL)
+		return HT_ERR_NOBUF;
+	t->cap = cap;
+	t->mask = n - 1;
+	t->linger = linger;
+	t->next_serial = 1;
+	return HT_OK;
+}
+
+void ht_session_table_free(struct ht_session_table *t)
+{
+	free(t->slot);
+	memset(t, 0, sizeof(*t));
+}
+
+static bool expired(const struct ht_session *s, ht_time now)
+{
+	return s->conns == 0 && now >= s->expires;
+}
+
+enum ht_session_result ht_session_create(struct ht_session_table *t,
+					 const uint8_t id[HT_SESSION_ID_LEN],
+					 const uint8_t owner[HT_SESSION_OWNER_LEN], ht_time now,
+					 struct ht_session **out)
+{
+	struct ht_session *s;
+	size_t i;
+
+	*out = NULL;
+	s = find(t, id);
+	if (s != NULL) {
+		if (!expired(s, now))
+			return HT_SESSION_COLLISION;
+		erase(t, s);
+	}
+	if (t->count >= t->cap)
+		return HT_SESSION_FULL;
+	i = home(t, id);
+	while (t->slot[i].used)
+		i = (i + 1) & t->mask;
+	s = &t->slot[i];
+	memcpy(s->id, id, HT_SESSION_ID_LEN);
+	memcpy(s->owner, owner, HT_SESSION_OWNER_LEN);
+	s->conns = 1;
+	s->created = now;
+	s->expires = 0;
+	s->serial = t->next_serial++;
+	s->user = NULL;
+	s->used = true;
+	t->count++;
+	*out = s;
+	return HT_SESSION_OK;
+}
+
+enum ht_session_result ht_session_join(struct ht_session_table *t, const uint8_t *id,
+				       size_t id_len,
+				       const uint8_t owner[HT_SESSION_OWNER_LEN], ht_time now,
+				       struct ht_session **out)
+{
+	struct ht_session *s;
+
+	*out = NULL;
+	if (id == NULL || id_len != HT_SESSION_ID_LEN)
+		return HT_SESSION_UNKNOWN;
+	s = find(t, id);
+	if (s == NULL || expired(s, now))
+		return HT_SESSION_UNKNOWN;
+	if (!same(s->owner, owner, HT_SESSION_OWNER_LEN))
+		return HT_SESSION_NOT_OWNER;
+	if (s->conns >= HT_SESSION_CONNS_MAX)
+		return HT_SESSION_FULL;
+	s->conns++;
+	s->expires = 0;
+	*out = s;
+	return HT_SESSION_OK;
+}
+
+void ht_session_leave(struct ht_session_table *t, struct ht_session *s, ht_time now)
+{
+	if (s == NULL || s->conns == 0)
+		return;
+	if (--s->conns == 0)
+		s->expires = now + t->linger;
+}
+
+size_t ht_session_expire(struct ht_session_table *t, ht_time now,
+			 void (*gone)(struct ht_session *s, void *arg), void *arg)
+{
+	size_t i = 0, n = 0;
+
+	/* erase() may shift a later entry into slot i: look at i again. */
+	while (i <= t->mask) {
+		struct ht_session *s = &t->slot[i];
+
+		if (s->used && expired(s, now)) {
+			if (gone != NULL)
+				gone(s, arg);
+			erase(t, s);
+			n++;
+			continue;
+		}
+		i++;
+	}
+	return n;
+}
+
+ht_time ht_session_next_expiry(const struct ht_session_table *t)
+{
+	ht_time next = HT_TIME_NEVER;
+	size_t i;
+
+	for (i = 0; i <= t->mask; i++)
+		if (t->slot[i].used && t->slot[i].conns == 0 && t->slot[i].expires < next)
+			next = t->slot[i].expires;
+	return next;
+}

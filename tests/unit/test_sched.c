@@ -1,0 +1,168 @@
+/* Unit tests of src/tunnel/sched.c: each policy's choice, backups only
+ * without a usable primary, spill-over when the fast path's window is full,
+ * weights, redundancy for small packets, stream placement by load. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "proto/err.h"
+#include "tunnel/sched.h"
+
+static void two_paths(struct ht_sched *s, enum ht_sched_policy pol)
+{
+	ht_sched_init(s, pol);
+	s->n = 2;
+	s->path[0] = (struct ht_sched_path){.usable = true, .srtt = 40 * HT_MS, .cwnd = 100000};
+	s->path[1] = (struct ht_sched_path){.usable = true, .srtt = 20 * HT_MS, .cwnd = 100000};
+}
+
+static void test_names(void **state)
+{
+	(void)state;
+	assert_int_equal(ht_sched_policy_parse("min-rtt"), HT_SCHED_MIN_RTT);
+	assert_int_equal(ht_sched_policy_parse("weighted"), HT_SCHED_WEIGHTED);
+	assert_int_equal(ht_sched_policy_parse("redundant"), HT_SCHED_REDUNDANT);
+	assert_int_equal(ht_sched_policy_parse("backup-only"), HT_SCHED_BACKUP_ONLY);
+	assert_int_equal(ht_sched_policy_parse("fastest"), HT_ERR_BAD_VALUE);
+	assert_int_equal(ht_sched_policy_parse(NULL), HT_ERR_BAD_VALUE);
+	assert_string_equal(ht_sched_policy_name(HT_SCHED_BACKUP_ONLY), "backup-only");
+}
+
+static void test_min_rtt_spills_over(void **state)
+{
+	struct ht_sched s;
+	int i, on1 = 0, on0 = 0;
+
+	(void)state;
+	two_paths(&s, HT_SCHED_MIN_RTT);
+	/* 100 kB of window on the 20 ms path: about 83 packets, then path 0 */
+	for (i = 0; i < 120; i++) {
+		uint32_t m = ht_sched_pick(&s, 1200);
+
+		assert_true(m == 1u || m == 2u);
+		if (m == 2u) {
+			assert_int_equal(on0, 0); /* no interleaving before full */
+			on1++;
+		} else {
+			on0++;
+		}
+	}
+	assert_int_equal(on1, 83);
+	assert_int_equal(on0, 37);
+	/* both full: the lower RTT again */
+	s.path[0].in_flight = s.path[0].cwnd;
+	assert_int_equal(ht_sched_pick(&s, 1200), 2u);
+}
+
+static void test_backup_only_when_needed(void **state)
+{
+	struct ht_sched s;
+
+	(void)state;
+	two_paths(&s, HT_SCHED_MIN_RTT);
+	s.path[1].backup = true; /* faster, but a backup */
+	assert_int_equal(ht_sched_pick(&s, 100), 1u);
+	assert_int_equal(ht_sched_pick_stream(&s), 0);
+	s.path[0].usable = false;
+	assert_int_equal(ht_sched_pick(&s, 100), 2u);
+	s.path[1].usable = false;
+	assert_int_equal(ht_sched_pick(&s, 100), 0u);
+	assert_int_equal(ht_sched_pick_stream(&s), -1);
+}
+
+static void test_weighted(void **state)
+{
+	struct ht_sched s;
+	int i, n[2] = {0, 0}, run = 0, max_run = 0, last = -1;
+
+	(void)state;
+	two_paths(&s, HT_SCHED_WEIGHTED);
+	s.path[0].weight = 3;
+	s.path[1].weight = 1;
+	s.path[0].cwnd = s.path[1].cwnd = UINT64_MAX / 2;
+	for (i = 0; i < 400; i++) {
+		int p = ht_sched_pick(&s, 1200) == 1u ? 0 : 1;
+
+		n[p]++;
+		run = p == last ? run + 1 : 1;
+		last = p;
+		if (run > max_run)
+			max_run = run;
+	}
+	assert_int_equal(n[0], 300);
+	assert_int_equal(n[1], 100);
+	assert_true(max_run <= 3); /* interleaved, not in bursts */
+}
+
+static void test_redundant(void **state)
+{
+	struct ht_sched s;
+
+	(void)state;
+	two_paths(&s, HT_SCHED_REDUNDANT);
+	assert_int_equal(ht_sched_pick(&s, 80), 3u);
+	assert_int_equal(ht_sched_pick(&s, HT_SCHED_REDUNDANT_MAX), 3u);
+	assert_int_equal(ht_sched_pick(&s, 1200), 2u);
+	assert_int_equal(s.picks[0], 2);
+	assert_int_equal(s.picks[1], 3);
+}
+
+static void test_backup_only_policy(void **state)
+{
+	struct ht_sched s;
+	int i;
+
+	(void)state;
+	two_paths(&s, HT_SCHED_BACKUP_ONLY);
+	for (i = 0; i < 200; i++)
+		assert_int_equal(ht_sched_pick(&s, 1200), 1u); /* full or not */
+	s.path[0].usable = false;
+	assert_int_equal(ht_sched_pick(&s, 1200), 2u);
+	s.path[0].usable = true;
+	assert_int_equal(ht_sched_pick(&s, 1200), 1u);
+}
+
+/* Eight connections over two equal-rate paths: four each; over a path with
+ * twice the rate: about two thirds there. */
+static void test_stream_placement(void **state)
+{
+	struct ht_sched s;
+	int i, p;
+
+	(void)state;
+	two_paths(&s, HT_SCHED_MIN_RTT);
+	s.path[0].cwnd = 2 * s.path[1].cwnd; /* same rate: 2x window, 2x RTT */
+	for (i = 0; i < 8; i++) {
+		p = ht_sched_pick_stream(&s);
+		assert_true(p == 0 || p == 1);
+		s.path[p].streams++;
+	}
+	assert_int_equal(s.path[0].streams, 4);
+	assert_int_equal(s.path[1].streams, 4);
+
+	two_paths(&s, HT_SCHED_MIN_RTT);
+	s.path[1].cwnd = 2 * s.path[0].cwnd; /* path 1: 4x the rate */
+	for (i = 0; i < 10; i++) {
+		p = ht_sched_pick_stream(&s);
+		s.path[p].streams++;
+	}
+	assert_int_equal(s.path[1].streams, 8);
+	assert_int_equal(s.path[0].streams, 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_min_rtt_spills_over),
+		cmocka_unit_test(test_backup_only_when_needed),
+		cmocka_unit_test(test_weighted),
+		cmocka_unit_test(test_redundant),
+		cmocka_unit_test(test_backup_only_policy),
+		cmocka_unit_test(test_stream_placement),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
