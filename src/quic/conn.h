@@ -205,7 +205,12 @@ int ht_qconn_stream_reset(struct ht_qconn *c, int64_t sid, uint64_t app_error);
 int ht_qconn_stream_stop_sending(struct ht_qconn *c, int64_t sid, uint64_t app_error);
 
 /* Queue one DATAGRAM frame (copied).  HT_QERR_TOO_BIG, HT_QERR_FULL,
- * HT_QERR_STATE (peer has no DATAGRAM support / handshake not done). */
+ * HT_QERR_STATE (peer has no DATAGRAM support / handshake not done).
+ * The queue (settings.max_dgram_queue) is managed by sojourn time: CoDel
+ * (codel.h, target 5 ms, interval 100 ms) drops at its head while it
+ * stands above target; stats.dgram_codel_drops counts those. */
+#define HT_QDGRAM_TARGET (5 * HT_MS)
+#define HT_QDGRAM_INTERVAL (100 * HT_MS)
 int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len);
 
 /* The largest DATAGRAM payload ht_qconn_send_datagram takes now: on the
@@ -241,6 +246,7 @@ struct ht_qconn_stats {
 	uint64_t streams_open;
 	uint64_t lost_pkts; /* packets carrying stream data declared lost */
 	uint64_t delivery_rate; /* bytes/s, ngtcp2's estimate */
+	uint64_t dgram_codel_drops; /* DATAGRAMs dropped by sojourn time (CoDel) */
 };
 void ht_qconn_get_stats(struct ht_qconn *c, struct ht_qconn_stats *st);
 

@@ -269,12 +269,14 @@ int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len)
 		c->dq_cap = c->set.max_dgram_queue ? c->set.max_dgram_queue : 128;
 		if ((c->dq = calloc(c->dq_cap, sizeof(*c->dq))) == NULL)
 			return HT_QERR_NOMEM;
+		ht_codel_init(&c->dq_codel, HT_QDGRAM_TARGET, HT_QDGRAM_INTERVAL);
 	}
 	if (c->dq_len == c->dq_cap)
 		return HT_QERR_FULL;
 	if ((d = malloc(sizeof(*d) + len)) == NULL)
 		return HT_QERR_NOMEM;
 	d->len = len;
+	d->t = ht_now();
 	memcpy(d->data, data, len);
 	c->dq[(c->dq_head + c->dq_len) % c->dq_cap] = d;
 	c->dq_len++;
@@ -344,6 +346,7 @@ void ht_qconn_get_stats(struct ht_qconn *c, struct ht_qconn_stats *st)
 	st->pkts_received = c->pkts_received;
 	st->streams_open = c->nstreams;
 	st->lost_pkts = c->lost_closed;
+	st->dgram_codel_drops = c->dq_codel.drops;
 	if (c->conn == NULL)
 		return;
 	ngtcp2_conn_get_conn_stat(c->conn, &cs);

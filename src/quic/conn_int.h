@@ -5,6 +5,7 @@
 
 #include <ngtcp2/ngtcp2.h>
 
+#include "quic/codel.h"
 #include "quic/conn.h"
 #include "quic/tls.h"
 #include "quic/udp.h"
@@ -64,6 +65,7 @@ enum ht_qconn_state {
 };
 
 struct ht_qdgram {
+	ht_time t; /* enqueued (CoDel sojourn) */
 	size_t len;
 	uint8_t data[];
 };
@@ -126,9 +128,10 @@ struct ht_qconn {
 	struct ht_qstream *ready;
 	struct ht_qstream *notify;
 
-	/* Outgoing DATAGRAM frames (bounded FIFO). */
+	/* Outgoing DATAGRAM frames (bounded FIFO, CoDel at the head). */
 	struct ht_qdgram **dq;
 	size_t dq_head, dq_len, dq_cap;
+	struct ht_codel dq_codel;
 
 	/* Stats not kept by ngtcp2. */
 	uint64_t bytes_sent, bytes_received, pkts_sent, pkts_received, lost_closed;

@@ -19,7 +19,8 @@ static const char *const DROP_NAMES[HT_DG_NDROP] = {
 	[HT_DG_MALFORMED] = "malformed", [HT_DG_PROTO] = "protocol",
 	[HT_DG_SPOOFED] = "spoofed",     [HT_DG_NO_CLIENT] = "no_client",
 	[HT_DG_C2C] = "client_to_client", [HT_DG_TOO_BIG] = "too_big",
-	[HT_DG_PATH_MTU] = "path_mtu",   [HT_DG_QUEUE] = "queue",
+	[HT_DG_PATH_MTU] = "path_mtu",   [HT_DG_QUEUE] = "queue_full",
+	[HT_DG_SOJOURN] = "sojourn",
 	[HT_DG_NO_SERVICE] = "no_service", [HT_DG_DEVICE] = "device",
 };
 

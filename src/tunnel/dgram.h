@@ -29,7 +29,8 @@ enum ht_dg_drop {
 	HT_DG_C2C,           /* client to client, not allowed */
 	HT_DG_TOO_BIG,       /* over the tunnel MTU (ICMP sent when due) */
 	HT_DG_PATH_MTU,      /* fits the tunnel MTU, not yet the path (PMTUD) */
-	HT_DG_QUEUE,         /* the connection's datagram queue: full or sojourn */
+	HT_DG_QUEUE,         /* the connection's datagram queue was full */
+	HT_DG_SOJOURN,       /* CoDel: waited too long in that queue */
 	HT_DG_NO_SERVICE,    /* no addresses assigned (qt-00 / qt-01, no --tun) */
 	HT_DG_DEVICE,        /* the TUN/TAP write failed (full, down) */
 	HT_DG_NDROP

@@ -375,6 +375,7 @@ void ht_dgclient_status(const struct ht_dgclient *d, struct ht_status *st,
 	snprintf(st->tun, sizeof(st->tun), "%s", d->dev.name);
 	c->dgram = true;
 	c->dg = d->ctr;
+	c->dg.drop[HT_DG_SOJOURN] = c->st.dgram_codel_drops; /* the QUIC layer's */
 	c->addrs[0] = '\0';
 	for (unsigned i = 0; d->configured && i < d->applied.naddr; i++) {
 		char a[64];

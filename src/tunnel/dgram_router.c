@@ -387,6 +387,7 @@ void ht_dgpeer_status(const struct ht_dgpeer *p, struct ht_status_conn *c)
 
 	c->dgram = true;
 	c->dg = p->ctr;
+	c->dg.drop[HT_DG_SOJOURN] = c->st.dgram_codel_drops; /* the QUIC layer's */
 	c->addrs[0] = '\0';
 	for (unsigned i = 0; i < p->naddr && n < sizeof(c->addrs); i++) {
 		char a[64];

@@ -149,6 +149,19 @@ echo "$out" | grep -q "From $GW6 .*Packet too big.*mtu=$MTU" ||
 tb_exec concentrator ip link set hd0 mtu "$MTU"
 tb_ok "over the tunnel MTU ($MTU): ICMP Frag Needed from $GW4, Packet Too Big from $GW6"
 
+# ---- a saturated tunnel: the datagram queue is managed by sojourn time ------------------
+# 20 Mbit/s on the access link, 60 Mbit/s of UDP into the tunnel: the QUIC
+# congestion window holds datagrams back, CoDel drops the ones that stood
+# in the queue too long (counted "sojourn"), pings still get through.
+tb_shape_rate client wan0 20 20
+u=$(tb_iperf client "$A4" "$SV" 3 -u -b 60M) || tb_fail "iperf3 UDP over the shaped link"
+tb_shape_rate client wan0 0
+"$HATUN" status --json --control "$TB_DIR/ctl/client.sock" >"$TB_DIR/stc.json" ||
+	tb_fail "hatun status (client)"
+soj=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["connections"][0]["datagrams"]["dropped"]; print(d["sojourn"], d["queue_full"])' "$TB_DIR/stc.json")
+[ "${soj%% *}" -gt 0 ] || tb_fail "no sojourn drops under overload ($soj)"
+tb_ok "60 Mbit/s of UDP into a 20 Mbit/s link: $u Mbit/s arrive; drops sojourn/queue_full: $soj"
+
 # ---- spoofed source ---------------------------------------------------------------------
 conc_json() { "$HATUN" status --json --control "$TB_DIR/ctl/concentrator.sock"; }
 tb_exec client ip addr add 192.0.2.120/32 dev hc0
