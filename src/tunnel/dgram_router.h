@@ -31,6 +31,7 @@ struct ht_status_conn;
 
 struct ht_dgrouter_config {
 	const char *tun; /* device name; NULL: no IP service */
+	bool tap;        /* --tap: the device is a TAP, frames (0x6558) are bridged */
 	struct {
 		int version;
 		uint8_t prefix[16];
@@ -56,6 +57,7 @@ struct ht_dgpeer {
 	uint8_t addr[2][16]; /* leased: IPv4 (mapped) and/or IPv6 */
 	unsigned mtu;        /* tunnel MTU announced to this client */
 	uint16_t tag;        /* next Packet Tag (per connection until sessions) */
+	bool tap_ok;         /* TAP mode: configured, frames flow */
 	uint8_t session_id[QT_CTRL_SESSION_ID_HATUN];
 	bool have_session;
 	struct ht_dg_counters ctr;
