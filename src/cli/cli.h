@@ -51,5 +51,6 @@ int cmd_fingerprint(const struct cli_command *cmd, int argc, char **argv);
 int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv);
 int cmd_client(const struct cli_command *cmd, int argc, char **argv);
 int cmd_status(const struct cli_command *cmd, int argc, char **argv);
+int cmd_converter(const struct cli_command *cmd, int argc, char **argv);
 
 #endif

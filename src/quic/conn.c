@@ -66,6 +66,8 @@ void ht_qconn_settings_default(struct ht_qconn_settings *s)
 	s->cc = HT_QCC_CUBIC;
 	s->max_udp_payload = 1452;
 	s->max_dgram_queue = 128;
+	s->max_streams_uni = 0;
+	s->uni_stream_window = 64 * 1024;
 }
 
 static _Thread_local size_t live_conns;
@@ -384,12 +386,16 @@ static int cb_stream_open(ngtcp2_conn *conn, int64_t sid, void *user)
 	struct ht_qconn *c = user;
 
 	(void)conn;
-	if (!ngtcp2_is_bidi_stream(sid))
-		return 0; /* we allow no uni streams; ngtcp2 enforces the limit */
+	/* A stream before the handshake completed is 0-RTT (conn_0rtt.c). */
 	if (c->is_server && !c->hs_done && ht_qc_early_server_accept(c) != 0)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	if (stream_for(c, sid, NULL) == NULL)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
+	if (!ngtcp2_is_bidi_stream(sid)) {
+		/* ngtcp2 enforces settings.max_streams_uni (conn_api.c). */
+		ht_qconn_uni_opened(c, sid);
+		return 0;
+	}
 	CALL(c, stream_open, sid);
 	return 0;
 }
@@ -595,6 +601,7 @@ static void fill_settings(const struct ht_qconn *c, ngtcp2_settings *st,
 		      : c->set.cc == HT_QCC_RENO ? NGTCP2_CC_ALGO_RENO
 						 : NGTCP2_CC_ALGO_CUBIC;
 	st->max_tx_udp_payload_size = c->set.max_udp_payload;
+	st->no_tx_udp_payload_size_shaping = c->set.fixed_udp_payload;
 	st->handshake_timeout = c->set.handshake_timeout;
 	st->log_printf = c->set.ngtcp2_debug ? ngtcp2_log : NULL;
 	/* No window auto-tuning: the windows are the bound on what the upper
@@ -605,10 +612,10 @@ static void fill_settings(const struct ht_qconn *c, ngtcp2_settings *st,
 	ngtcp2_transport_params_default(p);
 	p->initial_max_stream_data_bidi_local = c->set.stream_window;
 	p->initial_max_stream_data_bidi_remote = c->set.stream_window;
-	p->initial_max_stream_data_uni = 0;
+	p->initial_max_stream_data_uni = c->set.max_streams_uni ? c->set.uni_stream_window : 0;
 	p->initial_max_data = c->set.conn_window;
 	p->initial_max_streams_bidi = c->set.max_streams_bidi;
-	p->initial_max_streams_uni = 0;
+	p->initial_max_streams_uni = c->set.max_streams_uni;
 	p->max_idle_timeout = c->set.idle_timeout;
 	p->active_connection_id_limit = 4;
 	p->max_datagram_frame_size = 65535;

@@ -5,6 +5,7 @@
 
 #include <ngtcp2/ngtcp2.h>
 
+#include "quic/codel.h"
 #include "quic/conn.h"
 #include "quic/tls.h"
 #include "quic/udp.h"
@@ -64,6 +65,7 @@ enum ht_qconn_state {
 };
 
 struct ht_qdgram {
+	ht_time t; /* enqueued (CoDel sojourn) */
 	size_t len;
 	uint8_t data[];
 };
@@ -128,9 +130,10 @@ struct ht_qconn {
 	struct ht_qstream *ready;
 	struct ht_qstream *notify;
 
-	/* Outgoing DATAGRAM frames (bounded FIFO). */
+	/* Outgoing DATAGRAM frames (bounded FIFO, CoDel at the head). */
 	struct ht_qdgram **dq;
 	size_t dq_head, dq_len, dq_cap;
+	struct ht_codel dq_codel;
 
 	/* Stats not kept by ngtcp2. */
 	uint64_t bytes_sent, bytes_received, pkts_sent, pkts_received, lost_closed;
@@ -167,6 +170,8 @@ void ht_qstream_ready_del(struct ht_qconn *c, struct ht_qstream *s);
 /* ---- conn.c, for conn_api.c ---------------------------------------------------- */
 bool ht_qconn_is_gone(const struct ht_qconn *c);  /* closing, draining or reported closed */
 void ht_qconn_queue_flush(struct ht_qconn *c);     /* write at the end of this batch */
+/* The peer opened unidirectional stream sid (conn_api.c). */
+void ht_qconn_uni_opened(struct ht_qconn *c, int64_t sid);
 /* Return the credit of bytes delivered but never consumed (stream ends). */
 void ht_qconn_release_rx(struct ht_qconn *c, struct ht_qstream *s);
 

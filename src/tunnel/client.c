@@ -76,6 +76,7 @@ struct ht_client {
 	struct cli_relay *qhead, *qtail;
 	size_t qlen;
 	struct ht_resolver *rs; /* --dns */
+	struct ht_dgclient *dg; /* control stream, datagram mode */
 	ht_time started;
 	uint64_t tcp_total, tcp_refused;
 	char server_str[64];
@@ -653,6 +654,8 @@ static void connect_now(struct ht_client *cl)
 	if (cl->cfg.keep_alive > 0 || cl->cfg.no_keep_alive)
 		set.keep_alive = cl->cfg.keep_alive;
 	set.ngtcp2_debug = getenv("HATUN_NGTCP2_DEBUG") != NULL;
+	set.max_streams_uni = 1; /* the concentrator's control stream (-01 §7.1) */
+	set.fixed_udp_payload = cl->cfg.dgram.tun != NULL;
 	a.set = &set;
 	rv = ht_qconn_connect(&cl->qc, cl->loop, &a);
 	if (rv != 0) {
@@ -679,6 +682,7 @@ static void on_handshake_done(struct ht_qconn *c, void *user)
 	       e == HT_QEARLY_ACCEPTED	 ? ", 0-RTT accepted"
 	       : e == HT_QEARLY_REJECTED ? ", 0-RTT rejected"
 					 : "");
+	ht_dgclient_conn_up(cl->dg, c);
 	drain_queue(cl);
 }
 
@@ -693,6 +697,7 @@ static void on_closed(struct ht_qconn *c, void *user, const struct ht_qconn_clos
 	       info->text != NULL ? info->text : "closed");
 	cl->up = false;
 	cl->qc = NULL;
+	ht_dgclient_conn_down(cl->dg);
 	for (r = cl->relays; r != NULL; r = next) {
 		struct cli_relay *cr = (struct cli_relay *)r;
 
@@ -721,19 +726,69 @@ static void on_stream_open(struct ht_qconn *c, void *user, int64_t sid)
 	(void)ht_qconn_stream_reset(c, sid, QT_STREAM_RESET_TCP_CONNECTION_RESET);
 }
 
+/* The control streams (2 and 3) belong to dgram_client, the rest to relays. */
 static void on_stream_closed(struct ht_qconn *c, void *user, int64_t sid)
 {
+	struct ht_client *cl = user;
+
+	if (ht_dgclient_stream_closed(cl->dg, sid))
+		return;
 	ht_relay_on_stream_closed(c, user, sid);
+}
+
+static void on_stream_data(struct ht_qconn *c, void *user, int64_t sid, const uint8_t *data,
+			   size_t len, bool fin)
+{
+	struct ht_client *cl = user;
+
+	if (ht_dgclient_stream_data(cl->dg, sid, data, len, fin))
+		return;
+	ht_relay_on_stream_data(c, user, sid, data, len, fin);
+}
+
+static void on_stream_reset(struct ht_qconn *c, void *user, int64_t sid, uint64_t code)
+{
+	struct ht_client *cl = user;
+
+	if (ht_dgclient_stream_reset(cl->dg, sid, code))
+		return;
+	ht_relay_on_stream_reset(c, user, sid, code);
+}
+
+static void on_stream_stop(struct ht_qconn *c, void *user, int64_t sid, uint64_t code)
+{
+	struct ht_client *cl = user;
+
+	if (ht_dgclient_stream_closed(cl->dg, sid))
+		return;
+	ht_relay_on_stream_stop(c, user, sid, code);
+}
+
+static void on_uni_open(struct ht_qconn *c, void *user, int64_t sid)
+{
+	struct ht_client *cl = user;
+
+	(void)ht_dgclient_uni_open(cl->dg, c, sid);
+}
+
+static void on_datagram(struct ht_qconn *c, void *user, const uint8_t *data, size_t len)
+{
+	struct ht_client *cl = user;
+
+	(void)c;
+	ht_dgclient_datagram(cl->dg, data, len);
 }
 
 static const struct ht_qconn_ops cli_ops = {
 	.handshake_done = on_handshake_done,
 	.stream_open = on_stream_open,
-	.stream_data = ht_relay_on_stream_data,
-	.stream_reset = ht_relay_on_stream_reset,
-	.stream_stop_sending = ht_relay_on_stream_stop,
+	.uni_stream_open = on_uni_open,
+	.stream_data = on_stream_data,
+	.stream_reset = on_stream_reset,
+	.stream_stop_sending = on_stream_stop,
 	.stream_writable = ht_relay_on_stream_writable,
 	.stream_closed = on_stream_closed,
+	.datagram = on_datagram,
 	.streams_available = on_streams_available,
 	.closed = on_closed,
 };
@@ -772,6 +827,10 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 		goto nomem;
 	if (cfg->dns && ht_resolver_new(&cl->rs, loop, open_dns_conn, cl) != 0)
 		goto nomem;
+	cl->cfg.dgram.server = cfg->server;
+	cl->cfg.dgram.server_len = cfg->server_len;
+	if (ht_dgclient_new(&cl->dg, loop, &cl->cfg.dgram, err, errlen) != 0)
+		goto fail;
 	if (ht_tls_config_new(&cl->tls, HT_TLS_CLIENT, cfg->cert, cfg->key,
 			      (const uint8_t(*)[HT_FP_LEN]) & cl->cfg.pin, 1, err, errlen) != 0)
 		goto fail;
@@ -865,6 +924,7 @@ void ht_client_free(struct ht_client *cl)
 		ht_client_shutdown(cl);
 	free(cl->ls);
 	free(cl->fwd);
+	ht_dgclient_free(cl->dg);
 	ht_tls_config_free(cl->tls);
 	free(cl);
 }
@@ -899,5 +959,6 @@ int ht_client_status(void *arg, struct ht_status *st)
 	snprintf(c->state, sizeof(c->state), "%s",
 		 cl->up ? "up" : cl->qc != NULL ? "connecting" : "down");
 	c->tcp_open = st->tcp_open;
+	ht_dgclient_status(cl->dg, st, c);
 	return 0;
 }

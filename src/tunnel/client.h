@@ -18,6 +18,7 @@
 
 #include "core/loop.h"
 #include "quic/identity.h"
+#include "tunnel/dgram_client.h"
 #include "tunnel/spec.h"
 
 struct ht_client;
@@ -41,6 +42,7 @@ struct ht_client_config {
 	ht_time keep_alive;        /* PING interval when idle; 0 = default (10 s) */
 	bool no_keep_alive;        /* --keepalive 0 */
 	const char *ticket_file;   /* session tickets for 0-RTT; NULL: none */
+	struct ht_dgclient_config dgram; /* --tun, --route, --full-tunnel */
 };
 
 /* Open the listeners and start connecting.  Returns 0, or -1 with a

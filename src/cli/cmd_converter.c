@@ -1,0 +1,214 @@
+/* hatun converter: options, validation, the loop, shutdown on SIGINT /
+ * SIGTERM (src/convert/converter.h does the work). */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "convert/converter.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "proto/err.h"
+#include "proto/policy.h"
+#include "tunnel/spec.h"
+
+#define CONVERT_DEFAULT_PORT 5124 /* no IANA port: hatun's default */
+
+enum {
+	O_LISTEN = 256,
+	O_ALLOW_CLIENT,
+	O_ALLOW_DEST,
+	O_DENY_DEST,
+	O_MAX_CONNS,
+	O_MAX_PENDING,
+	O_CONNECT_TIMEOUT,
+	O_IDLE_TIMEOUT,
+	O_ERROR_RATE,
+	O_LOG_LEVEL,
+	O_SYSLOG,
+};
+
+struct conv_opts {
+	bool in_file, have_listen, clients_cli, allow_dest_cli, deny_dest_cli, syslog;
+	struct ht_hostport listen;
+	enum ht_log_level level;
+	uint64_t max_conns, max_pending, error_rate;
+	ht_time connect_timeout, idle_timeout;
+	struct ht_converter_config cfg;
+	struct ht_policy *policy;
+};
+
+static int conv_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
+{
+	struct conv_opts *o = ctx;
+	const char *why;
+	int rc;
+
+	switch (c) {
+	case 'c':
+		return 0; /* read before everything else */
+	case O_LISTEN:
+		if (ht_hostport_parse(arg, false, CONVERT_DEFAULT_PORT, &o->listen, &why) != 0)
+			return cli_usage_error(cmd, "--listen: '%s': %s", arg, why);
+		o->have_listen = true;
+		return 0;
+	case O_ALLOW_CLIENT:
+		if (!o->in_file && !o->clients_cli) {
+			o->clients_cli = true;
+			o->cfg.nclients = 0; /* the command line replaces the file's list */
+		}
+		if (o->cfg.nclients == HT_CONV_MAX_CLIENT_NETS)
+			return cli_usage_error(cmd, "--allow-client: more than %d prefixes",
+					       HT_CONV_MAX_CLIENT_NETS);
+		if (ht_policy_parse_cidr(&o->cfg.clients[o->cfg.nclients], arg, strlen(arg)) != HT_OK)
+			return cli_usage_error(cmd, "--allow-client: '%s' is not a CIDR prefix", arg);
+		o->cfg.nclients++;
+		return 0;
+	case O_ALLOW_DEST:
+	case O_DENY_DEST: {
+		bool allow = c == O_ALLOW_DEST;
+		bool *cli = allow ? &o->allow_dest_cli : &o->deny_dest_cli;
+
+		if (!o->in_file && !*cli) {
+			*cli = true;
+			if (allow)
+				o->policy->n_allow = 0;
+			else
+				o->policy->n_deny = 0;
+		}
+		rc = allow ? ht_policy_add_allow(o->policy, arg, strlen(arg))
+			   : ht_policy_add_deny(o->policy, arg, strlen(arg));
+		if (rc == HT_ERR_DUPLICATE)
+			return 0;
+		if (rc != HT_OK)
+			return cli_usage_error(cmd, "%s: '%s' %s", allow ? "--allow-dest" : "--deny-dest",
+					       arg,
+					       rc == HT_ERR_NOBUF ? "is one prefix too many"
+								  : "is not a CIDR prefix (e.g. 192.0.2.0/24)");
+		return 0;
+	}
+	case O_MAX_CONNS:
+		if (ht_parse_u64(arg, 1, 1u << 20, &o->max_conns) != 0)
+			return cli_usage_error(cmd, "--max-conns: '%s' is not 1-1048576", arg);
+		return 0;
+	case O_MAX_PENDING:
+		if (ht_parse_u64(arg, 1, 1u << 20, &o->max_pending) != 0)
+			return cli_usage_error(cmd, "--max-pending-per-client: '%s' is not 1-1048576",
+					       arg);
+		return 0;
+	case O_ERROR_RATE:
+		if (ht_parse_u64(arg, 1, 1000000, &o->error_rate) != 0)
+			return cli_usage_error(cmd, "--error-rate: '%s' is not 1-1000000", arg);
+		return 0;
+	case O_CONNECT_TIMEOUT:
+		if (ht_parse_seconds(arg, 3600, &o->connect_timeout) != 0)
+			return cli_usage_error(cmd, "--connect-timeout: '%s' is not 0.001-3600 seconds",
+					       arg);
+		return 0;
+	case O_IDLE_TIMEOUT:
+		if (strcmp(arg, "0") == 0) {
+			o->idle_timeout = 0;
+			return 0;
+		}
+		if (ht_parse_seconds(arg, 86400 * 7, &o->idle_timeout) != 0)
+			return cli_usage_error(cmd, "--idle-timeout: '%s' is not 0 or 0.001-604800 seconds",
+					       arg);
+		return 0;
+	case O_LOG_LEVEL:
+		if (ht_log_parse_level(arg, &o->level) != 0)
+			return cli_usage_error(
+				cmd, "--log-level: '%s' is not one of error, warn, info, debug", arg);
+		return 0;
+	case O_SYSLOG:
+		o->syslog = true;
+		return 0;
+	}
+	return CLI_EXIT_USAGE;
+}
+
+static const struct option conv_longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"config", required_argument, NULL, 'c'},
+	{"listen", required_argument, NULL, O_LISTEN},
+	{"allow-client", required_argument, NULL, O_ALLOW_CLIENT},
+	{"allow-dest", required_argument, NULL, O_ALLOW_DEST},
+	{"deny-dest", required_argument, NULL, O_DENY_DEST},
+	{"max-conns", required_argument, NULL, O_MAX_CONNS},
+	{"max-pending-per-client", required_argument, NULL, O_MAX_PENDING},
+	{"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
+	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
+	{"error-rate", required_argument, NULL, O_ERROR_RATE},
+	{"log-level", required_argument, NULL, O_LOG_LEVEL},
+	{"syslog", no_argument, NULL, O_SYSLOG},
+	{NULL, 0, NULL, 0},
+};
+
+static void conv_signal(struct ht_loop *loop, int signo, void *arg)
+{
+	struct ht_converter *cv = arg;
+
+	ht_log(HT_LOG_INFO, "main", "signal %d: shutting down", signo);
+	ht_converter_shutdown(cv);
+	ht_loop_stop(loop);
+}
+
+int cmd_converter(const struct cli_command *cmd, int argc, char **argv)
+{
+	struct conv_opts *o = calloc(1, sizeof(*o));
+	struct ht_loop *loop = NULL;
+	struct ht_converter *cv = NULL;
+	char err[512];
+	int rc = CLI_EXIT_FAIL;
+
+	if (o == NULL || (o->policy = malloc(sizeof(*o->policy))) == NULL)
+		goto out;
+	ht_policy_init(o->policy);
+	o->level = HT_LOG_INFO;
+	o->max_conns = 4096;
+	o->max_pending = 64;
+	o->error_rate = 100;
+	o->connect_timeout = 10 * HT_SECONDS;
+	o->idle_timeout = 600 * HT_SECONDS;
+	rc = cli_parse_config(cmd, argc, argv, "c:", conv_longopts, conv_opt, o, &o->in_file);
+	if (rc < 0)
+		rc = cli_want_args(cmd, argc, argv, 0, "");
+	if (rc < 0 && !o->have_listen)
+		rc = cli_usage_error(cmd, "missing --listen (see 'hatun converter --help')");
+	if (rc >= 0)
+		goto out;
+	ht_log_set_level(o->level);
+	if (o->syslog)
+		ht_log_use_syslog("hatun");
+
+	memcpy(o->cfg.listen_addr, o->listen.addr, 16);
+	o->cfg.listen_port = o->listen.port;
+	o->cfg.policy = o->policy;
+	o->cfg.max_conns = o->max_conns;
+	o->cfg.max_pending_per_client = o->max_pending;
+	o->cfg.connect_timeout = o->connect_timeout;
+	o->cfg.header_timeout = 10 * HT_SECONDS;
+	o->cfg.idle_timeout = o->idle_timeout;
+	o->cfg.errors_per_second = (unsigned)o->error_rate;
+	rc = CLI_EXIT_FAIL;
+	signal(SIGPIPE, SIG_IGN);
+	if (ht_loop_new(&loop) != 0)
+		goto out;
+	if (ht_converter_new(&cv, loop, &o->cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hatun converter: %s\n", err);
+		goto out;
+	}
+	if (ht_loop_on_signal(loop, SIGINT, conv_signal, cv) != 0 ||
+	    ht_loop_on_signal(loop, SIGTERM, conv_signal, cv) != 0) {
+		fprintf(stderr, "hatun converter: cannot install signal handlers\n");
+		goto out;
+	}
+	rc = ht_loop_run(loop) == 0 ? 0 : CLI_EXIT_FAIL;
+out:
+	ht_converter_free(cv);
+	ht_loop_free(loop);
+	if (o != NULL)
+		free(o->policy);
+	free(o);
+	return rc;
+}

@@ -1,0 +1,122 @@
+/* Unit tests for the pure parts of src/convert/cvsock.c: the Extended TCP
+ * Header rebuilt from TCP_INFO / MPTCP_INFO facts, and the Convert error a
+ * failed upstream connect maps to. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <netinet/tcp.h>
+#include <string.h>
+
+#include "convert/cvsock.h"
+#include "proto/convert.h"
+#include "proto/err.h"
+
+static void ext_opts_full(void **state)
+{
+	struct cv_tcp_facts f = {
+		.have_tcp_info = true,
+		.tcpi_options = TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE |
+				TCPI_OPT_SYN_DATA,
+		.snd_wscale = 7,
+		.snd_mss = 1448,
+		.mptcp_socket = true,
+		.mptcp_active = true,
+	};
+	static const uint8_t want[] = {2, 4, 0x05, 0xb4, 4, 2, 8, 10, 0, 0, 0, 0, 0, 0, 0, 0,
+				       3, 3, 7, 30, 4, 1, 1, 34, 2};
+	uint8_t buf[64];
+	struct cv_opt_iter it;
+	struct cv_opt o;
+	int n = cv_ext_opts_build(&f, buf, sizeof(buf)), count = 0;
+
+	(void)state;
+	assert_int_equal(n, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	/* A Connect-style walker reads it: no NOPs, every entry whole. */
+	cv_opt_iter_init(&it, buf, (size_t)n);
+	while (cv_opt_next(&it, &o) == 1)
+		count++;
+	assert_int_equal(count, 6);
+	assert_int_equal(it.state, 1);
+}
+
+static void ext_opts_plain(void **state)
+{
+	struct cv_tcp_facts f = {.have_tcp_info = true, .snd_mss = 1460};
+	uint8_t buf[32];
+
+	(void)state;
+	assert_int_equal(cv_ext_opts_build(&f, buf, sizeof(buf)), 4);
+	assert_int_equal(buf[0], 2);
+	assert_int_equal(buf[2] << 8 | buf[3], 1460);
+	/* MPTCP socket that fell back: no kind 30. */
+	f.mptcp_socket = true;
+	assert_int_equal(cv_ext_opts_build(&f, buf, sizeof(buf)), 4);
+	assert_int_equal(cv_ext_opts_build(&f, buf, 31), HT_ERR_NOBUF);
+}
+
+static void check(const struct ht_tcp_failure *f, enum cv_fail_when when, bool v6, uint8_t code,
+		  int value)
+{
+	uint8_t c, v;
+	bool has;
+
+	cv_connect_error(f, when, v6, &c, &v, &has);
+	assert_int_equal(c, code);
+	assert_int_equal(has, value >= 0);
+	if (value >= 0)
+		assert_int_equal(v, value);
+}
+
+static void connect_errors(void **state)
+{
+	struct ht_tcp_failure f;
+
+	(void)state;
+	memset(&f, 0, sizeof(f));
+	f.outcome = HT_TCP_REFUSED;
+	f.err = ECONNREFUSED;
+	check(&f, CV_FAIL_ASYNC, false, CV_E_CONNECTION_RESET, -1);
+	check(&f, CV_FAIL_AT_ONCE, false, CV_E_NETWORK_FAILURE, 0);
+	/* An ICMP message from the error queue: its code is echoed. */
+	f.outcome = HT_TCP_ICMP;
+	f.icmp_family = 4;
+	f.icmp_len = 8;
+	f.icmp[0] = 3;
+	f.icmp[1] = 13;
+	check(&f, CV_FAIL_ASYNC, false, CV_E_DEST_UNREACHABLE, 13);
+	f.icmp[0] = 11; /* time exceeded: forwarding trouble */
+	check(&f, CV_FAIL_ASYNC, false, CV_E_NETWORK_FAILURE, 0);
+	f.icmp_family = 6;
+	f.icmp[0] = 1;
+	f.icmp[1] = 4;
+	check(&f, CV_FAIL_ASYNC, true, CV_E_DEST_UNREACHABLE, 4);
+	/* MPTCP: errno only. */
+	memset(&f, 0, sizeof(f));
+	f.outcome = HT_TCP_NET_FAILURE;
+	f.err = EHOSTUNREACH;
+	check(&f, CV_FAIL_ASYNC, false, CV_E_DEST_UNREACHABLE, 1);
+	check(&f, CV_FAIL_ASYNC, true, CV_E_DEST_UNREACHABLE, 3);
+	f.err = EACCES;
+	check(&f, CV_FAIL_ASYNC, true, CV_E_DEST_UNREACHABLE, 1);
+	f.err = ENETUNREACH;
+	check(&f, CV_FAIL_ASYNC, false, CV_E_DEST_UNREACHABLE, 0);
+	check(&f, CV_FAIL_AT_ONCE, false, CV_E_NETWORK_FAILURE, 0);
+	f.err = ETIMEDOUT;
+	check(&f, CV_FAIL_ASYNC, false, CV_E_NETWORK_FAILURE, 0);
+	check(&f, CV_FAIL_TIMEOUT, false, CV_E_NETWORK_FAILURE, 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(ext_opts_full),
+		cmocka_unit_test(ext_opts_plain),
+		cmocka_unit_test(connect_errors),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
