@@ -237,13 +237,9 @@ struct conc_opts {
 	bool allow_cli, allow_dest_cli, deny_dest_cli;
 	struct ht_policy *policy;
 	uint64_t max_streams, max_clients, connect_timeout;
-<<<<<<< HEAD
-	bool no_upstream_tfo, no_tickets;
-=======
 	char tun[IFNAMSIZ];
 	struct ht_dgrouter_config dg;
-	bool no_upstream_tfo;
->>>>>>> main
+	bool no_upstream_tfo, no_tickets;
 };
 
 static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -485,12 +481,9 @@ struct client_opts {
 	uint16_t transparent;
 	struct ht_hostport socks_listen, dns_server;
 	uint64_t queue_max, queue_timeout;
-<<<<<<< HEAD
 	char ticket_file[PATH_CAP]; /* "" = next to the key, "none" = off */
-=======
 	char tun[IFNAMSIZ];
 	struct ht_dgclient_config dg;
->>>>>>> main
 };
 
 static int client_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -550,10 +543,8 @@ static int client_opt(const struct cli_command *cmd, int c, const char *arg, voi
 			return cli_usage_error(cmd, "--queue-timeout: '%s' is not 0.001-3600 seconds",
 					       arg);
 		return 0;
-<<<<<<< HEAD
 	case O_TICKET_FILE:
 		return set_path(cmd, o->ticket_file, "--ticket-file", arg);
-=======
 	case O_TUN:
 	case O_TAP:
 		if (arg[0] == '\0' || strlen(arg) >= IFNAMSIZ)
@@ -575,7 +566,6 @@ static int client_opt(const struct cli_command *cmd, int c, const char *arg, voi
 	case O_FULL_TUNNEL:
 		o->dg.full_tunnel = true;
 		return 0;
->>>>>>> main
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -711,16 +701,13 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	cfg.no_keep_alive = o->co.keepalive == 0;
 	cfg.queue_max = o->queue_max;
 	cfg.queue_timeout = o->queue_timeout;
-<<<<<<< HEAD
 	if (ticket_path(o, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hatun client: --ticket-file: %s\n", err);
 		goto out;
 	}
 	cfg.ticket_file = o->ticket_file[0] != '\0' ? o->ticket_file : NULL;
-=======
 	cfg.dgram = o->dg;
 	cfg.dgram.tun = o->tun[0] != '\0' ? o->tun : NULL;
->>>>>>> main
 	if (ht_loop_new(&rn.loop) != 0)
 		goto out;
 	if (ht_client_new(&rn.cl, rn.loop, &cfg, err, sizeof(err)) != 0) {

@@ -56,10 +56,6 @@ static const struct cli_command commands[] = {
 	 "  --max-streams N          concurrent TCP connections per client (256)\n"
 	 "  --max-clients N          concurrent client connections (1024)\n"
 	 "  --connect-timeout S      give up connecting to a destination after S s (10)\n"
-<<<<<<< HEAD
-	 "  --no-session-tickets     issue no TLS session tickets: clients always do a\n"
-	 "                           full handshake, never 0-RTT\n"
-=======
 	 "  --tun NAME               datagram mode (ALPN qt): IP packets of clients in\n"
 	 "                           QUIC DATAGRAM frames, routed through TUN device NAME\n"
 	 "  --tap NAME               datagram mode with Ethernet frames (0x6558): TAP\n"
@@ -71,7 +67,8 @@ static const struct cli_command commands[] = {
 	 "  --allow-client-to-client let datagram clients reach each other\n"
 	 "  --nat                    masquerade the pools (nftables table inet\n"
 	 "                           hatun_NAME) and turn IP forwarding on\n"
->>>>>>> main
+	 "  --no-session-tickets     issue no TLS session tickets: clients always do a\n"
+	 "                           full handshake, never 0-RTT\n"
 	 "  --no-upstream-tfo        never put a client's first bytes in the SYN to the\n"
 	 "                           destination (TCP Fast Open is used by default when\n"
 	 "                           the destination gave the kernel a cookie)\n"
