@@ -157,6 +157,17 @@ enum ht_session_result ht_session_join(struct ht_session_table *t, const uint8_t
 	return HT_SESSION_OK;
 }
 
+const struct ht_session *ht_session_lookup(const struct ht_session_table *t, const uint8_t *id,
+					   size_t id_len, ht_time now)
+{
+	const struct ht_session *s;
+
+	if (id == NULL || id_len != HT_SESSION_ID_LEN)
+		return NULL;
+	s = find(t, id);
+	return s != NULL && !expired(s, now) ? s : NULL;
+}
+
 void ht_session_leave(struct ht_session_table *t, struct ht_session *s, ht_time now)
 {
 	if (s == NULL || s->conns == 0)

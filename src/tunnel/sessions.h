@@ -73,6 +73,10 @@ enum ht_session_result ht_session_join(struct ht_session_table *t, const uint8_t
 				       const uint8_t owner[HT_SESSION_OWNER_LEN], ht_time now,
 				       struct ht_session **out);
 
+/* The live session named by id (for log lines), or NULL. */
+const struct ht_session *ht_session_lookup(const struct ht_session_table *t, const uint8_t *id,
+					   size_t id_len, ht_time now);
+
 /* A connection of s closed.  The last one starts the linger time. */
 void ht_session_leave(struct ht_session_table *t, struct ht_session *s, ht_time now);
 
