@@ -53,6 +53,7 @@ enum {
 	O_QUIC_IDLE,
 	O_KEEPALIVE,
 	O_TUN,
+	O_TAP,
 	O_POOL,
 	O_C2C,
 	O_NAT,
@@ -303,10 +304,14 @@ static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void 
 					       arg);
 		return 0;
 	case O_TUN:
+	case O_TAP:
 		if (arg[0] == '\0' || strlen(arg) >= IFNAMSIZ)
-			return cli_usage_error(cmd, "--tun: '%s' is not a device name (1-%d chars)",
-					       arg, IFNAMSIZ - 1);
+			return cli_usage_error(cmd, "%s: '%s' is not a device name (1-%d chars)",
+					       c == O_TAP ? "--tap" : "--tun", arg, IFNAMSIZ - 1);
+		if (o->tun[0] != '\0' && o->dg.tap != (c == O_TAP))
+			return cli_usage_error(cmd, "--tun and --tap exclude each other");
 		strcpy(o->tun, arg);
+		o->dg.tap = c == O_TAP;
 		return 0;
 	case O_POOL: {
 		char reason[160];
@@ -364,6 +369,7 @@ static const struct option conc_longopts[] = {
 	{"max-clients", required_argument, NULL, O_MAX_CLIENTS},
 	{"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
 	{"tun", required_argument, NULL, O_TUN},
+	{"tap", required_argument, NULL, O_TAP},
 	{"pool", required_argument, NULL, O_POOL},
 	{"dns", required_argument, NULL, O_DNS},
 	{"allow-client-to-client", no_argument, NULL, O_C2C},
@@ -404,9 +410,9 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 		rc = cli_usage_error(cmd, "missing --listen (see 'hatun concentrator --help')");
 	if (rc < 0 && o->nallow == 0 && o->allow_ca[0] == '\0')
 		rc = cli_usage_error(cmd, "missing --allow or --allow-ca: no client could connect");
-	if (rc < 0 && o->tun[0] != '\0' && o->dg.npool == 0)
+	if (rc < 0 && o->tun[0] != '\0' && !o->dg.tap && o->dg.npool == 0)
 		rc = cli_usage_error(cmd, "--tun needs --pool 4:CIDR and/or --pool 6:CIDR");
-	if (rc < 0 && o->tun[0] == '\0' && (o->dg.npool > 0 || o->dg.nat))
+	if (rc < 0 && (o->tun[0] == '\0' || o->dg.tap) && (o->dg.npool > 0 || o->dg.nat))
 		rc = cli_usage_error(cmd, "--pool and --nat need --tun");
 	if (rc < 0)
 		rc = common_check(cmd, &o->co);
@@ -530,10 +536,14 @@ static int client_opt(const struct cli_command *cmd, int c, const char *arg, voi
 					       arg);
 		return 0;
 	case O_TUN:
+	case O_TAP:
 		if (arg[0] == '\0' || strlen(arg) >= IFNAMSIZ)
-			return cli_usage_error(cmd, "--tun: '%s' is not a device name (1-%d chars)",
-					       arg, IFNAMSIZ - 1);
+			return cli_usage_error(cmd, "%s: '%s' is not a device name (1-%d chars)",
+					       c == O_TAP ? "--tap" : "--tun", arg, IFNAMSIZ - 1);
+		if (o->tun[0] != '\0' && o->dg.tap != (c == O_TAP))
+			return cli_usage_error(cmd, "--tun and --tap exclude each other");
 		strcpy(o->tun, arg);
+		o->dg.tap = c == O_TAP;
 		return 0;
 	case O_ROUTE:
 		if (o->dg.nroute == HT_DGC_MAX_ROUTES)
@@ -562,6 +572,7 @@ static const struct option client_longopts[] = {
 	{"dns", required_argument, NULL, O_DNS},
 	{"transparent", required_argument, NULL, O_TRANSPARENT},
 	{"tun", required_argument, NULL, O_TUN},
+	{"tap", required_argument, NULL, O_TAP},
 	{"route", required_argument, NULL, O_ROUTE},
 	{"full-tunnel", no_argument, NULL, O_FULL_TUNNEL},
 	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
@@ -628,7 +639,7 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	if (rc < 0 && o->nfwd == 0 && !o->socks && o->transparent == 0 && o->tun[0] == '\0')
 		rc = cli_usage_error(cmd,
 				     "nothing to do: give -L, --socks, --transparent and/or --tun");
-	if (rc < 0 && o->tun[0] == '\0' && (o->dg.nroute > 0 || o->dg.full_tunnel))
+	if (rc < 0 && (o->tun[0] == '\0' || o->dg.tap) && (o->dg.nroute > 0 || o->dg.full_tunnel))
 		rc = cli_usage_error(cmd, "--route and --full-tunnel need --tun");
 	if (rc < 0)
 		rc = common_check(cmd, &o->co);

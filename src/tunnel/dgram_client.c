@@ -50,9 +50,17 @@ static void on_device(struct ht_tundev *t, uint8_t *frame, size_t head, size_t l
 	struct ht_dgclient *d = arg;
 	uint8_t v = frame[head] >> 4;
 
-	(void)t;
 	if (!d->configured || d->qc == NULL) {
 		d->ctr.drop[HT_DG_NO_SERVICE]++;
+		return;
+	}
+	if (t->tap) {
+		if (len < QT_ETH_HDR || len > d->mtu + QT_ETH_HDR) {
+			d->ctr.drop[len < QT_ETH_HDR ? HT_DG_MALFORMED : HT_DG_TOO_BIG]++;
+			return;
+		}
+		(void)ht_dg_send(d->qc, d->prof, &d->tag, frame, head, len, QT_ETHERTYPE_TEB,
+				 &d->ctr);
 		return;
 	}
 	if (v != 4 && v != 6) {
@@ -73,7 +81,7 @@ void ht_dgclient_datagram(struct ht_dgclient *d, const uint8_t *data, size_t len
 		return;
 	}
 	rv = qt_dgram_parse(&g, d->prof, data, len);
-	if (rv == HT_ERR_UNSUPPORTED || (rv == 0 && g.proto == QT_ETHERTYPE_TEB)) {
+	if (rv == HT_ERR_UNSUPPORTED || (rv == 0 && (g.proto == QT_ETHERTYPE_TEB) != d->cfg.tap)) {
 		d->ctr.drop[HT_DG_PROTO]++;
 		return;
 	}
@@ -222,6 +230,19 @@ static void on_config(struct ht_ctrl *k, void *user, const struct qt_ext_config 
 	(void)k;
 	if (!d->have_dev)
 		return;
+	if (d->cfg.tap) {
+		/* TAP: no addresses (the bridge behind the device has them). */
+		unsigned mtu = c->mtu;
+		int rv = ht_rtnl_link_up(d->dev.ifindex, mtu);
+
+		if (rv != 0)
+			ht_log(HT_LOG_WARN, "dgram", "%s: mtu %u: %s", d->dev.name, mtu, strerror(-rv));
+		d->mtu = mtu;
+		d->applied = *c;
+		d->configured = true;
+		ht_log(HT_LOG_INFO, "dgram", "%s: bridged through the tunnel, mtu %u", d->dev.name, mtu);
+		return;
+	}
 	if (c->naddr == 0) {
 		ht_log(HT_LOG_WARN, "dgram",
 		       "the concentrator assigned no address (no --tun there?): stream mode only");
@@ -267,7 +288,10 @@ void ht_dgclient_conn_up(struct ht_dgclient *d, struct ht_qconn *qc)
 			       alpn);
 		return;
 	}
-	if (d->have_dev && d->ctrl.ext) {
+	if (d->have_dev && d->ctrl.ext && d->cfg.tap) {
+		memset(&req, 0, sizeof(req)); /* a configuration without addresses */
+		rp = &req;
+	} else if (d->have_dev && d->ctrl.ext) {
 		/* Any IPv4 and any IPv6 address, or the ones we had. */
 		memset(&req, 0, sizeof(req));
 		req.n = 2;
@@ -341,7 +365,7 @@ int ht_dgclient_new(struct ht_dgclient **out, struct ht_loop *loop,
 	(void)ht_sockaddr_to16((const struct sockaddr *)&cfg->server, cfg->server_len, d->server16,
 			       &port);
 	if (cfg->tun != NULL) {
-		if (ht_tundev_open(&d->dev, loop, cfg->tun, false, BOOT_MTU, on_device, d, err,
+		if (ht_tundev_open(&d->dev, loop, cfg->tun, cfg->tap, BOOT_MTU, on_device, d, err,
 				   errlen) != 0) {
 			free(d);
 			return -1;

@@ -31,6 +31,7 @@ struct ht_status_conn;
 
 struct ht_dgclient_config {
 	const char *tun; /* device name; NULL: control stream only */
+	bool tap;        /* --tap: a TAP device, Ethernet frames (0x6558) */
 	struct {
 		uint8_t addr[16];
 		uint8_t plen; /* the version's own bits */

@@ -17,8 +17,18 @@
 #include "tunnel/tcp.h"
 #include "tunnel/tun.h"
 
+#define MAC_SLOTS 4096 /* learned MAC addresses (TAP mode), power of 2 */
+
+struct mac_entry {
+	uint8_t mac[6];
+	struct ht_dgpeer *peer; /* NULL: free slot */
+};
+
 struct ht_dgrouter {
 	struct ht_loop *loop;
+	struct mac_entry *macs; /* TAP mode: source MAC -> client (learned) */
+	struct ht_dgpeer **taps; /* TAP mode: the configured clients, for flooding */
+	size_t ntaps, cap_taps;
 	struct ht_dgrouter_config cfg;
 	struct ht_tundev dev;
 	bool have_dev, nat_installed;
@@ -148,13 +158,158 @@ static void to_client(struct ht_dgrouter *r, struct ht_dgpeer *p, uint8_t *frame
 			 (pkt[0] >> 4) == 4 ? QT_ETHERTYPE_IPV4 : QT_ETHERTYPE_IPV6, &p->ctr);
 }
 
+/* ---- TAP mode: a learning bridge between the device and the clients ------------- */
+
+/* The table is a fixed array probed linearly from the MAC's hash, at most
+ * 8 slots: a full neighbourhood overwrites its first slot (old entries are
+ * relearned from the next frame; unknown destinations are flooded). */
+static size_t mac_slot(const uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < 6; i++)
+		h = (h ^ mac[i]) * 16777619u;
+	return h & (MAC_SLOTS - 1);
+}
+
+static struct ht_dgpeer *mac_lookup(struct ht_dgrouter *r, const uint8_t mac[6])
+{
+	for (size_t i = 0, s = mac_slot(mac); i < 8; i++, s = (s + 1) & (MAC_SLOTS - 1)) {
+		if (r->macs[s].peer != NULL && memcmp(r->macs[s].mac, mac, 6) == 0)
+			return r->macs[s].peer;
+	}
+	return NULL;
+}
+
+static void mac_learn(struct ht_dgrouter *r, const uint8_t mac[6], struct ht_dgpeer *p)
+{
+	size_t s = mac_slot(mac), free_s = MAC_SLOTS;
+
+	if (mac[0] & 1)
+		return; /* a multicast source is bogus: never learned */
+	for (size_t i = 0; i < 8; i++, s = (s + 1) & (MAC_SLOTS - 1)) {
+		if (r->macs[s].peer != NULL && memcmp(r->macs[s].mac, mac, 6) == 0) {
+			r->macs[s].peer = p;
+			return;
+		}
+		if (r->macs[s].peer == NULL && free_s == MAC_SLOTS)
+			free_s = s;
+	}
+	if (free_s == MAC_SLOTS)
+		free_s = mac_slot(mac);
+	memcpy(r->macs[free_s].mac, mac, 6);
+	r->macs[free_s].peer = p;
+}
+
+static void mac_forget(struct ht_dgrouter *r, const struct ht_dgpeer *p)
+{
+	for (size_t i = 0; r->macs != NULL && i < MAC_SLOTS; i++)
+		if (r->macs[i].peer == p)
+			r->macs[i].peer = NULL;
+}
+
+static bool tap_add(struct ht_dgrouter *r, struct ht_dgpeer *p)
+{
+	for (size_t i = 0; i < r->ntaps; i++)
+		if (r->taps[i] == p)
+			return true;
+	if (r->ntaps == r->cap_taps) {
+		size_t cap = r->cap_taps ? r->cap_taps * 2 : 16;
+		struct ht_dgpeer **n = realloc(r->taps, cap * sizeof(*n));
+
+		if (n == NULL)
+			return false;
+		r->taps = n;
+		r->cap_taps = cap;
+	}
+	r->taps[r->ntaps++] = p;
+	return true;
+}
+
+static void tap_del(struct ht_dgrouter *r, struct ht_dgpeer *p)
+{
+	for (size_t i = 0; i < r->ntaps; i++) {
+		if (r->taps[i] == p) {
+			r->taps[i] = r->taps[--r->ntaps];
+			return;
+		}
+	}
+}
+
+static void tap_send(struct ht_dgpeer *p, uint8_t *frame, size_t head, size_t len)
+{
+	if (len > p->mtu + QT_ETH_HDR) {
+		p->ctr.drop[HT_DG_TOO_BIG]++;
+		return;
+	}
+	(void)ht_dg_send(p->qc, p->prof, &p->tag, frame, head, len, QT_ETHERTYPE_TEB, &p->ctr);
+}
+
+/* A frame from the device: to the client that owns the destination MAC,
+ * else (broadcast, multicast, unknown) to every TAP client.  The header
+ * is written into the headroom, so a flooded frame is rebuilt per client
+ * from a copy of the headroom-less frame. */
+static void on_tap_device(struct ht_dgrouter *r, uint8_t *frame, size_t head, size_t len,
+			  const struct ht_dgpeer *except)
+{
+	struct ht_dgpeer *p;
+
+	if (len < QT_ETH_HDR) {
+		r->ctr.drop[HT_DG_MALFORMED]++;
+		return;
+	}
+	p = (frame[head] & 1) ? NULL : mac_lookup(r, frame + head);
+	if (p != NULL) {
+		if (p != except)
+			tap_send(p, frame, head, len);
+		return;
+	}
+	for (size_t i = 0; i < r->ntaps; i++) {
+		if (r->taps[i] != except)
+			tap_send(r->taps[i], frame, head, len);
+	}
+}
+
+static void tap_from_client(struct ht_dgpeer *p, const struct qt_dgram *d)
+{
+	struct ht_dgrouter *r = p->r;
+	struct ht_dgpeer *to;
+
+	if (d->proto != QT_ETHERTYPE_TEB) {
+		p->ctr.drop[HT_DG_PROTO]++;
+		return;
+	}
+	p->ctr.rx_pkts++;
+	p->ctr.rx_bytes += d->pkt_len;
+	mac_learn(r, d->pkt + 6, p);
+	to = (d->pkt[0] & 1) ? NULL : mac_lookup(r, d->pkt);
+	if (to != NULL && to != p) {
+		if (!r->cfg.allow_c2c) {
+			p->ctr.drop[HT_DG_C2C]++;
+			return;
+		}
+		memcpy(r->scratch + HT_TUN_HEADROOM, d->pkt, d->pkt_len);
+		tap_send(to, r->scratch, HT_TUN_HEADROOM, d->pkt_len);
+		return;
+	}
+	if (to == NULL && r->cfg.allow_c2c) {
+		memcpy(r->scratch + HT_TUN_HEADROOM, d->pkt, d->pkt_len);
+		on_tap_device(r, r->scratch, HT_TUN_HEADROOM, d->pkt_len, p);
+	}
+	if (ht_tundev_write(&r->dev, d->pkt, d->pkt_len) != 0)
+		p->ctr.drop[HT_DG_DEVICE]++;
+}
+
 static void on_device(struct ht_tundev *t, uint8_t *frame, size_t head, size_t len, void *arg)
 {
 	struct ht_dgrouter *r = arg;
 	uint8_t src[16], dst[16];
 	struct ht_dgpeer *p;
 
-	(void)t;
+	if (t->tap) {
+		on_tap_device(r, frame, head, len, NULL);
+		return;
+	}
 	if (ht_ippkt_addrs(frame + head, len, src, dst) == 0) {
 		r->ctr.drop[HT_DG_MALFORMED]++;
 		return;
@@ -185,11 +340,18 @@ void ht_dgpeer_on_datagram(struct ht_dgpeer *p, const uint8_t *data, size_t len)
 	struct qt_dgram d;
 	int rv;
 
-	if (p->naddr == 0 || !r->have_dev) {
+	if ((p->naddr == 0 && !p->tap_ok) || !r->have_dev) {
 		p->ctr.drop[HT_DG_NO_SERVICE]++;
 		return;
 	}
 	rv = qt_dgram_parse(&d, p->prof, data, len);
+	if (p->tap_ok) {
+		if (rv == 0)
+			tap_from_client(p, &d);
+		else
+			p->ctr.drop[rv == HT_ERR_UNSUPPORTED ? HT_DG_PROTO : HT_DG_MALFORMED]++;
+		return;
+	}
 	if (rv == HT_ERR_UNSUPPORTED || (rv == 0 && d.proto == QT_ETHERTYPE_TEB)) {
 		p->ctr.drop[HT_DG_PROTO]++;
 		return;
@@ -330,7 +492,7 @@ static void on_request(struct ht_ctrl *k, void *user, const struct qt_ext_reques
 	 * (the same addresses come back: same fingerprint). */
 	ht_dgpeer_release(p);
 	ht_fingerprint_format(p->fp, fp);
-	for (int v = 0; v < 2 && r->have_dev; v++) {
+	for (int v = 0; v < 2 && r->have_dev && !r->cfg.tap; v++) {
 		struct ht_pool *pl = v ? r->pool6 : r->pool4;
 		uint8_t got[16];
 
@@ -366,6 +528,12 @@ static void on_request(struct ht_ctrl *k, void *user, const struct qt_ext_reques
 	p->mtu = ht_dg_tunnel_mtu(p->qc, p->prof);
 	if (p->mtu > r->cfg.mtu)
 		p->mtu = r->cfg.mtu;
+	if (r->have_dev && r->cfg.tap) {
+		/* TAP: no addresses; the MTU is the frame's payload size. */
+		memset(&cfg, 0, sizeof(cfg));
+		p->mtu -= QT_ETH_HDR;
+		p->tap_ok = tap_add(r, p);
+	}
 	cfg.mtu = (uint16_t)p->mtu;
 	if (cfg.naddr > 0 && cfg.mtu < QT_EXT_MTU_MIN_V6) {
 		/* IPv6 needs 1280: without it only IPv4 is served. */
@@ -391,7 +559,10 @@ static void on_request(struct ht_ctrl *k, void *user, const struct qt_ext_reques
 		addr_str(p->addr[j], a, sizeof(a));
 		ht_log(HT_LOG_INFO, "dgram", "client %s: address %s, mtu %u", fp, a, p->mtu);
 	}
-	if (p->naddr == 0)
+	if (p->tap_ok)
+		ht_log(HT_LOG_INFO, "dgram", "client %s: bridged to %s, mtu %u", fp, r->dev.name,
+		       p->mtu);
+	else if (p->naddr == 0)
 		ht_log(HT_LOG_INFO, "dgram", "client %s: configuration without addresses (%s)", fp,
 		       r->have_dev ? "none requested or free" : "no --tun");
 }
@@ -437,6 +608,11 @@ void ht_dgpeer_release(struct ht_dgpeer *p)
 			ht_log(HT_LOG_DEBUG, "session", "session #%llu has no connection left",
 			       (unsigned long long)p->sess->serial);
 		p->sess = NULL;
+	}
+	if (p->tap_ok) {
+		mac_forget(p->r, p);
+		tap_del(p->r, p);
+		p->tap_ok = false;
 	}
 	for (unsigned i = 0; i < p->naddr; i++) {
 		struct ht_pool *pl = pool_of(p->r, p->addr[i]);
@@ -522,6 +698,18 @@ int ht_dgrouter_new(struct ht_dgrouter **out, struct ht_loop *loop,
 		*out = r;
 		return 0;
 	}
+	if (cfg->tap) {
+		if ((r->macs = calloc(MAC_SLOTS, sizeof(*r->macs))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		if (ht_tundev_open(&r->dev, loop, cfg->tun, true, cfg->mtu - QT_ETH_HDR, on_device, r,
+				   err, errlen) != 0)
+			goto fail;
+		r->have_dev = true;
+		*out = r;
+		return 0;
+	}
 	for (size_t i = 0; i < cfg->npool; i++) {
 		struct ht_pool **pl = cfg->pool[i].version == 4 ? &r->pool4 : &r->pool6;
 
@@ -586,5 +774,7 @@ void ht_dgrouter_free(struct ht_dgrouter *r)
 	ht_pool_free(r->pool4);
 	ht_pool_free(r->pool6);
 	ht_session_table_free(&r->sessions);
+	free(r->macs);
+	free(r->taps);
 	free(r);
 }

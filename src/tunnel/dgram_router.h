@@ -32,6 +32,7 @@ struct ht_status_conn;
 
 struct ht_dgrouter_config {
 	const char *tun; /* device name; NULL: no IP service */
+	bool tap;        /* --tap: the device is a TAP, frames (0x6558) are bridged */
 	struct {
 		int version;
 		uint8_t prefix[16];
@@ -59,6 +60,7 @@ struct ht_dgpeer {
 	uint8_t addr[2][16]; /* leased: IPv4 (mapped) and/or IPv6 */
 	unsigned mtu;        /* tunnel MTU announced to this client */
 	uint16_t tag;        /* next Packet Tag (per connection until sessions) */
+	bool tap_ok;         /* TAP mode: configured, frames flow */
 	struct ht_session *sess; /* the tunneling session it created or joined */
 	struct ht_dg_counters ctr;
 };
