@@ -35,6 +35,7 @@ struct ht_dgrouter {
 	struct ht_pool *pool4, *pool6;
 	uint8_t gw4[16], gw6[16];
 	struct ht_dg_counters ctr; /* device-side drops not tied to a client */
+	struct ht_session_table sessions; /* issue 5: docs/protocol/sessions.md */
 	uint8_t scratch[HT_TUN_HEADROOM + 65536];
 };
 
@@ -393,23 +394,81 @@ void ht_dgpeer_on_datagram(struct ht_dgpeer *p, const uint8_t *data, size_t len)
 
 /* ---- the control streams ----------------------------------------------------------- */
 
+/* New Session: a fresh 128-bit ID from the kernel's CSPRNG, owned by the
+ * client's certificate. */
+static uint64_t session_create(struct ht_dgpeer *p, uint8_t *id, size_t *id_len)
+{
+	struct ht_session_table *t = &p->r->sessions;
+	ht_time now = ht_loop_now(p->r->loop);
+	uint8_t rnd[HT_SESSION_ID_LEN];
+	enum ht_session_result res = HT_SESSION_COLLISION;
+
+	for (int tries = 0; tries < 4 && res == HT_SESSION_COLLISION; tries++) {
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return QT_CTRL_UNKNOWN_ERROR;
+		res = ht_session_create(t, rnd, p->fp, now, &p->sess);
+		if (res == HT_SESSION_FULL && ht_session_expire(t, now, NULL, NULL) > 0)
+			res = ht_session_create(t, rnd, p->fp, now, &p->sess);
+	}
+	if (res != HT_SESSION_OK) {
+		ht_log(HT_LOG_WARN, "session", "New Session refused: %s",
+		       res == HT_SESSION_FULL ? "session table full" : "internal error");
+		return QT_CTRL_UNKNOWN_ERROR;
+	}
+	memcpy(id, rnd, sizeof(rnd));
+	*id_len = sizeof(rnd);
+	ht_log(HT_LOG_INFO, "session", "session #%llu created", (unsigned long long)p->sess->serial);
+	return 0;
+}
+
+/* Join Session: only the identity that created the session may join it,
+ * and a stranger learns nothing (the same answer as an unknown ID). */
+static uint64_t session_join(struct ht_dgpeer *p, const struct qt_ctrl_tlv *t)
+{
+	struct ht_session_table *tab = &p->r->sessions;
+	struct ht_session *s = NULL;
+	const struct ht_session *o;
+	char who[HT_FP_STRLEN + 1], owner[HT_FP_STRLEN + 1] = "?";
+	ht_time now = ht_loop_now(p->r->loop);
+	enum ht_session_result res;
+
+	res = ht_session_join(tab, t->id, t->id_len, p->fp, now, &s);
+	switch (res) {
+	case HT_SESSION_OK:
+		p->sess = s;
+		ht_log(HT_LOG_INFO, "session", "session #%llu joined: %u connections",
+		       (unsigned long long)s->serial, s->conns);
+		return 0;
+	case HT_SESSION_NOT_OWNER:
+		o = ht_session_lookup(tab, t->id, t->id_len, now);
+		if (o != NULL)
+			ht_fingerprint_format(o->owner, owner);
+		ht_fingerprint_format(p->fp, who);
+		ht_log(HT_LOG_WARN, "session",
+		       "Join Session refused: session #%llu belongs to %s, not to %s",
+		       (unsigned long long)(o != NULL ? o->serial : 0), owner, who);
+		return QT_CTRL_UNKNOWN_SESSION_ID;
+	case HT_SESSION_FULL:
+		ht_log(HT_LOG_WARN, "session", "Join Session refused: the session has %u connections",
+		       HT_SESSION_CONNS_MAX);
+		return QT_CTRL_CONFLICTING_STATE;
+	case HT_SESSION_UNKNOWN:
+	default:
+		ht_log(HT_LOG_INFO, "session",
+		       "Join Session refused: unknown or expired session ID (%zu bytes)", t->id_len);
+		return QT_CTRL_UNKNOWN_SESSION_ID;
+	}
+}
+
 static uint64_t on_negotiate(struct ht_ctrl *k, void *user, const struct qt_ctrl_tlv *t,
 			     uint8_t *id, size_t *id_len)
 {
 	struct ht_dgpeer *p = user;
 
 	(void)k;
-	if (t->type == QT_CTRL_JOIN_SESSION) {
-		/* Multipath sessions are issue 5: no session can be joined yet. */
-		ht_log(HT_LOG_INFO, "dgram", "Join Session refused: sessions are not implemented");
-		return QT_CTRL_UNKNOWN_SESSION_ID;
-	}
-	if (getrandom(p->session_id, sizeof(p->session_id), 0) != (ssize_t)sizeof(p->session_id))
-		return QT_CTRL_UNKNOWN_ERROR;
-	p->have_session = true;
-	memcpy(id, p->session_id, sizeof(p->session_id));
-	*id_len = sizeof(p->session_id);
-	return 0;
+	if (t->type == QT_CTRL_JOIN_SESSION)
+		return session_join(p, t);
+	return session_create(p, id, id_len);
 }
 
 static void addr_str(const uint8_t a[16], char *s, size_t n)
@@ -543,6 +602,13 @@ void ht_dgpeer_init(struct ht_dgpeer *p, struct ht_dgrouter *r, struct ht_qconn 
 
 void ht_dgpeer_release(struct ht_dgpeer *p)
 {
+	if (p->sess != NULL) {
+		ht_session_leave(&p->r->sessions, p->sess, ht_loop_now(p->r->loop));
+		if (p->sess->conns == 0)
+			ht_log(HT_LOG_DEBUG, "session", "session #%llu has no connection left",
+			       (unsigned long long)p->sess->serial);
+		p->sess = NULL;
+	}
 	if (p->tap_ok) {
 		mac_forget(p->r, p);
 		tap_del(p->r, p);
@@ -623,6 +689,13 @@ int ht_dgrouter_new(struct ht_dgrouter **out, struct ht_loop *loop,
 	r->loop = loop;
 	r->cfg = *cfg;
 	r->dev.fd = -1;
+	if (ht_session_table_init(&r->sessions, cfg->max_sessions ? cfg->max_sessions : 4096,
+				  cfg->session_linger ? cfg->session_linger : 30 * HT_SECONDS) !=
+	    HT_OK) {
+		snprintf(err, errlen, "session table: out of memory");
+		free(r);
+		return -1;
+	}
 	if (cfg->tun == NULL) {
 		*out = r;
 		return 0;
@@ -702,6 +775,7 @@ void ht_dgrouter_free(struct ht_dgrouter *r)
 		ht_tundev_close(&r->dev);
 	ht_pool_free(r->pool4);
 	ht_pool_free(r->pool6);
+	ht_session_table_free(&r->sessions);
 	free(r->macs);
 	free(r->taps);
 	free(r);

@@ -25,6 +25,7 @@
 #include "quic/identity.h"
 #include "tunnel/ctrlstream.h"
 #include "tunnel/dgram.h"
+#include "tunnel/sessions.h"
 
 struct ht_dgrouter;
 struct ht_status_conn;
@@ -43,6 +44,8 @@ struct ht_dgrouter_config {
 	bool allow_c2c; /* --allow-client-to-client */
 	bool nat;       /* --nat: install the masquerade rule */
 	unsigned mtu;   /* the tunnel MTU all connections aim at */
+	size_t max_sessions; /* tunneling sessions at once (0: 4096) */
+	ht_time session_linger; /* a session outlives its last connection (0: 30 s) */
 };
 
 /* One client connection's datagram-mode state. */
@@ -58,8 +61,7 @@ struct ht_dgpeer {
 	unsigned mtu;        /* tunnel MTU announced to this client */
 	uint16_t tag;        /* next Packet Tag (per connection until sessions) */
 	bool tap_ok;         /* TAP mode: configured, frames flow */
-	uint8_t session_id[QT_CTRL_SESSION_ID_HATUN];
-	bool have_session;
+	struct ht_session *sess; /* the tunneling session it created or joined */
 	struct ht_dg_counters ctr;
 };
 
