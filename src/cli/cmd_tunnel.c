@@ -39,6 +39,8 @@ enum {
 	O_MAX_CLIENTS,
 	O_CONNECT_TIMEOUT,
 	O_NO_UPSTREAM_TFO,
+	O_TICKET_FILE,
+	O_NO_TICKETS,
 	O_IDLE_TIMEOUT,
 	O_LOG_LEVEL,
 	O_SYSLOG,
@@ -237,7 +239,7 @@ struct conc_opts {
 	uint64_t max_streams, max_clients, connect_timeout;
 	char tun[IFNAMSIZ];
 	struct ht_dgrouter_config dg;
-	bool no_upstream_tfo;
+	bool no_upstream_tfo, no_tickets;
 };
 
 static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -351,6 +353,9 @@ static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void 
 	case O_NO_UPSTREAM_TFO:
 		o->no_upstream_tfo = true;
 		return 0;
+	case O_NO_TICKETS:
+		o->no_tickets = true;
+		return 0;
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -375,6 +380,7 @@ static const struct option conc_longopts[] = {
 	{"allow-client-to-client", no_argument, NULL, O_C2C},
 	{"nat", no_argument, NULL, O_NAT},
 	{"no-upstream-tfo", no_argument, NULL, O_NO_UPSTREAM_TFO},
+	{"no-session-tickets", no_argument, NULL, O_NO_TICKETS},
 	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
 	{"quic-idle-timeout", required_argument, NULL, O_QUIC_IDLE},
 	{"keepalive", required_argument, NULL, O_KEEPALIVE},
@@ -433,6 +439,7 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 	cfg.max_clients = o->max_clients;
 	cfg.connect_timeout = o->connect_timeout;
 	cfg.no_upstream_tfo = o->no_upstream_tfo;
+	cfg.no_tickets = o->no_tickets;
 	cfg.idle_timeout = o->co.idle_timeout;
 	cfg.quic_idle_timeout = o->co.quic_idle;
 	cfg.keep_alive = o->co.keepalive;
@@ -474,6 +481,7 @@ struct client_opts {
 	uint16_t transparent;
 	struct ht_hostport socks_listen, dns_server;
 	uint64_t queue_max, queue_timeout;
+	char ticket_file[PATH_CAP]; /* "" = next to the key, "none" = off */
 	char tun[IFNAMSIZ];
 	struct ht_dgclient_config dg;
 };
@@ -535,6 +543,8 @@ static int client_opt(const struct cli_command *cmd, int c, const char *arg, voi
 			return cli_usage_error(cmd, "--queue-timeout: '%s' is not 0.001-3600 seconds",
 					       arg);
 		return 0;
+	case O_TICKET_FILE:
+		return set_path(cmd, o->ticket_file, "--ticket-file", arg);
 	case O_TUN:
 	case O_TAP:
 		if (arg[0] == '\0' || strlen(arg) >= IFNAMSIZ)
@@ -580,6 +590,7 @@ static const struct option client_longopts[] = {
 	{"keepalive", required_argument, NULL, O_KEEPALIVE},
 	{"queue", required_argument, NULL, O_QUEUE},
 	{"queue-timeout", required_argument, NULL, O_QUEUE_TIMEOUT},
+	{"ticket-file", required_argument, NULL, O_TICKET_FILE},
 	{"log-level", required_argument, NULL, O_LOG_LEVEL},
 	{"syslog", no_argument, NULL, O_SYSLOG},
 	{"control", required_argument, NULL, O_CONTROL},
@@ -609,6 +620,30 @@ static int resolve_server(const struct ht_hostport *hp, struct sockaddr_storage 
 	memcpy(ss, res->ai_addr, res->ai_addrlen);
 	*len = res->ai_addrlen;
 	freeaddrinfo(res);
+	return 0;
+}
+
+/* --ticket-file: default DIR/hatun.ticket beside the key (the client's
+ * state lives there); "none" keeps no tickets (no 0-RTT). */
+static int ticket_path(struct client_opts *o, char *err, size_t errlen)
+{
+	const char *slash;
+	size_t dirlen;
+
+	if (strcmp(o->ticket_file, "none") == 0) {
+		o->ticket_file[0] = '\0';
+		return 0;
+	}
+	if (o->ticket_file[0] != '\0')
+		return 0;
+	slash = strrchr(o->co.key, '/');
+	dirlen = slash != NULL ? (size_t)(slash - o->co.key) + 1 : 0;
+	if (dirlen + sizeof("hatun.ticket") > PATH_CAP) {
+		snprintf(err, errlen, "the key's directory is too long");
+		return -1;
+	}
+	memcpy(o->ticket_file, o->co.key, dirlen);
+	memcpy(o->ticket_file + dirlen, "hatun.ticket", sizeof("hatun.ticket"));
 	return 0;
 }
 
@@ -666,6 +701,11 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	cfg.no_keep_alive = o->co.keepalive == 0;
 	cfg.queue_max = o->queue_max;
 	cfg.queue_timeout = o->queue_timeout;
+	if (ticket_path(o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hatun client: --ticket-file: %s\n", err);
+		goto out;
+	}
+	cfg.ticket_file = o->ticket_file[0] != '\0' ? o->ticket_file : NULL;
 	cfg.dgram = o->dg;
 	cfg.dgram.tun = o->tun[0] != '\0' ? o->tun : NULL;
 	if (ht_loop_new(&rn.loop) != 0)

@@ -149,6 +149,7 @@ void ht_qc_conn_free(struct ht_qconn *c)
 	if (c->conn != NULL)
 		ngtcp2_conn_del(c->conn);
 	ht_tls_session_deinit(&c->tls);
+	free(c->ticket_file);
 	free(c->txbuf);
 	free(c->close_pkt);
 	live_unlink(c);
@@ -327,19 +328,27 @@ static int cb_handshake_completed(ngtcp2_conn *conn, void *user)
 	int refuse;
 
 	(void)conn;
-	if (ht_tls_session_finish(&c->tls) != 0 || !c->tls.peer_ok)
+	/* A resumed session carried no certificate: check the remembered one. */
+	if (ht_tls_session_finish(&c->tls) != 0 ||
+	    (!c->tls.peer_ok && ht_tls_session_check_resumed(&c->tls) != 0))
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	ht_fingerprint_format(c->tls.peer_fp, fp);
-	ht_log(HT_LOG_DEBUG, "quic", "%s handshake complete, alpn %s, peer %s",
-	       c->is_server ? "server" : "client", c->tls.alpn, fp);
+	ht_log(HT_LOG_DEBUG, "quic", "%s handshake complete, alpn %s, peer %s%s",
+	       c->is_server ? "server" : "client", c->tls.alpn, fp,
+	       ht_tls_session_resumed(&c->tls) ? ", resumed" : "");
+	if (c->set.keep_alive > 0)
+		ngtcp2_conn_set_keep_alive_timeout(c->conn, c->set.keep_alive);
 	if (!c->is_server)
-		return 0; /* the client waits for HANDSHAKE_DONE (confirmation) */
+		return ht_qc_early_client_done(c) == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
 	c->state = QC_OPEN;
-	refuse = ht_server_conn_established(c->srv, c);
+	/* Accepted already when 0-RTT stream data came (conn_0rtt.c). */
+	refuse = c->early == HT_QEARLY_ACCEPTED ? 0 : ht_server_conn_established(c->srv, c);
 	if (refuse != 0) {
 		ht_qconn_close(c, (uint64_t)refuse);
 		return 0;
 	}
+	if (ht_tls_session_send_ticket(&c->tls) != 0)
+		ht_log(HT_LOG_WARN, "quic", "could not send a session ticket");
 	c->hs_done = true;
 	if (c->ops != NULL && c->ops->handshake_done != NULL)
 		c->ops->handshake_done(c, c->user);
@@ -377,6 +386,9 @@ static int cb_stream_open(ngtcp2_conn *conn, int64_t sid, void *user)
 	struct ht_qconn *c = user;
 
 	(void)conn;
+	/* A stream before the handshake completed is 0-RTT (conn_0rtt.c). */
+	if (c->is_server && !c->hs_done && ht_qc_early_server_accept(c) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
 	if (stream_for(c, sid, NULL) == NULL)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	if (!ngtcp2_is_bidi_stream(sid)) {
@@ -651,8 +663,9 @@ static int conn_finish_setup(struct ht_qconn *c, const struct ht_tls_config *tls
 	if (ht_tls_session_init(&c->tls, tls, get_conn, c) != 0)
 		return HT_ERR_CRYPTO;
 	ngtcp2_conn_set_tls_native_handle(c->conn, c->tls.session);
-	if (c->set.keep_alive > 0)
-		ngtcp2_conn_set_keep_alive_timeout(c->conn, c->set.keep_alive);
+	/* keep-alive starts at handshake completion (cb_handshake_completed):
+	 * during a 0-RTT handshake ngtcp2 0.12.1 would send it as a PING-only
+	 * 0-RTT packet, which it pads too little and aborts on (conn_0rtt.c). */
 	return 0;
 }
 
@@ -716,7 +729,8 @@ int ht_qconn_connect(struct ht_qconn **out, struct ht_loop *loop,
 		rv = HT_QERR_NOMEM;
 		goto fail;
 	}
-	if ((rv = conn_finish_setup(c, a->tls)) != 0)
+	if ((rv = conn_finish_setup(c, a->tls)) != 0 ||
+	    (rv = ht_qc_ticket_setup(c, a->ticket_file, a->tls)) != 0)
 		goto fail;
 	if ((rv = ht_io_start(loop, &c->io, c->own_sock.fd, EPOLLIN, ht_qc_on_client_io, c)) != 0)
 		goto fail;

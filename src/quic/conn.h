@@ -143,6 +143,9 @@ struct ht_qconn_client_args {
 	const struct ht_qconn_settings *set; /* NULL: defaults */
 	const struct ht_qconn_ops *ops;
 	void *user;
+	/* Session tickets are saved here (0600) and a restart resumes from
+	 * it with 0-RTT; NULL: no tickets kept. */
+	const char *ticket_file;
 };
 
 /* Start a client connection (the Initial leaves at the next loop batch).
@@ -247,6 +250,18 @@ const uint8_t *ht_qconn_peer_fingerprint(const struct ht_qconn *c);
 socklen_t ht_qconn_peer_addr(const struct ht_qconn *c, struct sockaddr_storage *ss);
 bool ht_qconn_is_server(const struct ht_qconn *c);
 bool ht_qconn_handshake_done(const struct ht_qconn *c);
+
+/* 0-RTT (docs/QUIC.md "Session tickets and 0-RTT"). */
+enum ht_qconn_early {
+	HT_QEARLY_NONE = 0,     /* full handshake */
+	HT_QEARLY_OFFERED = 1,  /* client: resuming, early data allowed, no answer yet */
+	HT_QEARLY_ACCEPTED = 2, /* the server took the early data */
+	HT_QEARLY_REJECTED = 3, /* client: refused, the streams were sent again */
+};
+enum ht_qconn_early ht_qconn_early_state(const struct ht_qconn *c);
+/* Client: streams may be opened (and written: 0-RTT) before
+ * handshake_done. */
+bool ht_qconn_can_open_early(const struct ht_qconn *c);
 
 struct ht_qconn_stats {
 	ht_time smoothed_rtt, min_rtt, latest_rtt; /* ns */

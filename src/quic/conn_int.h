@@ -96,6 +96,8 @@ struct ht_qconn {
 	bool closed_reported; /* ops.closed called */
 	bool close_requested;
 	uint64_t close_app_error;
+	uint8_t early;     /* enum ht_qconn_early (conn_0rtt.c) */
+	char *ticket_file; /* client: where session tickets are kept */
 
 	struct ht_timer timer;
 	struct ht_defer flush;
@@ -190,6 +192,18 @@ void ht_qc_arm_timer(struct ht_qconn *c, bool from_timer);
 void ht_qc_on_timer(struct ht_loop *loop, struct ht_timer *t);
 void ht_qc_on_flush(struct ht_loop *loop, struct ht_defer *d);
 void ht_qc_on_client_io(struct ht_loop *loop, struct ht_io *io, uint32_t events);
+
+/* ---- conn_0rtt.c: session tickets and 0-RTT ------------------------------------- */
+/* Client: keep tickets in path (NULL: none) and resume from it. */
+int ht_qc_ticket_setup(struct ht_qconn *c, const char *path, const struct ht_tls_config *tls);
+/* Client, handshake complete: 0-RTT accepted, or rejected and resent. */
+int ht_qc_early_client_done(struct ht_qconn *c);
+/* Client, before the handshake completed with 0-RTT offered: the ready
+ * stream to write in a 0-RTT packet, or NULL (write none yet). */
+struct ht_qstream *ht_qc_early_pick(struct ht_qconn *c);
+/* Server: stream data arrived before the handshake completed (0-RTT):
+ * check the resumed identity and accept the connection now.  0 or -1. */
+int ht_qc_early_server_accept(struct ht_qconn *c);
 
 /* ---- conn.c, for server.c ------------------------------------------------------ */
 int ht_qconn_server_new(struct ht_qconn **out, struct ht_server *srv, struct ht_loop *loop,

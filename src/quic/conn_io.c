@@ -214,6 +214,8 @@ static ngtcp2_ssize write_one(struct ht_qconn *c, ngtcp2_path *path, ngtcp2_pkt_
 		return n;
 	}
 	s = streams_ok ? c->ready : NULL;
+	if (s != NULL && c->early == HT_QEARLY_OFFERED && !ngtcp2_conn_get_handshake_completed(c->conn))
+		s = ht_qc_early_pick(c);
 	if (s == NULL)
 		return ngtcp2_conn_writev_stream(c->conn, path, pi, p, max, NULL,
 						 NGTCP2_WRITE_STREAM_FLAG_NONE, -1, NULL, 0, ts);

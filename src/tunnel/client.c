@@ -432,7 +432,7 @@ static int try_open(struct cli_relay *cr, bool front)
 	int64_t sid;
 	int rv = HT_QERR_CLOSED;
 
-	if (cl->up && cl->qc != NULL)
+	if (cl->qc != NULL && (cl->up || ht_qconn_can_open_early(cl->qc)))
 		rv = ht_qconn_open_bidi(cl->qc, &sid);
 	if (rv == HT_QERR_STREAM_LIMIT || rv == HT_QERR_CLOSED) {
 		if (!cr->queued && cl->qlen >= cl->cfg.queue_max) {
@@ -491,7 +491,8 @@ static void start_stream(struct cli_relay *cr)
 
 static void drain_queue(struct ht_client *cl)
 {
-	while (cl->qhead != NULL && cl->up) {
+	while (cl->qhead != NULL && cl->qc != NULL &&
+	       (cl->up || ht_qconn_can_open_early(cl->qc))) {
 		struct cli_relay *cr = cl->qhead;
 
 		queue_del(cl, cr);
@@ -640,6 +641,7 @@ static void connect_now(struct ht_client *cl)
 		.tls = cl->tls,
 		.ops = &cli_ops,
 		.user = cl,
+		.ticket_file = cl->cfg.ticket_file,
 	};
 	struct ht_qconn_settings set;
 	int rv;
@@ -661,16 +663,25 @@ static void connect_now(struct ht_client *cl)
 		ht_log(HT_LOG_WARN, "client", "cannot connect to %s: %s", cl->server_str,
 		       rv < 0 && rv > -4096 ? strerror(-rv) : ht_qerr_str(rv));
 		schedule_reconnect(cl);
+		return;
 	}
+	/* Resuming: connections may go in 0-RTT (docs/QUIC.md). */
+	if (ht_qconn_can_open_early(cl->qc))
+		drain_queue(cl);
 }
 
 static void on_handshake_done(struct ht_qconn *c, void *user)
 {
 	struct ht_client *cl = user;
+	enum ht_qconn_early e = ht_qconn_early_state(c);
 
 	cl->up = true;
 	cl->backoff = BACKOFF_MIN;
-	ht_log(HT_LOG_INFO, "client", "tunnel to %s up (alpn %s)", cl->server_str, ht_qconn_alpn(c));
+	ht_log(HT_LOG_INFO, "client", "tunnel to %s up (alpn %s%s)", cl->server_str,
+	       ht_qconn_alpn(c),
+	       e == HT_QEARLY_ACCEPTED	 ? ", 0-RTT accepted"
+	       : e == HT_QEARLY_REJECTED ? ", 0-RTT rejected"
+					 : "");
 	ht_dgclient_conn_up(cl->dg, c);
 	drain_queue(cl);
 }

@@ -41,6 +41,7 @@ struct ht_client_config {
 	ht_time quic_idle_timeout; /* QUIC connection idle timeout; 0 = default (30 s) */
 	ht_time keep_alive;        /* PING interval when idle; 0 = default (10 s) */
 	bool no_keep_alive;        /* --keepalive 0 */
+	const char *ticket_file;   /* session tickets for 0-RTT; NULL: none */
 	struct ht_dgclient_config dgram; /* --tun, --route, --full-tunnel */
 };
 

@@ -511,7 +511,8 @@ static int on_accept(struct ht_server *srv, struct ht_qconn *c, void *arg)
 	cc->peers = p;
 	cc->npeers++;
 	ht_qconn_set_ops(c, &peer_ops, p);
-	ht_log(HT_LOG_INFO, "conc", "client %s connected (alpn %s)", p->fp, ht_qconn_alpn(c));
+	ht_log(HT_LOG_INFO, "conc", "client %s connected (alpn %s%s)", p->fp, ht_qconn_alpn(c),
+	       ht_qconn_early_state(c) == HT_QEARLY_ACCEPTED ? ", 0-RTT" : "");
 	return 0;
 }
 
@@ -585,6 +586,8 @@ int ht_conc_new(struct ht_conc **out, struct ht_loop *loop, const struct ht_conc
 			      err, errlen) != 0)
 		goto fail;
 	if (cfg->allow_ca != NULL && ht_tls_config_set_ca(cc->tls, cfg->allow_ca, err, errlen) != 0)
+		goto fail;
+	if (!cfg->no_tickets && ht_tls_config_enable_resumption(cc->tls, err, errlen) != 0)
 		goto fail;
 	ht_server_settings_default(&set);
 	dgc = cfg->dgram;

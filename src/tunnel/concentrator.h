@@ -37,6 +37,7 @@ struct ht_conc_config {
 	bool no_keep_alive;        /* --keepalive 0 */
 	struct ht_dgrouter_config dgram; /* datagram mode (--tun, --pool, ...) */
 	bool no_upstream_tfo;      /* --no-upstream-tfo: no data in the upstream SYN */
+	bool no_tickets;           /* --no-session-tickets: no resumption, no 0-RTT */
 };
 
 /* Load the identity, enumerate our own addresses (getifaddrs) into the
