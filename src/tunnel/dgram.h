@@ -18,6 +18,7 @@
 
 #include "core/loop.h"
 #include "proto/qt_dgram.h"
+#include "proto/vnet.h"
 #include "quic/conn.h"
 
 /* Why a packet was dropped (status: "drops": {name: count}). */
@@ -56,22 +57,33 @@ struct ht_tundev {
 	struct ht_io io;
 	int fd, ifindex;
 	bool tap;
+	bool vnet; /* TUN offloads: virtio-net header on every read and write */
 	char name[IFNAMSIZ];
 	unsigned mtu;
 	ht_tundev_fn fn;
 	void *arg;
-	uint8_t *buf; /* one packet + headroom */
+	uint8_t *buf; /* one packet (or super-packet) + headroom */
+	/* Offloads: a super-packet read is split into seg_buf; writes are
+	 * coalesced (GRO) into gro_buf and written once per loop batch. */
+	uint8_t *seg_buf, *gro_buf;
+	struct ht_gro gro;
+	struct ht_defer flush;
+	uint64_t write_drops; /* writes the device refused (deferred ones too) */
+	uint64_t split_errors;
 };
 
 #define HT_TUN_HEADROOM 16u /* ≥ QT_DGRAM_HDR_SIZE, keeps the IP header aligned */
-#define HT_TUN_BUF 65536u
+#define HT_TUN_BUF (65536u + 64u) /* headroom + a 64 KiB super-packet + vnet header */
 
-/* Open (create) the device, bring it up with mtu and watch it.  Returns 0
- * or -1 with a reason in err. */
+/* Open (create) the device, bring it up with mtu and watch it.  A TUN
+ * uses the kernel's offloads (tun.h) unless HATUN_NO_TUN_OFFLOAD is set in
+ * the environment.  Returns 0 or -1 with a reason in err. */
 int ht_tundev_open(struct ht_tundev *t, struct ht_loop *loop, const char *name, bool tap,
 		   unsigned mtu, ht_tundev_fn fn, void *arg, char *err, size_t errlen);
 void ht_tundev_close(struct ht_tundev *t);
-/* Write one packet; 0 or -errno (EAGAIN: the device queue is full). */
+/* Write one packet; 0 or -errno (EAGAIN: the device queue is full).  With
+ * offloads the packet may be held for GRO until the end of the loop batch
+ * (0 returned; a failed deferred write counts in write_drops). */
 int ht_tundev_write(struct ht_tundev *t, const uint8_t *pkt, size_t len);
 
 /* Send the packet at frame + headroom (len bytes) on qc: header (proto,

@@ -169,6 +169,7 @@ static void apply(struct ht_dgclient *d, const struct qt_ext_config *c)
 	if (rv != 0)
 		ht_log(HT_LOG_WARN, "dgram", "%s: mtu %u: %s", d->dev.name, mtu, strerror(-rv));
 	d->mtu = mtu;
+	d->dev.mtu = mtu;
 	for (unsigned i = 0; i < c->naddr; i++) {
 		rv = ht_rtnl_addr_add(d->dev.ifindex, c->addr[i].addr, c->addr[i].version == 4 ? 32 : 128);
 		ht_addr16_ntop(c->addr[i].addr, s, sizeof(s));
@@ -399,6 +400,8 @@ void ht_dgclient_status(const struct ht_dgclient *d, struct ht_status *st,
 	snprintf(st->tun, sizeof(st->tun), "%s", d->dev.name);
 	c->dgram = true;
 	c->dg = d->ctr;
+	c->dg.drop[HT_DG_DEVICE] += d->dev.write_drops;
+	c->dg.drop[HT_DG_MALFORMED] += d->dev.split_errors;
 	c->dg.drop[HT_DG_SOJOURN] = c->st.dgram_codel_drops; /* the QUIC layer's */
 	c->addrs[0] = '\0';
 	for (unsigned i = 0; d->configured && i < d->applied.naddr; i++) {

@@ -651,6 +651,8 @@ const char *ht_dgrouter_tun(const struct ht_dgrouter *r)
 void ht_dgrouter_counters(const struct ht_dgrouter *r, struct ht_dg_counters *c)
 {
 	*c = r->ctr;
+	c->drop[HT_DG_DEVICE] += r->dev.write_drops;
+	c->drop[HT_DG_MALFORMED] += r->dev.split_errors;
 }
 
 /* ---- set-up ----------------------------------------------------------------------- */

@@ -15,6 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/log.h"
+
 /* Requests are a few hundred bytes; answers one message (a route, a link). */
 #define NL_BUF 8192
 
@@ -34,10 +36,27 @@ const char *ht_addr16_ntop(const uint8_t a[16], char *buf, size_t len)
 	return buf;
 }
 
-int ht_tun_open(const char *name, bool tap, int *fd, char ifname[IFNAMSIZ], int *ifindex)
+/* The offloads of a vnet-header TUN; false (plain packets come) if refused. */
+static bool vnet_setup(int f, const char *ifname)
+{
+	int sz = 10, le = 1;
+	unsigned long off = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+
+	if (ioctl(f, TUNSETVNETHDRSZ, &sz) != 0 || ioctl(f, TUNSETVNETLE, &le) != 0 ||
+	    ioctl(f, TUNSETOFFLOAD, off) != 0) {
+		ht_log(HT_LOG_WARN, "tun", "%s: no TUN offloads (%s): one packet per syscall",
+		       ifname, strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+int ht_tun_open(const char *name, bool tap, bool *vnet, int *fd, char ifname[IFNAMSIZ],
+		int *ifindex)
 {
 	struct ifreq ifr;
 	int f, rv = 0;
+	bool want_vnet = !tap && *vnet;
 
 	if (strlen(name) >= IFNAMSIZ)
 		return -ENAMETOOLONG;
@@ -45,7 +64,7 @@ int ht_tun_open(const char *name, bool tap, int *fd, char ifname[IFNAMSIZ], int 
 	if (f < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = (short)((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI);
+	ifr.ifr_flags = (short)((tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI | (want_vnet ? IFF_VNET_HDR : 0));
 	memcpy(ifr.ifr_name, name, strlen(name));
 	if (ioctl(f, TUNSETIFF, &ifr) != 0) {
 		rv = -errno;
@@ -53,6 +72,10 @@ int ht_tun_open(const char *name, bool tap, int *fd, char ifname[IFNAMSIZ], int 
 	}
 	memcpy(ifname, ifr.ifr_name, IFNAMSIZ);
 	ifname[IFNAMSIZ - 1] = '\0';
+	/* A vnet header without offloads still works (plain packets). */
+	*vnet = want_vnet;
+	if (want_vnet)
+		(void)vnet_setup(f, ifname);
 	*ifindex = (int)if_nametoindex(ifname);
 	if (*ifindex == 0) {
 		rv = -errno;

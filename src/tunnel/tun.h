@@ -20,8 +20,14 @@
 
 /* Open TUN (tap false) or TAP device `name` (IFNAMSIZ-1 chars; "" lets the
  * kernel pick).  *fd: the non-blocking device; ifname: the actual name;
- * *ifindex: its index. */
-int ht_tun_open(const char *name, bool tap, int *fd, char ifname[IFNAMSIZ], int *ifindex);
+ * *ifindex: its index.  With *vnet true (TUN only) the device speaks the
+ * virtio-net header (IFF_VNET_HDR, 10 bytes, little-endian) and offers
+ * TUNSETOFFLOAD(CSUM | TSO4 | TSO6): reads may return 64 KiB TCP
+ * super-packets (src/proto/vnet.h splits them), writes may be GRO'd ones
+ * (a refused TUNSETOFFLOAD is logged; the header stays, packets come one
+ * by one).  *vnet false on return: no vnet header (TAP, or not asked). */
+int ht_tun_open(const char *name, bool tap, bool *vnet, int *fd, char ifname[IFNAMSIZ],
+		int *ifindex);
 
 /* Link up (and MTU when mtu > 0). */
 int ht_rtnl_link_up(int ifindex, unsigned mtu);
