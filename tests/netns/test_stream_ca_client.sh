@@ -70,6 +70,10 @@ tb_wait 10 grep -q "tunnel to .* up" "$TB_DIR/client-good.log" ||
 	{ tb__tail "$TB_DIR/client-good.log"; tb_fail "CA-signed concentrator: no tunnel"; }
 code=$(tb_exec client curl -sS -o /dev/null -w '%{http_code}' --max-time 10 http://127.0.0.1:8001/)
 [ "$code" = 200 ] || tb_fail "CA-signed concentrator: HTTP '$code'"
+# With no pin, 'hatun status' names the fingerprint the concentrator showed.
+got=$("$HATUN" status --json --control "$TB_DIR/client.sock" |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["connections"][0]["fingerprint"])')
+[ "$got" = "$GFP" ] || tb_fail "status fingerprint '$got', expected $GFP"
 tb_ok "concentrator certificate signed by the --ca CA for $TB_CONC_V4: up without --pin, HTTP $code"
 stop "$CLIENT_PID"
 # Resumption under --ca: the remembered chain and name are checked again.
