@@ -160,7 +160,7 @@ static const struct cli_command commands[] = {
 	 "                                 --help'); the command line wins\n",
 	 cmd_converter},
 	{"status", "show a running client's or concentrator's connections",
-	 "usage: hatun status [--json] [--control PATH]\n"
+	 "usage: hatun status [--json] [--watch [--interval S]] [--control PATH]\n"
 	 "\n"
 	 "Ask a running 'hatun client' or 'hatun concentrator' over its control socket\n"
 	 "and print its role, uptime, QUIC connections (peer, fingerprint, ALPN,\n"
@@ -168,6 +168,8 @@ static const struct cli_command commands[] = {
 	 "tunnelled TCP connections (open, total, refused).\n"
 	 "\n"
 	 "  --json          one JSON object instead of text\n"
+	 "  --watch         ask again every --interval S seconds (1; 0.1 - 3600)\n"
+	 "                  and redraw, until Ctrl-C\n"
 	 "  --control PATH  the control socket (default: the client's, else the\n"
 	 "                  concentrator's: $XDG_RUNTIME_DIR/hatun/ROLE.sock when\n"
 	 "                  XDG_RUNTIME_DIR is set, else /run/hatun/ROLE.sock)\n",
