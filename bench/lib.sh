@@ -503,12 +503,40 @@ bench_hatun_stream() {
 	bench__probe
 }
 
-# PLACEHOLDER (issue 4): TUN on both ends, inner addresses from
-# 192.0.2.80/29, client policy rule like bench_wireguard (table 112).
+# hatun datagram mode: `hatun concentrator --tun` with an IPv4 pool
+# 192.0.2.80/29 (the concentrator's TUN holds .81, the client gets one of
+# .82-.86 over the control stream), `hatun client --tun`; like
+# bench_wireguard the client sends only traffic from its tunnel address
+# into the tunnel (policy rule "from <inner> lookup 112", table: default
+# dev <tun>), so the testbed's routes are untouched.
+BENCH_HD_POOL=192.0.2.80/29
 bench_hatun_datagram() {
+	local d hatun cfp sfp inner
 	bench__reset hatun-datagram
-	BENCH_SKIP="not implemented yet (hatun datagram mode: issue 4)"
-	return 2
+	hatun=${BENCH_HATUN:-${HATUN_BUILD_DIR:-build/release}/src/cli/hatun}
+	if [ ! -x "$hatun" ]; then
+		BENCH_SKIP="no hatun binary at $hatun (set BENCH_HATUN or HATUN_BUILD_DIR)"
+		return 2
+	fi
+	d=$BENCH_KDIR
+	mkdir -p "$d/hc" "$d/hs"
+	cfp=$("$hatun" genkey --force "$d/hc") || return 1
+	sfp=$("$hatun" genkey --force "$d/hs") || return 1
+	bench__bg --port udp:4434 concentrator "$hatun" concentrator \
+		--listen "$TB_CONC_V4:4434" --cert "$d/hs/hatun.crt" --key "$d/hs/hatun.key" \
+		--allow "$cfp" --tun "hds$TB_PREFIX" --pool "4:$BENCH_HD_POOL" || return 1
+	bench__bg --log "$d/client.log" \
+		--until "grep -q 'hdc$TB_PREFIX: address 192' $d/client.log" client \
+		"$hatun" client --server "$TB_CONC_V4:4434" --pin "$sfp" \
+		--cert "$d/hc/hatun.crt" --key "$d/hc/hatun.key" --tun "hdc$TB_PREFIX" || return 1
+	inner=$(grep -o "hdc$TB_PREFIX: address 192\.0\.2\.[0-9]*" "$d/client.log" | tail -1 | cut -d' ' -f3)
+	[ -n "$inner" ] || { tb__err "hatun datagram: no address assigned"; return 1; }
+	tb_exec client ip route add default dev "hdc$TB_PREFIX" table 112 || return 1
+	tb_exec client ip rule add from "$inner" table 112 pref 112 || return 1
+	BENCH_UNDO+=("tb_exec client ip rule del pref 112" "tb_exec client ip route flush table 112")
+	BENCH_SRC=$inner
+	BENCH_NOTE="hatun $("$hatun" version | head -1 | cut -d' ' -f2) datagram mode: client TUN $inner (MTU $(ip -n "$TB_PREFIX-client" -o link show "hdc$TB_PREFIX" | sed -n 's/.* mtu \([0-9]*\).*/\1/p')) -> QUIC DATAGRAM frames ($TB_CONC_V4:4434) -> concentrator TUN -> server"
+	bench__probe
 }
 
 # PLACEHOLDER (issue 6): hatun converter on the concentrator, hatun client

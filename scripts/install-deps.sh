@@ -12,10 +12,10 @@ PACKAGES=(
 	build-essential cmake pkg-config clang libclang-rt-14-dev
 	# libraries
 	libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev nettle-dev
-	zlib1g-dev libcmocka-dev
+	zlib1g-dev libcmocka-dev libmnl-dev
 	# testbed: namespaces, shaping, NAT, real peers
 	iproute2 nftables iputils-ping iperf3 socat curl ethtool procps psmisc
-	python3 gnutls-bin
+	python3 gnutls-bin arping
 	# Convert (issue 6): MPTCP servers (mptcpize), the SYN capture (tcpdump)
 	mptcpize tcpdump
 	# lint

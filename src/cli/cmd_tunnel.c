@@ -1,5 +1,6 @@
 /* hatun concentrator / hatun client: options, validation, the event loop,
  * graceful shutdown on SIGINT / SIGTERM. */
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include "tunnel/client.h"
 #include "tunnel/concentrator.h"
 #include "tunnel/control.h"
+#include "tunnel/pool.h"
 #include "tunnel/relay.h"
 #include "tunnel/spec.h"
 #include "tunnel/tcp.h"
@@ -37,6 +39,9 @@ enum {
 	O_MAX_CLIENTS,
 	O_CONNECT_TIMEOUT,
 	O_NO_UPSTREAM_TFO,
+	O_TICKET_FILE,
+	O_CA,
+	O_NO_TICKETS,
 	O_IDLE_TIMEOUT,
 	O_LOG_LEVEL,
 	O_SYSLOG,
@@ -51,6 +56,13 @@ enum {
 	O_QUIC_IDLE,
 	O_KEEPALIVE,
 	O_TRANSPORT,
+	O_TUN,
+	O_TAP,
+	O_POOL,
+	O_C2C,
+	O_NAT,
+	O_ROUTE,
+	O_FULL_TUNNEL,
 };
 
 /* Options common to both commands. */
@@ -227,7 +239,9 @@ struct conc_opts {
 	bool allow_cli, allow_dest_cli, deny_dest_cli;
 	struct ht_policy *policy;
 	uint64_t max_streams, max_clients, connect_timeout;
-	bool no_upstream_tfo;
+	char tun[IFNAMSIZ];
+	struct ht_dgrouter_config dg;
+	bool no_upstream_tfo, no_tickets;
 };
 
 static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -293,8 +307,56 @@ static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void 
 			return cli_usage_error(cmd, "--connect-timeout: '%s' is not 0.001-3600 seconds",
 					       arg);
 		return 0;
+	case O_TUN:
+	case O_TAP:
+		if (arg[0] == '\0' || strlen(arg) >= IFNAMSIZ)
+			return cli_usage_error(cmd, "%s: '%s' is not a device name (1-%d chars)",
+					       c == O_TAP ? "--tap" : "--tun", arg, IFNAMSIZ - 1);
+		if (o->tun[0] != '\0' && o->dg.tap != (c == O_TAP))
+			return cli_usage_error(cmd, "--tun and --tap exclude each other");
+		strcpy(o->tun, arg);
+		o->dg.tap = c == O_TAP;
+		return 0;
+	case O_POOL: {
+		char reason[160];
+		size_t i = o->dg.npool;
+
+		if (i == 2)
+			return cli_usage_error(cmd, "--pool: at most one 4: and one 6: pool");
+		if (ht_pool_parse(arg, &o->dg.pool[i].version, o->dg.pool[i].prefix,
+				  &o->dg.pool[i].plen, reason, sizeof(reason)) != 0)
+			return cli_usage_error(cmd, "%s", reason);
+		if (i == 1 && o->dg.pool[0].version == o->dg.pool[1].version)
+			return cli_usage_error(cmd, "--pool: two IPv%d pools", o->dg.pool[1].version);
+		o->dg.npool++;
+		return 0;
+	}
+	case O_DNS: {
+		uint8_t *a;
+
+		if (o->dg.ndns == QT_EXT_MAX_DNS)
+			return cli_usage_error(cmd, "--dns: at most %u servers", QT_EXT_MAX_DNS);
+		a = o->dg.dns[o->dg.ndns];
+		memset(a, 0, 16);
+		if (inet_pton(AF_INET6, arg, a) != 1) {
+			a[10] = a[11] = 0xff;
+			if (inet_pton(AF_INET, arg, a + 12) != 1)
+				return cli_usage_error(cmd, "--dns: '%s' is not an IP address", arg);
+		}
+		o->dg.ndns++;
+		return 0;
+	}
+	case O_C2C:
+		o->dg.allow_c2c = true;
+		return 0;
+	case O_NAT:
+		o->dg.nat = true;
+		return 0;
 	case O_NO_UPSTREAM_TFO:
 		o->no_upstream_tfo = true;
+		return 0;
+	case O_NO_TICKETS:
+		o->no_tickets = true;
 		return 0;
 	}
 	return CLI_EXIT_USAGE;
@@ -313,7 +375,14 @@ static const struct option conc_longopts[] = {
 	{"max-streams", required_argument, NULL, O_MAX_STREAMS},
 	{"max-clients", required_argument, NULL, O_MAX_CLIENTS},
 	{"connect-timeout", required_argument, NULL, O_CONNECT_TIMEOUT},
+	{"tun", required_argument, NULL, O_TUN},
+	{"tap", required_argument, NULL, O_TAP},
+	{"pool", required_argument, NULL, O_POOL},
+	{"dns", required_argument, NULL, O_DNS},
+	{"allow-client-to-client", no_argument, NULL, O_C2C},
+	{"nat", no_argument, NULL, O_NAT},
 	{"no-upstream-tfo", no_argument, NULL, O_NO_UPSTREAM_TFO},
+	{"no-session-tickets", no_argument, NULL, O_NO_TICKETS},
 	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
 	{"quic-idle-timeout", required_argument, NULL, O_QUIC_IDLE},
 	{"keepalive", required_argument, NULL, O_KEEPALIVE},
@@ -349,12 +418,18 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 		rc = cli_usage_error(cmd, "missing --listen (see 'hatun concentrator --help')");
 	if (rc < 0 && o->nallow == 0 && o->allow_ca[0] == '\0')
 		rc = cli_usage_error(cmd, "missing --allow or --allow-ca: no client could connect");
+	if (rc < 0 && o->tun[0] != '\0' && !o->dg.tap && o->dg.npool == 0)
+		rc = cli_usage_error(cmd, "--tun needs --pool 4:CIDR and/or --pool 6:CIDR");
+	if (rc < 0 && (o->tun[0] == '\0' || o->dg.tap) && (o->dg.npool > 0 || o->dg.nat))
+		rc = cli_usage_error(cmd, "--pool and --nat need --tun");
 	if (rc < 0)
 		rc = common_check(cmd, &o->co);
 	if (rc >= 0)
 		goto out;
 
 	memset(&cfg, 0, sizeof(cfg));
+	cfg.dgram = o->dg;
+	cfg.dgram.tun = o->tun[0] != '\0' ? o->tun : NULL;
 	cfg.listen_len = ht_sockaddr_from16(&cfg.listen, o->listen.addr, o->listen.port);
 	cfg.cert = o->co.cert;
 	cfg.key = o->co.key;
@@ -366,6 +441,7 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 	cfg.max_clients = o->max_clients;
 	cfg.connect_timeout = o->connect_timeout;
 	cfg.no_upstream_tfo = o->no_upstream_tfo;
+	cfg.no_tickets = o->no_tickets;
 	cfg.idle_timeout = o->co.idle_timeout;
 	cfg.quic_idle_timeout = o->co.quic_idle;
 	cfg.keep_alive = o->co.keepalive;
@@ -407,6 +483,11 @@ struct client_opts {
 	uint16_t transparent;
 	struct ht_hostport socks_listen, dns_server;
 	uint64_t queue_max, queue_timeout;
+	char ticket_file[PATH_CAP]; /* "" = next to the key, "none" = off */
+	char ca[PATH_CAP];
+	char server_name[HT_NAME_MAX + 1];
+	char tun[IFNAMSIZ];
+	struct ht_dgclient_config dg;
 };
 
 static int client_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -470,6 +551,31 @@ static int client_opt(const struct cli_command *cmd, int c, const char *arg, voi
 		if (strcmp(arg, "quic") != 0)
 			return cli_usage_error(cmd, "--transport: '%s' is not 'quic' or 'convert'", arg);
 		return 0;
+	case O_TICKET_FILE:
+		return set_path(cmd, o->ticket_file, "--ticket-file", arg);
+	case O_CA:
+		return set_path(cmd, o->ca, "--ca", arg);
+	case O_TUN:
+	case O_TAP:
+		if (arg[0] == '\0' || strlen(arg) >= IFNAMSIZ)
+			return cli_usage_error(cmd, "%s: '%s' is not a device name (1-%d chars)",
+					       c == O_TAP ? "--tap" : "--tun", arg, IFNAMSIZ - 1);
+		if (o->tun[0] != '\0' && o->dg.tap != (c == O_TAP))
+			return cli_usage_error(cmd, "--tun and --tap exclude each other");
+		strcpy(o->tun, arg);
+		o->dg.tap = c == O_TAP;
+		return 0;
+	case O_ROUTE:
+		if (o->dg.nroute == HT_DGC_MAX_ROUTES)
+			return cli_usage_error(cmd, "--route: more than %d", HT_DGC_MAX_ROUTES);
+		if (ht_cidr_parse(arg, o->dg.route[o->dg.nroute].addr,
+				  &o->dg.route[o->dg.nroute].plen) != 0)
+			return cli_usage_error(cmd, "--route: '%s' is not a CIDR prefix", arg);
+		o->dg.nroute++;
+		return 0;
+	case O_FULL_TUNNEL:
+		o->dg.full_tunnel = true;
+		return 0;
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -485,11 +591,17 @@ static const struct option client_longopts[] = {
 	{"socks", required_argument, NULL, O_SOCKS},
 	{"dns", required_argument, NULL, O_DNS},
 	{"transparent", required_argument, NULL, O_TRANSPARENT},
+	{"tun", required_argument, NULL, O_TUN},
+	{"tap", required_argument, NULL, O_TAP},
+	{"route", required_argument, NULL, O_ROUTE},
+	{"full-tunnel", no_argument, NULL, O_FULL_TUNNEL},
 	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
 	{"quic-idle-timeout", required_argument, NULL, O_QUIC_IDLE},
 	{"keepalive", required_argument, NULL, O_KEEPALIVE},
 	{"queue", required_argument, NULL, O_QUEUE},
 	{"queue-timeout", required_argument, NULL, O_QUEUE_TIMEOUT},
+	{"ticket-file", required_argument, NULL, O_TICKET_FILE},
+	{"ca", required_argument, NULL, O_CA},
 	{"log-level", required_argument, NULL, O_LOG_LEVEL},
 	{"syslog", no_argument, NULL, O_SYSLOG},
 	{"control", required_argument, NULL, O_CONTROL},
@@ -523,6 +635,30 @@ static int resolve_server(const struct ht_hostport *hp, struct sockaddr_storage 
 	return 0;
 }
 
+/* --ticket-file: default DIR/hatun.ticket beside the key (the client's
+ * state lives there); "none" keeps no tickets (no 0-RTT). */
+static int ticket_path(struct client_opts *o, char *err, size_t errlen)
+{
+	const char *slash;
+	size_t dirlen;
+
+	if (strcmp(o->ticket_file, "none") == 0) {
+		o->ticket_file[0] = '\0';
+		return 0;
+	}
+	if (o->ticket_file[0] != '\0')
+		return 0;
+	slash = strrchr(o->co.key, '/');
+	dirlen = slash != NULL ? (size_t)(slash - o->co.key) + 1 : 0;
+	if (dirlen + sizeof("hatun.ticket") > PATH_CAP) {
+		snprintf(err, errlen, "the key's directory is too long");
+		return -1;
+	}
+	memcpy(o->ticket_file, o->co.key, dirlen);
+	memcpy(o->ticket_file + dirlen, "hatun.ticket", sizeof("hatun.ticket"));
+	return 0;
+}
+
 int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct client_opts *o = NULL;
@@ -548,10 +684,13 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 		rc = cli_want_args(cmd, argc, argv, 0, "");
 	if (rc < 0 && !o->have_server)
 		rc = cli_usage_error(cmd, "missing --server (see 'hatun client --help')");
-	if (rc < 0 && !o->have_pin)
-		rc = cli_usage_error(cmd, "missing --pin: the concentrator's fingerprint");
-	if (rc < 0 && o->nfwd == 0 && !o->socks && o->transparent == 0)
-		rc = cli_usage_error(cmd, "nothing to do: give -L, --socks and/or --transparent");
+	if (rc < 0 && !o->have_pin && o->ca[0] == '\0')
+		rc = cli_usage_error(cmd, "missing --pin (the concentrator's fingerprint) or --ca");
+	if (rc < 0 && o->nfwd == 0 && !o->socks && o->transparent == 0 && o->tun[0] == '\0')
+		rc = cli_usage_error(cmd,
+				     "nothing to do: give -L, --socks, --transparent and/or --tun");
+	if (rc < 0 && (o->tun[0] == '\0' || o->dg.tap) && (o->dg.nroute > 0 || o->dg.full_tunnel))
+		rc = cli_usage_error(cmd, "--route and --full-tunnel need --tun");
 	if (rc < 0)
 		rc = common_check(cmd, &o->co);
 	if (rc >= 0)
@@ -564,6 +703,18 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	cfg.cert = o->co.cert;
 	cfg.key = o->co.key;
 	memcpy(cfg.pin, o->pin, HT_FP_LEN);
+	cfg.have_pin = o->have_pin;
+	cfg.ca = o->ca[0] != '\0' ? o->ca : NULL;
+	/* The name the certificate must carry: the --server host as given. */
+	if (o->server.is_name)
+		snprintf(o->server_name, sizeof(o->server_name), "%s", o->server.name);
+	else
+		(void)inet_ntop(cfg.server.ss_family == AF_INET ? AF_INET : AF_INET6,
+				cfg.server.ss_family == AF_INET
+					? (const void *)&((struct sockaddr_in *)&cfg.server)->sin_addr
+					: (const void *)&((struct sockaddr_in6 *)&cfg.server)->sin6_addr,
+				o->server_name, sizeof(o->server_name));
+	cfg.server_name = o->server_name;
 	cfg.fwd = o->fwd;
 	cfg.nfwd = o->nfwd;
 	cfg.socks = o->socks;
@@ -577,6 +728,13 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	cfg.no_keep_alive = o->co.keepalive == 0;
 	cfg.queue_max = o->queue_max;
 	cfg.queue_timeout = o->queue_timeout;
+	if (ticket_path(o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hatun client: --ticket-file: %s\n", err);
+		goto out;
+	}
+	cfg.ticket_file = o->ticket_file[0] != '\0' ? o->ticket_file : NULL;
+	cfg.dgram = o->dg;
+	cfg.dgram.tun = o->tun[0] != '\0' ? o->tun : NULL;
 	if (ht_loop_new(&rn.loop) != 0)
 		goto out;
 	if (ht_client_new(&rn.cl, rn.loop, &cfg, err, sizeof(err)) != 0) {

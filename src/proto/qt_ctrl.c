@@ -207,6 +207,12 @@ int qt_ctrl_conn_feed(struct qt_ctrl_conn *c, const uint8_t *data, size_t len, b
 		return len > 0 ? fail(c, HT_ERR_TRAILING) : 0;
 	sender = c->role == QT_CTRL_CLIENT ? QT_CTRL_CONCENTRATOR : QT_CTRL_CLIENT;
 
+	/* `qt`: after the negotiation TLV the stream belongs to hatun's
+	 * extension TLVs (qt_ext_asm_feed, datagram-config.md §3), FIN
+	 * included; the codecs stay independent, the caller switches. */
+	if (c->profile == QT_CTRL_PROFILE_QT && c->received)
+		return len > 0 || fin ? QT_CTRL_FEED_EXT : 0;
+
 	while (pos < len) {
 		/* -01: "MUST close the control stream" right after its TLV. */
 		if (c->profile == QT_CTRL_PROFILE_01 && c->received)
@@ -236,15 +242,18 @@ int qt_ctrl_conn_feed(struct qt_ctrl_conn *c, const uint8_t *data, size_t len, b
 		}
 		if (r < 0)
 			return fail(c, r);
-		/* hatun's extension TLVs (ALPN `qt`) will be dispatched here,
-		 * before the negotiation rules, when they exist. */
+		/* An extension TLV (0x40-0x7F) before the negotiation TLV was
+		 * refused by qt_ctrl_parse (HT_ERR_BAD_TYPE); after it, `qt`
+		 * hands the rest over (above). */
 		r = accept_tlv(c, out);
 		if (r < 0)
 			return fail(c, r);
 		/* Hand out a copy that outlives the caller's read buffer. */
 		out->id = out->id_len > 0 ? c->session_id : NULL;
 		*consumed = pos;
-		if (pos == len && fin && (r = on_fin(c)) < 0)
+		/* Under `qt` a FIN here belongs to the extension phase: the
+		 * next call returns QT_CTRL_FEED_EXT and the assembler sees it. */
+		if (pos == len && fin && c->profile == QT_CTRL_PROFILE_01 && (r = on_fin(c)) < 0)
 			return fail(c, r);
 		return 1;
 	}

@@ -6,8 +6,9 @@
  * Session; the concentrator answers New Session with a Session ID TLV, and a
  * Join with a bare FIN (success) or RESET_STREAM (failure).  Under ALPN
  * qt-01 each control stream carries exactly one TLV and then FIN; under
- * hatun's `qt` profile the stream stays open for hatun's extension TLVs (not
- * implemented yet), but the session negotiation still happens once.
+ * hatun's `qt` profile the stream stays open for hatun's extension TLVs
+ * (qt_ext.h: qt_ctrl_conn_feed hands them over with QT_CTRL_FEED_EXT), but
+ * the session negotiation still happens once.
  *
  * Pure codecs: no allocation, no I/O.  docs/protocol/quic-tunnel.md has the
  * reaction table.
@@ -122,6 +123,9 @@ void qt_ctrl_conn_init(struct qt_ctrl_conn *c, enum qt_ctrl_role local_role,
  *   HT_ERR_BAD_TYPE      not a control type. */
 int qt_ctrl_conn_on_send(struct qt_ctrl_conn *c, uint8_t type);
 
+/* qt_ctrl_conn_feed's "the rest is extension TLVs" result. */
+#define QT_CTRL_FEED_EXT 2
+
 /* Feed the next read of the PEER's control stream (fin: it ends there).
  * Delivers at most one TLV per call: *consumed says how much of data was
  * used; call again with the rest.
@@ -130,6 +134,11 @@ int qt_ctrl_conn_on_send(struct qt_ctrl_conn *c, uint8_t type);
  *      qt_ctrl_conn_init()); c->session_id holds the negotiated ID;
  *   0  everything consumed, no TLV complete (or a clean FIN, c->fin set;
  *      for a client whose Join is answered by a bare FIN, c->joined set);
+ *   QT_CTRL_FEED_EXT (2)  profile `qt`, the negotiation TLV already
+ *      delivered, and data or FIN given: nothing consumed; these bytes and
+ *      everything after them (and the FIN) go to qt_ext_asm_feed (qt_ext.h),
+ *      whose errors get the same reaction.  Under `qt` a FIN that arrives
+ *      with the negotiation TLV is left for this call too;
  *   HT_ERR_TRUNCATED    FIN inside a TLV; FIN on an empty client control
  *                       stream; FIN from the concentrator without the
  *                       Session ID our New Session asked for;

@@ -66,6 +66,8 @@ void ht_qconn_settings_default(struct ht_qconn_settings *s)
 	s->cc = HT_QCC_CUBIC;
 	s->max_udp_payload = 1452;
 	s->max_dgram_queue = 128;
+	s->max_streams_uni = 0;
+	s->uni_stream_window = 64 * 1024;
 }
 
 static _Thread_local size_t live_conns;
@@ -147,6 +149,7 @@ void ht_qc_conn_free(struct ht_qconn *c)
 	if (c->conn != NULL)
 		ngtcp2_conn_del(c->conn);
 	ht_tls_session_deinit(&c->tls);
+	free(c->ticket_file);
 	free(c->txbuf);
 	free(c->close_pkt);
 	live_unlink(c);
@@ -325,19 +328,27 @@ static int cb_handshake_completed(ngtcp2_conn *conn, void *user)
 	int refuse;
 
 	(void)conn;
-	if (ht_tls_session_finish(&c->tls) != 0 || !c->tls.peer_ok)
+	/* A resumed session carried no certificate: check the remembered one. */
+	if (ht_tls_session_finish(&c->tls) != 0 ||
+	    (!c->tls.peer_ok && ht_tls_session_check_resumed(&c->tls) != 0))
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	ht_fingerprint_format(c->tls.peer_fp, fp);
-	ht_log(HT_LOG_DEBUG, "quic", "%s handshake complete, alpn %s, peer %s",
-	       c->is_server ? "server" : "client", c->tls.alpn, fp);
+	ht_log(HT_LOG_DEBUG, "quic", "%s handshake complete, alpn %s, peer %s%s",
+	       c->is_server ? "server" : "client", c->tls.alpn, fp,
+	       ht_tls_session_resumed(&c->tls) ? ", resumed" : "");
+	if (c->set.keep_alive > 0)
+		ngtcp2_conn_set_keep_alive_timeout(c->conn, c->set.keep_alive);
 	if (!c->is_server)
-		return 0; /* the client waits for HANDSHAKE_DONE (confirmation) */
+		return ht_qc_early_client_done(c) == 0 ? 0 : NGTCP2_ERR_CALLBACK_FAILURE;
 	c->state = QC_OPEN;
-	refuse = ht_server_conn_established(c->srv, c);
+	/* Accepted already when 0-RTT stream data came (conn_0rtt.c). */
+	refuse = c->early == HT_QEARLY_ACCEPTED ? 0 : ht_server_conn_established(c->srv, c);
 	if (refuse != 0) {
 		ht_qconn_close(c, (uint64_t)refuse);
 		return 0;
 	}
+	if (ht_tls_session_send_ticket(&c->tls) != 0)
+		ht_log(HT_LOG_WARN, "quic", "could not send a session ticket");
 	c->hs_done = true;
 	if (c->ops != NULL && c->ops->handshake_done != NULL)
 		c->ops->handshake_done(c, c->user);
@@ -375,10 +386,16 @@ static int cb_stream_open(ngtcp2_conn *conn, int64_t sid, void *user)
 	struct ht_qconn *c = user;
 
 	(void)conn;
-	if (!ngtcp2_is_bidi_stream(sid))
-		return 0; /* we allow no uni streams; ngtcp2 enforces the limit */
+	/* A stream before the handshake completed is 0-RTT (conn_0rtt.c). */
+	if (c->is_server && !c->hs_done && ht_qc_early_server_accept(c) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
 	if (stream_for(c, sid, NULL) == NULL)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
+	if (!ngtcp2_is_bidi_stream(sid)) {
+		/* ngtcp2 enforces settings.max_streams_uni (conn_api.c). */
+		ht_qconn_uni_opened(c, sid);
+		return 0;
+	}
 	CALL(c, stream_open, sid);
 	return 0;
 }
@@ -584,6 +601,7 @@ static void fill_settings(const struct ht_qconn *c, ngtcp2_settings *st,
 		      : c->set.cc == HT_QCC_RENO ? NGTCP2_CC_ALGO_RENO
 						 : NGTCP2_CC_ALGO_CUBIC;
 	st->max_tx_udp_payload_size = c->set.max_udp_payload;
+	st->no_tx_udp_payload_size_shaping = c->set.fixed_udp_payload;
 	st->handshake_timeout = c->set.handshake_timeout;
 	st->log_printf = c->set.ngtcp2_debug ? ngtcp2_log : NULL;
 	/* No window auto-tuning: the windows are the bound on what the upper
@@ -594,10 +612,10 @@ static void fill_settings(const struct ht_qconn *c, ngtcp2_settings *st,
 	ngtcp2_transport_params_default(p);
 	p->initial_max_stream_data_bidi_local = c->set.stream_window;
 	p->initial_max_stream_data_bidi_remote = c->set.stream_window;
-	p->initial_max_stream_data_uni = 0;
+	p->initial_max_stream_data_uni = c->set.max_streams_uni ? c->set.uni_stream_window : 0;
 	p->initial_max_data = c->set.conn_window;
 	p->initial_max_streams_bidi = c->set.max_streams_bidi;
-	p->initial_max_streams_uni = 0;
+	p->initial_max_streams_uni = c->set.max_streams_uni;
 	p->max_idle_timeout = c->set.idle_timeout;
 	p->active_connection_id_limit = 4;
 	p->max_datagram_frame_size = 65535;
@@ -645,8 +663,9 @@ static int conn_finish_setup(struct ht_qconn *c, const struct ht_tls_config *tls
 	if (ht_tls_session_init(&c->tls, tls, get_conn, c) != 0)
 		return HT_ERR_CRYPTO;
 	ngtcp2_conn_set_tls_native_handle(c->conn, c->tls.session);
-	if (c->set.keep_alive > 0)
-		ngtcp2_conn_set_keep_alive_timeout(c->conn, c->set.keep_alive);
+	/* keep-alive starts at handshake completion (cb_handshake_completed):
+	 * during a 0-RTT handshake ngtcp2 0.12.1 would send it as a PING-only
+	 * 0-RTT packet, which it pads too little and aborts on (conn_0rtt.c). */
 	return 0;
 }
 
@@ -710,7 +729,8 @@ int ht_qconn_connect(struct ht_qconn **out, struct ht_loop *loop,
 		rv = HT_QERR_NOMEM;
 		goto fail;
 	}
-	if ((rv = conn_finish_setup(c, a->tls)) != 0)
+	if ((rv = conn_finish_setup(c, a->tls)) != 0 ||
+	    (rv = ht_qc_ticket_setup(c, a->ticket_file, a->tls)) != 0)
 		goto fail;
 	if ((rv = ht_io_start(loop, &c->io, c->own_sock.fd, EPOLLIN, ht_qc_on_client_io, c)) != 0)
 		goto fail;

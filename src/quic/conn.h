@@ -73,6 +73,11 @@ struct ht_qconn_ops {
 	void (*handshake_done)(struct ht_qconn *c, void *user);
 	/* The peer opened bidirectional stream sid. */
 	void (*stream_open)(struct ht_qconn *c, void *user, int64_t sid);
+	/* The peer opened unidirectional stream sid (its data arrives through
+	 * stream_data; we cannot send on it).  NULL: the stream is refused
+	 * with STOP_SENDING 0.  At most settings.max_streams_uni are allowed
+	 * (the quic-tunnel control stream is the first, -01 §7.1). */
+	void (*uni_stream_open)(struct ht_qconn *c, void *user, int64_t sid);
 	/* In-order bytes of sid (valid only during the call); fin: no more. */
 	void (*stream_data)(struct ht_qconn *c, void *user, int64_t sid, const uint8_t *data,
 			    size_t len, bool fin);
@@ -103,6 +108,8 @@ enum ht_qconn_cc {
 
 struct ht_qconn_settings {
 	uint64_t max_streams_bidi;  /* concurrent peer-opened streams (tunnelled TCP) */
+	uint64_t max_streams_uni;   /* peer-opened unidirectional streams, in total (0) */
+	uint64_t uni_stream_window; /* receive window of each (64 KiB) */
 	uint64_t stream_window;     /* per-stream receive window, bytes */
 	uint64_t conn_window;       /* connection receive window, bytes */
 	ht_time idle_timeout;       /* ns */
@@ -112,6 +119,11 @@ struct ht_qconn_settings {
 	enum ht_qconn_cc cc;
 	size_t max_udp_payload;     /* largest UDP payload we send (PMTUD probes up to it) */
 	size_t max_dgram_queue;     /* queued outgoing DATAGRAM frames */
+	/* Packets up to max_udp_payload from the handshake on, without
+	 * waiting for PMTUD (ngtcp2's no_tx_udp_payload_size_shaping): a
+	 * datagram-mode tunnel announces its MTU once, so the size it is
+	 * computed from must hold at once.  The path must carry it. */
+	bool fixed_udp_payload;
 	bool no_gso, no_gro;        /* measurements / broken drivers */
 	bool ngtcp2_debug;          /* ngtcp2's own log on stderr */
 };
@@ -131,6 +143,9 @@ struct ht_qconn_client_args {
 	const struct ht_qconn_settings *set; /* NULL: defaults */
 	const struct ht_qconn_ops *ops;
 	void *user;
+	/* Session tickets are saved here (0600) and a restart resumes from
+	 * it with 0-RTT; NULL: no tickets kept. */
+	const char *ticket_file;
 };
 
 /* Start a client connection (the Initial leaves at the next loop batch).
@@ -145,6 +160,16 @@ void *ht_qconn_user(const struct ht_qconn *c);
 /* Open a bidirectional stream.  HT_QERR_STREAM_LIMIT when the peer's limit
  * is reached (wait for ops.streams_available or a stream_closed). */
 int ht_qconn_open_bidi(struct ht_qconn *c, int64_t *sid);
+
+/* Open a unidirectional (send-only) stream: the first one of a
+ * connection is its quic-tunnel control stream (client 2, server 3).
+ * HT_QERR_STREAM_LIMIT when the peer allows no more, HT_QERR_STATE before
+ * the handshake completed.  Send on it with ht_qconn_stream_send. */
+int ht_qconn_open_uni(struct ht_qconn *c, int64_t *sid);
+static inline bool ht_qconn_stream_is_uni(int64_t sid)
+{
+	return (sid & 2) != 0;
+}
 
 /* A per-stream pointer for the upper layer (NULL until set).  Setting it
  * on an unknown or closed stream returns HT_QERR_NO_STREAM; reading it
@@ -183,8 +208,30 @@ int ht_qconn_stream_reset(struct ht_qconn *c, int64_t sid, uint64_t app_error);
 int ht_qconn_stream_stop_sending(struct ht_qconn *c, int64_t sid, uint64_t app_error);
 
 /* Queue one DATAGRAM frame (copied).  HT_QERR_TOO_BIG, HT_QERR_FULL,
- * HT_QERR_STATE (peer has no DATAGRAM support / handshake not done). */
+ * HT_QERR_STATE (peer has no DATAGRAM support / handshake not done).
+ * The queue (settings.max_dgram_queue) is managed by sojourn time: CoDel
+ * (codel.h, target 5 ms, interval 100 ms) drops at its head while it
+ * stands above target; stats.dgram_codel_drops counts those. */
+#define HT_QDGRAM_TARGET (5 * HT_MS)
+#define HT_QDGRAM_INTERVAL (100 * HT_MS)
 int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len);
+
+/* The largest DATAGRAM payload ht_qconn_send_datagram takes now: on the
+ * current path (PMTUD may still raise it) and as the peer allows; 0 before
+ * the handshake or without DATAGRAM support.  nominal: the size the
+ * connection aims at (settings.max_udp_payload) instead of the current
+ * path's — what a tunnel MTU is computed from. */
+size_t ht_qconn_max_datagram(struct ht_qconn *c, bool nominal);
+
+/* Client: move the connection to a new UDP socket bound to local (NULL:
+ * any address of the remote's family) and/or ifname (SO_BINDTODEVICE):
+ * QUIC connection migration (RFC 9000 §9), immediate, the old socket
+ * closed.  Streams and datagrams go on over the new path once ngtcp2 has
+ * validated it.  Returns 0, HT_ERR_INVAL (a server connection),
+ * HT_QERR_STATE (not open yet, or no spare connection ID from the peer),
+ * -errno (socket) or HT_QERR_INTERNAL. */
+int ht_qconn_migrate(struct ht_qconn *c, const struct sockaddr *local, socklen_t local_len,
+		     const char *ifname);
 
 /* Close with CONNECTION_CLOSE (application error); ops.closed follows
  * (from the loop, never from inside this call). */
@@ -204,6 +251,18 @@ socklen_t ht_qconn_peer_addr(const struct ht_qconn *c, struct sockaddr_storage *
 bool ht_qconn_is_server(const struct ht_qconn *c);
 bool ht_qconn_handshake_done(const struct ht_qconn *c);
 
+/* 0-RTT (docs/QUIC.md "Session tickets and 0-RTT"). */
+enum ht_qconn_early {
+	HT_QEARLY_NONE = 0,     /* full handshake */
+	HT_QEARLY_OFFERED = 1,  /* client: resuming, early data allowed, no answer yet */
+	HT_QEARLY_ACCEPTED = 2, /* the server took the early data */
+	HT_QEARLY_REJECTED = 3, /* client: refused, the streams were sent again */
+};
+enum ht_qconn_early ht_qconn_early_state(const struct ht_qconn *c);
+/* Client: streams may be opened (and written: 0-RTT) before
+ * handshake_done. */
+bool ht_qconn_can_open_early(const struct ht_qconn *c);
+
 struct ht_qconn_stats {
 	ht_time smoothed_rtt, min_rtt, latest_rtt; /* ns */
 	uint64_t cwnd, bytes_in_flight;
@@ -212,6 +271,7 @@ struct ht_qconn_stats {
 	uint64_t streams_open;
 	uint64_t lost_pkts; /* packets carrying stream data declared lost */
 	uint64_t delivery_rate; /* bytes/s, ngtcp2's estimate */
+	uint64_t dgram_codel_drops; /* DATAGRAMs dropped by sojourn time (CoDel) */
 };
 void ht_qconn_get_stats(struct ht_qconn *c, struct ht_qconn_stats *st);
 

@@ -60,6 +60,52 @@ int ht_qconn_open_bidi(struct ht_qconn *c, int64_t *sid)
 	return 0;
 }
 
+int ht_qconn_open_uni(struct ht_qconn *c, int64_t *sid)
+{
+	struct ht_qstream *s;
+	int64_t id;
+	int rv;
+
+	if (ht_qconn_is_gone(c) || c->close_requested)
+		return HT_QERR_CLOSED;
+	if (!c->hs_done)
+		return HT_QERR_STATE;
+	rv = ngtcp2_conn_open_uni_stream(c->conn, &id, NULL);
+	if (rv == NGTCP2_ERR_STREAM_ID_BLOCKED)
+		return HT_QERR_STREAM_LIMIT;
+	if (rv != 0)
+		return rv == NGTCP2_ERR_NOMEM ? HT_QERR_NOMEM : HT_QERR_INTERNAL;
+	s = ht_qstream_new(c, id);
+	if (s == NULL) {
+		(void)ngtcp2_conn_shutdown_stream(c->conn, id, 0);
+		ht_qconn_queue_flush(c);
+		return HT_QERR_NOMEM;
+	}
+	s->rd_shut = true; /* nothing arrives on our own uni stream */
+	(void)ngtcp2_conn_set_stream_user_data(c->conn, id, s);
+	*sid = id;
+	return 0;
+}
+
+void ht_qconn_uni_opened(struct ht_qconn *c, int64_t sid)
+{
+	struct ht_qstream *s = ht_qstream_find(c, sid);
+
+	if (s == NULL)
+		return;
+	s->wr_shut = true; /* the peer's stream: we cannot send on it */
+	if (c->ops != NULL && c->ops->uni_stream_open != NULL) {
+		c->ops->uni_stream_open(c, c->user, sid);
+		return;
+	}
+	/* Nobody reads it: STOP_SENDING, and its bytes' credit goes back. */
+	if (ngtcp2_conn_shutdown_stream_read(c->conn, sid, 0) == 0) {
+		s->rd_shut = true;
+		ht_qconn_release_rx(c, s);
+		ht_qconn_queue_flush(c);
+	}
+}
+
 int ht_qconn_stream_set_user(struct ht_qconn *c, int64_t sid, void *user)
 {
 	int err = 0;
@@ -223,17 +269,37 @@ int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len)
 		c->dq_cap = c->set.max_dgram_queue ? c->set.max_dgram_queue : 128;
 		if ((c->dq = calloc(c->dq_cap, sizeof(*c->dq))) == NULL)
 			return HT_QERR_NOMEM;
+		ht_codel_init(&c->dq_codel, HT_QDGRAM_TARGET, HT_QDGRAM_INTERVAL);
 	}
 	if (c->dq_len == c->dq_cap)
 		return HT_QERR_FULL;
 	if ((d = malloc(sizeof(*d) + len)) == NULL)
 		return HT_QERR_NOMEM;
 	d->len = len;
+	d->t = ht_now();
 	memcpy(d->data, data, len);
 	c->dq[(c->dq_head + c->dq_len) % c->dq_cap] = d;
 	c->dq_len++;
 	ht_qconn_queue_flush(c);
 	return 0;
+}
+
+size_t ht_qconn_max_datagram(struct ht_qconn *c, bool nominal)
+{
+	const ngtcp2_transport_params *rp;
+	size_t path, frame;
+
+	if (ht_qconn_is_gone(c) || !c->hs_done)
+		return 0;
+	rp = ngtcp2_conn_get_remote_transport_params(c->conn);
+	if (rp == NULL || rp->max_datagram_frame_size <= 8)
+		return 0;
+	/* The same bounds as ht_qconn_send_datagram. */
+	path = nominal ? ngtcp2_conn_get_max_tx_udp_payload_size(c->conn)
+		       : ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn);
+	frame = (size_t)rp->max_datagram_frame_size - 8;
+	path = path > 64 ? path - 64 : 0;
+	return path < frame ? path : frame;
 }
 
 const char *ht_qconn_alpn(const struct ht_qconn *c)
@@ -280,6 +346,7 @@ void ht_qconn_get_stats(struct ht_qconn *c, struct ht_qconn_stats *st)
 	st->pkts_received = c->pkts_received;
 	st->streams_open = c->nstreams;
 	st->lost_pkts = c->lost_closed;
+	st->dgram_codel_drops = c->dq_codel.drops;
 	if (c->conn == NULL)
 		return;
 	ngtcp2_conn_get_conn_stat(c->conn, &cs);

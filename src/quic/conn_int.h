@@ -5,6 +5,7 @@
 
 #include <ngtcp2/ngtcp2.h>
 
+#include "quic/codel.h"
 #include "quic/conn.h"
 #include "quic/tls.h"
 #include "quic/udp.h"
@@ -64,6 +65,7 @@ enum ht_qconn_state {
 };
 
 struct ht_qdgram {
+	ht_time t; /* enqueued (CoDel sojourn) */
 	size_t len;
 	uint8_t data[];
 };
@@ -94,6 +96,8 @@ struct ht_qconn {
 	bool closed_reported; /* ops.closed called */
 	bool close_requested;
 	uint64_t close_app_error;
+	uint8_t early;     /* enum ht_qconn_early (conn_0rtt.c) */
+	char *ticket_file; /* client: where session tickets are kept */
 
 	struct ht_timer timer;
 	struct ht_defer flush;
@@ -126,9 +130,10 @@ struct ht_qconn {
 	struct ht_qstream *ready;
 	struct ht_qstream *notify;
 
-	/* Outgoing DATAGRAM frames (bounded FIFO). */
+	/* Outgoing DATAGRAM frames (bounded FIFO, CoDel at the head). */
 	struct ht_qdgram **dq;
 	size_t dq_head, dq_len, dq_cap;
+	struct ht_codel dq_codel;
 
 	/* Stats not kept by ngtcp2. */
 	uint64_t bytes_sent, bytes_received, pkts_sent, pkts_received, lost_closed;
@@ -165,6 +170,8 @@ void ht_qstream_ready_del(struct ht_qconn *c, struct ht_qstream *s);
 /* ---- conn.c, for conn_api.c ---------------------------------------------------- */
 bool ht_qconn_is_gone(const struct ht_qconn *c);  /* closing, draining or reported closed */
 void ht_qconn_queue_flush(struct ht_qconn *c);     /* write at the end of this batch */
+/* The peer opened unidirectional stream sid (conn_api.c). */
+void ht_qconn_uni_opened(struct ht_qconn *c, int64_t sid);
 /* Return the credit of bytes delivered but never consumed (stream ends). */
 void ht_qconn_release_rx(struct ht_qconn *c, struct ht_qstream *s);
 
@@ -185,6 +192,18 @@ void ht_qc_arm_timer(struct ht_qconn *c, bool from_timer);
 void ht_qc_on_timer(struct ht_loop *loop, struct ht_timer *t);
 void ht_qc_on_flush(struct ht_loop *loop, struct ht_defer *d);
 void ht_qc_on_client_io(struct ht_loop *loop, struct ht_io *io, uint32_t events);
+
+/* ---- conn_0rtt.c: session tickets and 0-RTT ------------------------------------- */
+/* Client: keep tickets in path (NULL: none) and resume from it. */
+int ht_qc_ticket_setup(struct ht_qconn *c, const char *path, const struct ht_tls_config *tls);
+/* Client, handshake complete: 0-RTT accepted, or rejected and resent. */
+int ht_qc_early_client_done(struct ht_qconn *c);
+/* Client, before the handshake completed with 0-RTT offered: the ready
+ * stream to write in a 0-RTT packet, or NULL (write none yet). */
+struct ht_qstream *ht_qc_early_pick(struct ht_qconn *c);
+/* Server: stream data arrived before the handshake completed (0-RTT):
+ * check the resumed identity and accept the connection now.  0 or -1. */
+int ht_qc_early_server_accept(struct ht_qconn *c);
 
 /* ---- conn.c, for server.c ------------------------------------------------------ */
 int ht_qconn_server_new(struct ht_qconn **out, struct ht_server *srv, struct ht_loop *loop,

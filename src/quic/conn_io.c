@@ -187,6 +187,13 @@ static ngtcp2_ssize write_one(struct ht_qconn *c, ngtcp2_path *path, ngtcp2_pkt_
 	bool fin;
 
 	*again = false;
+	/* CoDel: a head datagram that waited through a standing queue goes. */
+	while (c->dq_len > 0 &&
+	       ht_codel_drop(&c->dq_codel, ts, c->dq[c->dq_head]->t, c->dq_len - 1)) {
+		free(c->dq[c->dq_head]);
+		c->dq_head = (c->dq_head + 1) % c->dq_cap;
+		c->dq_len--;
+	}
 	if (c->dq_len > 0) {
 		struct ht_qdgram *d = c->dq[c->dq_head];
 		ngtcp2_vec dv = {d->data, d->len};
@@ -207,6 +214,8 @@ static ngtcp2_ssize write_one(struct ht_qconn *c, ngtcp2_path *path, ngtcp2_pkt_
 		return n;
 	}
 	s = streams_ok ? c->ready : NULL;
+	if (s != NULL && c->early == HT_QEARLY_OFFERED && !ngtcp2_conn_get_handshake_completed(c->conn))
+		s = ht_qc_early_pick(c);
 	if (s == NULL)
 		return ngtcp2_conn_writev_stream(c->conn, path, pi, p, max, NULL,
 						 NGTCP2_WRITE_STREAM_FLAG_NONE, -1, NULL, 0, ts);

@@ -76,6 +76,7 @@ struct ht_client {
 	struct cli_relay *qhead, *qtail;
 	size_t qlen;
 	struct ht_resolver *rs; /* --dns */
+	struct ht_dgclient *dg; /* control stream, datagram mode */
 	ht_time started;
 	uint64_t tcp_total, tcp_refused;
 	char server_str[64];
@@ -431,7 +432,7 @@ static int try_open(struct cli_relay *cr, bool front)
 	int64_t sid;
 	int rv = HT_QERR_CLOSED;
 
-	if (cl->up && cl->qc != NULL)
+	if (cl->qc != NULL && (cl->up || ht_qconn_can_open_early(cl->qc)))
 		rv = ht_qconn_open_bidi(cl->qc, &sid);
 	if (rv == HT_QERR_STREAM_LIMIT || rv == HT_QERR_CLOSED) {
 		if (!cr->queued && cl->qlen >= cl->cfg.queue_max) {
@@ -490,7 +491,8 @@ static void start_stream(struct cli_relay *cr)
 
 static void drain_queue(struct ht_client *cl)
 {
-	while (cl->qhead != NULL && cl->up) {
+	while (cl->qhead != NULL && cl->qc != NULL &&
+	       (cl->up || ht_qconn_can_open_early(cl->qc))) {
 		struct cli_relay *cr = cl->qhead;
 
 		queue_del(cl, cr);
@@ -639,6 +641,7 @@ static void connect_now(struct ht_client *cl)
 		.tls = cl->tls,
 		.ops = &cli_ops,
 		.user = cl,
+		.ticket_file = cl->cfg.ticket_file,
 	};
 	struct ht_qconn_settings set;
 	int rv;
@@ -651,6 +654,8 @@ static void connect_now(struct ht_client *cl)
 	if (cl->cfg.keep_alive > 0 || cl->cfg.no_keep_alive)
 		set.keep_alive = cl->cfg.keep_alive;
 	set.ngtcp2_debug = getenv("HATUN_NGTCP2_DEBUG") != NULL;
+	set.max_streams_uni = 1; /* the concentrator's control stream (-01 §7.1) */
+	set.fixed_udp_payload = cl->cfg.dgram.tun != NULL;
 	a.set = &set;
 	rv = ht_qconn_connect(&cl->qc, cl->loop, &a);
 	if (rv != 0) {
@@ -658,16 +663,26 @@ static void connect_now(struct ht_client *cl)
 		ht_log(HT_LOG_WARN, "client", "cannot connect to %s: %s", cl->server_str,
 		       rv < 0 && rv > -4096 ? strerror(-rv) : ht_qerr_str(rv));
 		schedule_reconnect(cl);
+		return;
 	}
+	/* Resuming: connections may go in 0-RTT (docs/QUIC.md). */
+	if (ht_qconn_can_open_early(cl->qc))
+		drain_queue(cl);
 }
 
 static void on_handshake_done(struct ht_qconn *c, void *user)
 {
 	struct ht_client *cl = user;
+	enum ht_qconn_early e = ht_qconn_early_state(c);
 
 	cl->up = true;
 	cl->backoff = BACKOFF_MIN;
-	ht_log(HT_LOG_INFO, "client", "tunnel to %s up (alpn %s)", cl->server_str, ht_qconn_alpn(c));
+	ht_log(HT_LOG_INFO, "client", "tunnel to %s up (alpn %s%s)", cl->server_str,
+	       ht_qconn_alpn(c),
+	       e == HT_QEARLY_ACCEPTED	 ? ", 0-RTT accepted"
+	       : e == HT_QEARLY_REJECTED ? ", 0-RTT rejected"
+					 : "");
+	ht_dgclient_conn_up(cl->dg, c);
 	drain_queue(cl);
 }
 
@@ -682,6 +697,7 @@ static void on_closed(struct ht_qconn *c, void *user, const struct ht_qconn_clos
 	       info->text != NULL ? info->text : "closed");
 	cl->up = false;
 	cl->qc = NULL;
+	ht_dgclient_conn_down(cl->dg);
 	for (r = cl->relays; r != NULL; r = next) {
 		struct cli_relay *cr = (struct cli_relay *)r;
 
@@ -710,19 +726,69 @@ static void on_stream_open(struct ht_qconn *c, void *user, int64_t sid)
 	(void)ht_qconn_stream_reset(c, sid, QT_STREAM_RESET_TCP_CONNECTION_RESET);
 }
 
+/* The control streams (2 and 3) belong to dgram_client, the rest to relays. */
 static void on_stream_closed(struct ht_qconn *c, void *user, int64_t sid)
 {
+	struct ht_client *cl = user;
+
+	if (ht_dgclient_stream_closed(cl->dg, sid))
+		return;
 	ht_relay_on_stream_closed(c, user, sid);
+}
+
+static void on_stream_data(struct ht_qconn *c, void *user, int64_t sid, const uint8_t *data,
+			   size_t len, bool fin)
+{
+	struct ht_client *cl = user;
+
+	if (ht_dgclient_stream_data(cl->dg, sid, data, len, fin))
+		return;
+	ht_relay_on_stream_data(c, user, sid, data, len, fin);
+}
+
+static void on_stream_reset(struct ht_qconn *c, void *user, int64_t sid, uint64_t code)
+{
+	struct ht_client *cl = user;
+
+	if (ht_dgclient_stream_reset(cl->dg, sid, code))
+		return;
+	ht_relay_on_stream_reset(c, user, sid, code);
+}
+
+static void on_stream_stop(struct ht_qconn *c, void *user, int64_t sid, uint64_t code)
+{
+	struct ht_client *cl = user;
+
+	if (ht_dgclient_stream_closed(cl->dg, sid))
+		return;
+	ht_relay_on_stream_stop(c, user, sid, code);
+}
+
+static void on_uni_open(struct ht_qconn *c, void *user, int64_t sid)
+{
+	struct ht_client *cl = user;
+
+	(void)ht_dgclient_uni_open(cl->dg, c, sid);
+}
+
+static void on_datagram(struct ht_qconn *c, void *user, const uint8_t *data, size_t len)
+{
+	struct ht_client *cl = user;
+
+	(void)c;
+	ht_dgclient_datagram(cl->dg, data, len);
 }
 
 static const struct ht_qconn_ops cli_ops = {
 	.handshake_done = on_handshake_done,
 	.stream_open = on_stream_open,
-	.stream_data = ht_relay_on_stream_data,
-	.stream_reset = ht_relay_on_stream_reset,
-	.stream_stop_sending = ht_relay_on_stream_stop,
+	.uni_stream_open = on_uni_open,
+	.stream_data = on_stream_data,
+	.stream_reset = on_stream_reset,
+	.stream_stop_sending = on_stream_stop,
 	.stream_writable = ht_relay_on_stream_writable,
 	.stream_closed = on_stream_closed,
+	.datagram = on_datagram,
 	.streams_available = on_streams_available,
 	.closed = on_closed,
 };
@@ -761,9 +827,20 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 		goto nomem;
 	if (cfg->dns && ht_resolver_new(&cl->rs, loop, open_dns_conn, cl) != 0)
 		goto nomem;
-	if (ht_tls_config_new(&cl->tls, HT_TLS_CLIENT, cfg->cert, cfg->key,
-			      (const uint8_t(*)[HT_FP_LEN]) & cl->cfg.pin, 1, err, errlen) != 0)
+	cl->cfg.dgram.server = cfg->server;
+	cl->cfg.dgram.server_len = cfg->server_len;
+	if (ht_dgclient_new(&cl->dg, loop, &cl->cfg.dgram, err, errlen) != 0)
 		goto fail;
+	if (ht_tls_config_new(&cl->tls, HT_TLS_CLIENT, cfg->cert, cfg->key,
+			      (const uint8_t(*)[HT_FP_LEN]) & cl->cfg.pin, cfg->have_pin ? 1 : 0, err,
+			      errlen) != 0)
+		goto fail;
+	if (cfg->ca != NULL && (ht_tls_config_set_ca(cl->tls, cfg->ca, err, errlen) != 0 ||
+				ht_tls_config_set_peer_name(cl->tls, cfg->server_name) != 0)) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "--ca needs the --server name");
+		goto fail;
+	}
 	for (size_t i = 0; i <= cfg->nfwd; i++) {
 		struct cli_listener *l = &cl->ls[cl->nls];
 		const struct ht_hostport *hp;
@@ -854,6 +931,7 @@ void ht_client_free(struct ht_client *cl)
 		ht_client_shutdown(cl);
 	free(cl->ls);
 	free(cl->fwd);
+	ht_dgclient_free(cl->dg);
 	ht_tls_config_free(cl->tls);
 	free(cl);
 }
@@ -880,7 +958,10 @@ int ht_client_status(void *arg, struct ht_status *st)
 	st->nconns = 1;
 	c = st->conns;
 	snprintf(c->peer, sizeof(c->peer), "%s", cl->server_str);
-	ht_fingerprint_format(cl->cfg.pin, c->fp);
+	if (cl->qc != NULL && ht_qconn_peer_fingerprint(cl->qc) != NULL)
+		ht_fingerprint_format(ht_qconn_peer_fingerprint(cl->qc), c->fp);
+	else
+		ht_fingerprint_format(cl->cfg.pin, c->fp);
 	if (cl->qc != NULL) {
 		snprintf(c->alpn, sizeof(c->alpn), "%s", ht_qconn_alpn(cl->qc));
 		ht_qconn_get_stats(cl->qc, &c->st);
@@ -888,5 +969,6 @@ int ht_client_status(void *arg, struct ht_status *st)
 	snprintf(c->state, sizeof(c->state), "%s",
 		 cl->up ? "up" : cl->qc != NULL ? "connecting" : "down");
 	c->tcp_open = st->tcp_open;
+	ht_dgclient_status(cl->dg, st, c);
 	return 0;
 }

@@ -18,6 +18,7 @@
 
 #include "core/loop.h"
 #include "quic/identity.h"
+#include "tunnel/dgram_client.h"
 #include "tunnel/spec.h"
 
 struct ht_client;
@@ -27,6 +28,9 @@ struct ht_client_config {
 	socklen_t server_len;
 	const char *cert, *key;
 	uint8_t pin[HT_FP_LEN];
+	bool have_pin;           /* false: --ca only */
+	const char *ca;          /* --ca FILE: accept a server certificate it signed */
+	const char *server_name; /* --server's host (name or IP text), checked with --ca */
 	const struct ht_fwd *fwd; /* -L */
 	size_t nfwd;
 	bool socks;
@@ -40,6 +44,8 @@ struct ht_client_config {
 	ht_time quic_idle_timeout; /* QUIC connection idle timeout; 0 = default (30 s) */
 	ht_time keep_alive;        /* PING interval when idle; 0 = default (10 s) */
 	bool no_keep_alive;        /* --keepalive 0 */
+	const char *ticket_file;   /* session tickets for 0-RTT; NULL: none */
+	struct ht_dgclient_config dgram; /* --tun, --route, --full-tunnel */
 };
 
 /* Open the listeners and start connecting.  Returns 0, or -1 with a

@@ -15,6 +15,7 @@
 #include "proto/qt_stream.h"
 #include "quic/server.h"
 #include "quic/tls.h"
+#include "tunnel/dgram_router.h"
 #include "tunnel/relay.h"
 #include "tunnel/status.h"
 #include "tunnel/tcp.h"
@@ -42,6 +43,7 @@ struct conc_peer {
 	size_t nrelays;
 	uint64_t streams;
 	char fp[HT_FP_STRLEN + 1];
+	struct ht_dgpeer dg; /* control streams and datagram mode */
 };
 
 struct ht_conc {
@@ -49,6 +51,7 @@ struct ht_conc {
 	struct ht_tls_config *tls;
 	struct ht_server *srv;
 	struct ht_policy *policy;
+	struct ht_dgrouter *dgr;
 	struct conc_peer *peers;
 	size_t npeers;
 	ht_time connect_timeout, idle_timeout;
@@ -398,6 +401,7 @@ static void peer_free(struct conc_peer *p, const char *why)
 
 	while (p->relays != NULL)
 		ht_relay_conn_lost(p->relays, why);
+	ht_dgpeer_release(&p->dg);
 	if (p->prev != NULL)
 		p->prev->next = p->next;
 	else
@@ -418,18 +422,70 @@ static void on_closed(struct ht_qconn *c, void *user, const struct ht_qconn_clos
 	peer_free(p, "tunnel connection lost");
 }
 
+/* The control streams (2 and 3) go to the peer's ht_ctrl, the rest are
+ * relays. */
 static void on_peer_stream_closed(struct ht_qconn *c, void *user, int64_t sid)
 {
+	struct conc_peer *p = user;
+
+	if (ht_ctrl_on_closed(&p->dg.ctrl, sid))
+		return;
 	ht_relay_on_stream_closed(c, user, sid);
+}
+
+static void on_peer_stream_data(struct ht_qconn *c, void *user, int64_t sid, const uint8_t *data,
+				size_t len, bool fin)
+{
+	struct conc_peer *p = user;
+
+	if (ht_ctrl_on_data(&p->dg.ctrl, sid, data, len, fin))
+		return;
+	ht_relay_on_stream_data(c, user, sid, data, len, fin);
+}
+
+static void on_peer_stream_reset(struct ht_qconn *c, void *user, int64_t sid, uint64_t code)
+{
+	struct conc_peer *p = user;
+
+	if (ht_ctrl_on_reset(&p->dg.ctrl, sid, code))
+		return;
+	ht_relay_on_stream_reset(c, user, sid, code);
+}
+
+static void on_peer_stream_stop(struct ht_qconn *c, void *user, int64_t sid, uint64_t code)
+{
+	struct conc_peer *p = user;
+
+	if (ht_ctrl_on_closed(&p->dg.ctrl, sid))
+		return; /* our control stream: the peer's reset of its own follows */
+	ht_relay_on_stream_stop(c, user, sid, code);
+}
+
+static void on_peer_uni_open(struct ht_qconn *c, void *user, int64_t sid)
+{
+	struct conc_peer *p = user;
+
+	(void)c;
+	(void)ht_ctrl_on_uni_open(&p->dg.ctrl, sid);
+}
+
+static void on_peer_datagram(struct ht_qconn *c, void *user, const uint8_t *data, size_t len)
+{
+	struct conc_peer *p = user;
+
+	(void)c;
+	ht_dgpeer_on_datagram(&p->dg, data, len);
 }
 
 static const struct ht_qconn_ops peer_ops = {
 	.stream_open = on_stream_open,
-	.stream_data = ht_relay_on_stream_data,
-	.stream_reset = ht_relay_on_stream_reset,
-	.stream_stop_sending = ht_relay_on_stream_stop,
+	.uni_stream_open = on_peer_uni_open,
+	.stream_data = on_peer_stream_data,
+	.stream_reset = on_peer_stream_reset,
+	.stream_stop_sending = on_peer_stream_stop,
 	.stream_writable = ht_relay_on_stream_writable,
 	.stream_closed = on_peer_stream_closed,
+	.datagram = on_peer_datagram,
 	.closed = on_closed,
 };
 
@@ -448,13 +504,15 @@ static int on_accept(struct ht_server *srv, struct ht_qconn *c, void *arg)
 	p->cc = cc;
 	p->qc = c;
 	ht_fingerprint_format(fp, p->fp);
+	ht_dgpeer_init(&p->dg, cc->dgr, c, fp);
 	p->next = cc->peers;
 	if (cc->peers != NULL)
 		cc->peers->prev = p;
 	cc->peers = p;
 	cc->npeers++;
 	ht_qconn_set_ops(c, &peer_ops, p);
-	ht_log(HT_LOG_INFO, "conc", "client %s connected (alpn %s)", p->fp, ht_qconn_alpn(c));
+	ht_log(HT_LOG_INFO, "conc", "client %s connected (alpn %s%s)", p->fp, ht_qconn_alpn(c),
+	       ht_qconn_early_state(c) == HT_QEARLY_ACCEPTED ? ", 0-RTT" : "");
 	return 0;
 }
 
@@ -496,6 +554,7 @@ int ht_conc_new(struct ht_conc **out, struct ht_loop *loop, const struct ht_conc
 		char *err, size_t errlen)
 {
 	struct ht_server_settings set;
+	struct ht_dgrouter_config dgc;
 	struct ht_conc *cc;
 	char a[80];
 	uint8_t a16[16];
@@ -528,9 +587,18 @@ int ht_conc_new(struct ht_conc **out, struct ht_loop *loop, const struct ht_conc
 		goto fail;
 	if (cfg->allow_ca != NULL && ht_tls_config_set_ca(cc->tls, cfg->allow_ca, err, errlen) != 0)
 		goto fail;
+	if (!cfg->no_tickets && ht_tls_config_enable_resumption(cc->tls, err, errlen) != 0)
+		goto fail;
 	ht_server_settings_default(&set);
+	dgc = cfg->dgram;
+	if (dgc.mtu == 0) /* the DATAGRAM payload a full-size packet carries */
+		dgc.mtu = (unsigned)set.conn.max_udp_payload - 64 - QT_DGRAM_HDR_SIZE;
+	if (ht_dgrouter_new(&cc->dgr, loop, &dgc, err, errlen) != 0)
+		goto fail;
 	set.max_conns = cfg->max_clients;
 	set.conn.max_streams_bidi = cfg->max_streams;
+	set.conn.max_streams_uni = 1; /* the client's control stream (-01 §7.1) */
+	set.conn.fixed_udp_payload = dgc.tun != NULL;
 	if (cfg->quic_idle_timeout > 0)
 		set.conn.idle_timeout = cfg->quic_idle_timeout;
 	if (cfg->keep_alive > 0 || cfg->no_keep_alive)
@@ -552,6 +620,7 @@ int ht_conc_new(struct ht_conc **out, struct ht_loop *loop, const struct ht_conc
 	*out = cc;
 	return 0;
 fail:
+	ht_dgrouter_free(cc->dgr);
 	ht_tls_config_free(cc->tls);
 	free(cc->policy);
 	free(cc);
@@ -575,6 +644,7 @@ void ht_conc_free(struct ht_conc *cc)
 	ht_server_free(cc->srv); /* ops.closed frees each peer */
 	while (cc->peers != NULL)
 		peer_free(cc->peers, "shutting down");
+	ht_dgrouter_free(cc->dgr);
 	ht_tls_config_free(cc->tls);
 	free(cc->policy);
 	free(cc);
@@ -589,6 +659,8 @@ int ht_conc_status(void *arg, struct ht_status *st)
 	st->uptime = ht_loop_now(cc->loop) - cc->started;
 	st->tcp_total = cc->tcp_total;
 	st->tcp_refused = cc->tcp_refused;
+	snprintf(st->tun, sizeof(st->tun), "%s", ht_dgrouter_tun(cc->dgr));
+	ht_dgrouter_counters(cc->dgr, &st->dg);
 	st->conns = calloc(cc->npeers + 1, sizeof(*st->conns));
 	if (st->conns == NULL)
 		return -1;
@@ -609,6 +681,8 @@ int ht_conc_status(void *arg, struct ht_status *st)
 		ht_qconn_get_stats(p->qc, &c->st);
 		c->tcp_open = p->nrelays;
 		st->tcp_open += p->nrelays;
+		if (st->tun[0] != '\0')
+			ht_dgpeer_status(&p->dg, c);
 	}
 	st->nconns = i;
 	return 0;

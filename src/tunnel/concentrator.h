@@ -17,6 +17,7 @@
 #include "core/loop.h"
 #include "proto/policy.h"
 #include "quic/identity.h"
+#include "tunnel/dgram_router.h"
 
 struct ht_conc;
 
@@ -34,7 +35,9 @@ struct ht_conc_config {
 	ht_time quic_idle_timeout; /* QUIC connection idle timeout; 0 = default (30 s) */
 	ht_time keep_alive;        /* PING interval when idle; 0 = default (10 s) */
 	bool no_keep_alive;        /* --keepalive 0 */
+	struct ht_dgrouter_config dgram; /* datagram mode (--tun, --pool, ...) */
 	bool no_upstream_tfo;      /* --no-upstream-tfo: no data in the upstream SYN */
+	bool no_tickets;           /* --no-session-tickets: no resumption, no 0-RTT */
 };
 
 /* Load the identity, enumerate our own addresses (getifaddrs) into the

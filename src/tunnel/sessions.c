@@ -26,31 +26,37 @@ static bool same(const uint8_t *a, const uint8_t *b, size_t n)
 	return d == 0;
 }
 
-static struct ht_session *find(const struct ht_session_table *t, const uint8_t *id)
+/* The slot holding id, or the empty slot where its probe chain ends. */
+static size_t find_slot(const struct ht_session_table *t, const uint8_t *id)
 {
 	size_t i = home(t, id);
 
-	while (t->slot[i].used) {
-		if (same(t->slot[i].id, id, HT_SESSION_ID_LEN))
-			return &t->slot[i];
+	while (t->slot[i] != NULL) {
+		if (same(t->slot[i]->id, id, HT_SESSION_ID_LEN))
+			return i;
 		i = (i + 1) & t->mask;
 	}
-	return NULL;
+	return i;
+}
+
+static struct ht_session *find(const struct ht_session_table *t, const uint8_t *id)
+{
+	return t->slot[find_slot(t, id)];
 }
 
 /* Linear probing with backward-shift deletion: no tombstones, so lookups
  * never slow down as sessions come and go. */
 static void erase(struct ht_session_table *t, struct ht_session *s)
 {
-	size_t hole = (size_t)(s - t->slot), i = hole;
+	size_t hole = find_slot(t, s->id), i = hole;
 
 	for (;;) {
 		size_t h;
 
 		i = (i + 1) & t->mask;
-		if (!t->slot[i].used)
+		if (t->slot[i] == NULL)
 			break;
-		h = home(t, t->slot[i].id);
+		h = home(t, t->slot[i]->id);
 		/* slot i may move into the hole unless its home lies
 		 * cyclically in (hole, i] */
 		if (((i - h) & t->mask) >= ((i - hole) & t->mask)) {
@@ -58,8 +64,9 @@ static void erase(struct ht_session_table *t, struct ht_session *s)
 			hole = i;
 		}
 	}
-	memset(&t->slot[hole], 0, sizeof(t->slot[hole]));
+	t->slot[hole] = NULL;
 	t->count--;
+	free(s);
 }
 
 int ht_session_table_init(struct ht_session_table *t, size_t cap, ht_time linger)
@@ -83,6 +90,10 @@ int ht_session_table_init(struct ht_session_table *t, size_t cap, ht_time linger
 
 void ht_session_table_free(struct ht_session_table *t)
 {
+	size_t i;
+
+	for (i = 0; t->slot != NULL && i <= t->mask; i++)
+		free(t->slot[i]);
 	free(t->slot);
 	memset(t, 0, sizeof(*t));
 }
@@ -98,7 +109,6 @@ enum ht_session_result ht_session_create(struct ht_session_table *t,
 					 struct ht_session **out)
 {
 	struct ht_session *s;
-	size_t i;
 
 	*out = NULL;
 	s = find(t, id);
@@ -109,18 +119,16 @@ enum ht_session_result ht_session_create(struct ht_session_table *t,
 	}
 	if (t->count >= t->cap)
 		return HT_SESSION_FULL;
-	i = home(t, id);
-	while (t->slot[i].used)
-		i = (i + 1) & t->mask;
-	s = &t->slot[i];
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return HT_SESSION_NOMEM;
+	t->slot[find_slot(t, id)] = s;
 	memcpy(s->id, id, HT_SESSION_ID_LEN);
 	memcpy(s->owner, owner, HT_SESSION_OWNER_LEN);
 	s->conns = 1;
 	s->created = now;
 	s->expires = 0;
 	s->serial = t->next_serial++;
-	s->user = NULL;
-	s->used = true;
 	t->count++;
 	*out = s;
 	return HT_SESSION_OK;
@@ -149,6 +157,17 @@ enum ht_session_result ht_session_join(struct ht_session_table *t, const uint8_t
 	return HT_SESSION_OK;
 }
 
+const struct ht_session *ht_session_lookup(const struct ht_session_table *t, const uint8_t *id,
+					   size_t id_len, ht_time now)
+{
+	const struct ht_session *s;
+
+	if (id == NULL || id_len != HT_SESSION_ID_LEN)
+		return NULL;
+	s = find(t, id);
+	return s != NULL && !expired(s, now) ? s : NULL;
+}
+
 void ht_session_leave(struct ht_session_table *t, struct ht_session *s, ht_time now)
 {
 	if (s == NULL || s->conns == 0)
@@ -164,9 +183,9 @@ size_t ht_session_expire(struct ht_session_table *t, ht_time now,
 
 	/* erase() may shift a later entry into slot i: look at i again. */
 	while (i <= t->mask) {
-		struct ht_session *s = &t->slot[i];
+		struct ht_session *s = t->slot[i];
 
-		if (s->used && expired(s, now)) {
+		if (s != NULL && expired(s, now)) {
 			if (gone != NULL)
 				gone(s, arg);
 			erase(t, s);
@@ -184,7 +203,7 @@ ht_time ht_session_next_expiry(const struct ht_session_table *t)
 	size_t i;
 
 	for (i = 0; i <= t->mask; i++)
-		if (t->slot[i].used && t->slot[i].conns == 0 && t->slot[i].expires < next)
-			next = t->slot[i].expires;
+		if (t->slot[i] != NULL && t->slot[i]->conns == 0 && t->slot[i]->expires < next)
+			next = t->slot[i]->expires;
 	return next;
 }

@@ -31,6 +31,7 @@ enum ht_session_result {
 	HT_SESSION_NOT_OWNER, /* the ID exists, but for another identity */
 	HT_SESSION_FULL,      /* the table, or the session's connections */
 	HT_SESSION_COLLISION, /* create: the random ID is taken; draw again */
+	HT_SESSION_NOMEM,
 };
 
 struct ht_session {
@@ -41,18 +42,20 @@ struct ht_session {
 	ht_time expires; /* 0 while it has connections */
 	uint64_t serial; /* a small number for logs, unique per table */
 	void *user;      /* the layer above's session object */
-	bool used;       /* private */
 };
 
+/* Sessions are allocated one by one, so a struct ht_session * stays valid
+ * until the session expires (the table itself moves only pointers). */
 struct ht_session_table {
 	size_t cap, count, mask;
 	ht_time linger;
 	uint64_t next_serial;
-	struct ht_session *slot; /* mask + 1 entries, open addressing */
+	struct ht_session **slot; /* mask + 1 entries, open addressing */
 };
 
 /* Returns HT_OK, or HT_ERR_INVAL (cap 0 or above 1 << 20), or
- * HT_ERR_NOBUF (out of memory). */
+ * HT_ERR_NOBUF (out of memory).  _free frees every session left (their
+ * user pointers are the caller's business). */
 int ht_session_table_init(struct ht_session_table *t, size_t cap, ht_time linger);
 void ht_session_table_free(struct ht_session_table *t);
 
@@ -70,11 +73,16 @@ enum ht_session_result ht_session_join(struct ht_session_table *t, const uint8_t
 				       const uint8_t owner[HT_SESSION_OWNER_LEN], ht_time now,
 				       struct ht_session **out);
 
+/* The live session named by id (for log lines), or NULL. */
+const struct ht_session *ht_session_lookup(const struct ht_session_table *t, const uint8_t *id,
+					   size_t id_len, ht_time now);
+
 /* A connection of s closed.  The last one starts the linger time. */
 void ht_session_leave(struct ht_session_table *t, struct ht_session *s, ht_time now);
 
-/* Remove the sessions whose time is up, calling gone(s, arg) for each just
- * before (s->user is still there to free).  Returns how many. */
+/* Remove (and free) the sessions whose time is up, calling gone(s, arg)
+ * for each just before (s->user is still there to free).  Returns how
+ * many. */
 size_t ht_session_expire(struct ht_session_table *t, ht_time now,
 			 void (*gone)(struct ht_session *s, void *arg), void *arg);
 

@@ -103,11 +103,44 @@ int ht_json_escape(char *out, size_t cap, const char *s, size_t len)
 
 static void put_str(struct sbuf *b, const char *key, const char *v)
 {
-	char e[6 * 128 + 1];
+	char e[6 * 160 + 1];
 
-	if (ht_json_escape(e, sizeof(e), v, strnlen(v, 128)) < 0)
+	if (ht_json_escape(e, sizeof(e), v, strnlen(v, 160)) < 0)
 		e[0] = '\0';
 	put(b, "\"%s\":\"%s\"", key, e);
+}
+
+/* "datagrams":{...}: what went through and what was dropped, by reason. */
+static void put_dg(struct sbuf *b, const struct ht_dg_counters *d)
+{
+	put(b,
+	    "\"datagrams\":{\"sent\":%llu,\"sent_bytes\":%llu,\"received\":%llu,"
+	    "\"received_bytes\":%llu,\"icmp_sent\":%llu,\"mss_clamped\":%llu,\"dropped\":{",
+	    (unsigned long long)d->tx_pkts, (unsigned long long)d->tx_bytes,
+	    (unsigned long long)d->rx_pkts, (unsigned long long)d->rx_bytes,
+	    (unsigned long long)d->icmp_sent, (unsigned long long)d->mss_clamped);
+	for (int i = 0; i < HT_DG_NDROP; i++)
+		put(b, "%s\"%s\":%llu", i ? "," : "", ht_dg_drop_name(i),
+		    (unsigned long long)d->drop[i]);
+	put(b, "}}");
+}
+
+static void text_dg(struct sbuf *b, const char *indent, const struct ht_dg_counters *d)
+{
+	bool any = false;
+
+	put(b, "%sdatagrams sent %llu  received %llu  icmp sent %llu  mss clamped %llu\n", indent,
+	    (unsigned long long)d->tx_pkts, (unsigned long long)d->rx_pkts,
+	    (unsigned long long)d->icmp_sent, (unsigned long long)d->mss_clamped);
+	for (int i = 0; i < HT_DG_NDROP; i++) {
+		if (d->drop[i] == 0)
+			continue;
+		put(b, "%s%s %s %llu", any ? "  " : indent, any ? "" : "dropped:", ht_dg_drop_name(i),
+		    (unsigned long long)d->drop[i]);
+		any = true;
+	}
+	if (any)
+		put(b, "\n");
 }
 
 int ht_status_json(const struct ht_status *st, char **out, size_t *len)
@@ -125,6 +158,13 @@ int ht_status_json(const struct ht_status *st, char **out, size_t *len)
 	if (strcmp(st->role, "client") == 0)
 		put(&b, ",\"dns\":{\"lookups\":%llu,\"cache_hits\":%llu}",
 		    (unsigned long long)st->dns_sent, (unsigned long long)st->dns_cache_hits);
+	if (st->tun[0] != '\0') {
+		put(&b, ",");
+		put_str(&b, "tun", st->tun);
+		put(&b, ",\"device\":{");
+		put_dg(&b, &st->dg);
+		put(&b, "}");
+	}
 	put(&b, ",\"connections\":[");
 	for (size_t i = 0; i < st->nconns; i++) {
 		const struct ht_status_conn *c = &st->conns[i];
@@ -139,11 +179,18 @@ int ht_status_json(const struct ht_status *st, char **out, size_t *len)
 		put_str(&b, "state", c->state);
 		put(&b,
 		    ",\"srtt_ms\":%.3f,\"cwnd\":%llu,\"bytes_sent\":%llu,\"bytes_received\":%llu,"
-		    "\"lost_packets\":%llu,\"streams\":%llu,\"tcp_open\":%llu}",
+		    "\"lost_packets\":%llu,\"streams\":%llu,\"tcp_open\":%llu",
 		    (double)c->st.smoothed_rtt / 1e6, (unsigned long long)c->st.cwnd,
 		    (unsigned long long)c->st.bytes_sent, (unsigned long long)c->st.bytes_received,
 		    (unsigned long long)c->st.lost_pkts, (unsigned long long)c->st.streams_open,
 		    (unsigned long long)c->tcp_open);
+		if (c->dgram) {
+			put(&b, ",");
+			put_str(&b, "addresses", c->addrs);
+			put(&b, ",");
+			put_dg(&b, &c->dg);
+		}
+		put(&b, "}");
 	}
 	put(&b, "]}\n");
 	return end(&b, out, len);
@@ -179,6 +226,10 @@ int ht_status_text(const struct ht_status *st, char **out, size_t *len)
 	if (strcmp(st->role, "client") == 0)
 		put(&b, "dns: %llu lookups through the tunnel, %llu cache hits\n",
 		    (unsigned long long)st->dns_sent, (unsigned long long)st->dns_cache_hits);
+	if (st->tun[0] != '\0') {
+		put(&b, "tun %s\n", st->tun);
+		text_dg(&b, "  ", &st->dg);
+	}
 	put(&b, "quic connections: %zu\n", st->nconns);
 	for (size_t i = 0; i < st->nconns; i++) {
 		const struct ht_status_conn *c = &st->conns[i];
@@ -192,6 +243,10 @@ int ht_status_text(const struct ht_status *st, char **out, size_t *len)
 		    human_bytes(c->st.bytes_sent, h1, sizeof(h1)),
 		    human_bytes(c->st.bytes_received, h2, sizeof(h2)),
 		    (unsigned long long)c->st.streams_open, (unsigned long long)c->tcp_open);
+		if (c->dgram) {
+			put(&b, "    addresses %s\n", c->addrs[0] ? c->addrs : "-");
+			text_dg(&b, "    ", &c->dg);
+		}
 	}
 	return end(&b, out, len);
 }

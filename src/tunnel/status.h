@@ -11,6 +11,7 @@
 #include "core/loop.h"
 #include "quic/conn.h"
 #include "quic/identity.h"
+#include "tunnel/dgram.h"
 
 #define HT_STATUS_MAX (1u << 20) /* rendered output cap, bytes */
 
@@ -21,6 +22,9 @@ struct ht_status_conn {
 	char state[16];                /* "up", "connecting" */
 	struct ht_qconn_stats st;
 	uint64_t tcp_open;             /* tunnelled TCP connections on it now */
+	bool dgram;                    /* datagram mode: the fields below */
+	char addrs[160];               /* tunnel addresses, space-separated */
+	struct ht_dg_counters dg;
 };
 
 struct ht_status {
@@ -30,6 +34,8 @@ struct ht_status {
 	size_t nconns;
 	uint64_t tcp_open, tcp_total, tcp_refused; /* tunnelled TCP connections */
 	uint64_t dns_sent, dns_cache_hits;         /* client with --dns */
+	char tun[IFNAMSIZ];                        /* datagram mode: the device, "" */
+	struct ht_dg_counters dg;                  /* device-side drops (concentrator) */
 };
 
 /* Render st into a malloc'ed NUL-terminated buffer (*out, length *len).

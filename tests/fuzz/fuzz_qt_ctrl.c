@@ -73,6 +73,11 @@ static void delivered(struct run *r, const uint8_t *data, size_t end, const stru
 	r->ntlv++;
 }
 
+static bool flags_qt(const struct run *r)
+{
+	return r->c.profile == QT_CTRL_PROFILE_QT;
+}
+
 /* Feed data[from, from + n) and drain every TLV it completes. */
 static int feed_chunk(struct run *r, const uint8_t *data, size_t from, size_t n, bool fin)
 {
@@ -93,9 +98,14 @@ static int feed_chunk(struct run *r, const uint8_t *data, size_t from, size_t n,
 			check(off == n);
 			return 0;
 		}
+		if (v == QT_CTRL_FEED_EXT) {
+			/* qt: the rest is the extension phase (not this codec's). */
+			check(used == 0 && (flags_qt(r) && r->c.received) && (n > off || fin));
+			return QT_CTRL_FEED_EXT;
+		}
 		check(v == 1 && used >= 1); /* >= 1: the TLV may have been buffered */
 		delivered(r, data, from + off, &t);
-		if (off == n)
+		if (off == n && !fin)
 			return 0;
 	}
 }
@@ -145,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		last = pos + n == size;
 		part.verdict = feed_chunk(&part, data, pos, n, fin && last);
 		pos += n;
-		if (part.verdict < 0 || last)
+		if (part.verdict < 0 || part.verdict == QT_CTRL_FEED_EXT || last)
 			break;
 	}
 	check(whole.verdict == part.verdict);

@@ -12,7 +12,13 @@
  *   stream <sid> fin | reset <code> | stop_sending <code> | closed | open
  *   conn closed <reason text>                          (if it closed)
  *
+ * With --uni the streams are unidirectional (the first one is the
+ * client's control stream, 2), and the concentrator's control stream (3)
+ * is accepted and reported like the others ("open" if it is still open
+ * when --wait ends).
+ *
  * Options:
+ *   --uni          unidirectional streams (control TLVs, issue 5)
  *   --fin          FIN after the bytes (default: leave the stream open)
  *   --fin-after S  FIN only after S seconds (a FIN that arrives late)
  *   --alpn NAME    offer only this ALPN (qt-01: no stream mode)
@@ -33,6 +39,7 @@
 #include "tunnel/tcp.h"
 
 #define MAX_STREAMS 16
+#define QT_CONC_CTRL_SID 3
 #define MAX_BYTES 4096
 
 struct rstream {
@@ -50,7 +57,7 @@ struct raw {
 	struct ht_qconn *qc;
 	struct rstream st[MAX_STREAMS];
 	size_t nst;
-	bool fin, up, closed, stopping;
+	bool fin, up, closed, stopping, uni;
 	ht_time wait, fin_after, linger_until;
 	struct ht_timer t_wait, t_fin, t_linger;
 	char closed_why[256];
@@ -99,6 +106,22 @@ static struct rstream *find(struct raw *rw, int64_t sid)
 	return NULL;
 }
 
+/* The concentrator's unidirectional streams (its control stream) are
+ * reported like ours, from whichever event shows them first (a stream
+ * reset before any data arrives as RESET_STREAM only). */
+static struct rstream *track(struct raw *rw, int64_t sid)
+{
+	struct rstream *s = find(rw, sid);
+
+	if (s != NULL || (sid & 3) != 3 || rw->nst == MAX_STREAMS)
+		return s;
+	s = &rw->st[rw->nst++];
+	memset(s, 0, sizeof(*s));
+	s->sid = sid;
+	s->fin_sent = true;
+	return s;
+}
+
 static void finish(struct raw *rw)
 {
 	if (rw->stopping)
@@ -115,6 +138,8 @@ static void check_done(struct raw *rw)
 	for (size_t i = 0; i < rw->nst; i++)
 		if (!rw->st[i].done)
 			return;
+	if (rw->uni && find(rw, QT_CONC_CTRL_SID) == NULL)
+		return; /* the concentrator's control stream is still to come */
 	finish(rw);
 }
 
@@ -177,7 +202,7 @@ static void on_handshake_done(struct ht_qconn *c, void *user)
 		struct rstream *s = &rw->st[i];
 		ssize_t n;
 
-		if (ht_qconn_open_bidi(c, &s->sid) != 0) {
+		if ((rw->uni ? ht_qconn_open_uni(c, &s->sid) : ht_qconn_open_bidi(c, &s->sid)) != 0) {
 			snprintf(s->end, sizeof(s->end), "not opened");
 			s->done = true;
 			continue;
@@ -199,7 +224,7 @@ static void on_stream_data(struct ht_qconn *c, void *user, int64_t sid, const ui
 			   size_t len, bool fin)
 {
 	struct raw *rw = user;
-	struct rstream *s = find(rw, sid);
+	struct rstream *s = track(rw, sid);
 
 	(void)ht_qconn_stream_consumed(c, sid, len);
 	if (s == NULL)
@@ -210,10 +235,16 @@ static void on_stream_data(struct ht_qconn *c, void *user, int64_t sid, const ui
 		set_end(rw, s, "fin", HT_QCONN_APP_ERROR_UNKNOWN);
 }
 
+static void on_uni_open(struct ht_qconn *c, void *user, int64_t sid)
+{
+	(void)c;
+	(void)track(user, sid);
+}
+
 static void on_stream_reset(struct ht_qconn *c, void *user, int64_t sid, uint64_t code)
 {
 	(void)c;
-	set_end(user, find(user, sid), "reset", code);
+	set_end(user, track(user, sid), "reset", code);
 }
 
 static void on_stream_stop(struct ht_qconn *c, void *user, int64_t sid, uint64_t code)
@@ -245,6 +276,7 @@ static void on_closed(struct ht_qconn *c, void *user, const struct ht_qconn_clos
 
 static const struct ht_qconn_ops raw_ops = {
 	.handshake_done = on_handshake_done,
+	.uni_stream_open = on_uni_open,
 	.stream_data = on_stream_data,
 	.stream_reset = on_stream_reset,
 	.stream_stop_sending = on_stream_stop,
@@ -255,7 +287,7 @@ static const struct ht_qconn_ops raw_ops = {
 static int usage(void)
 {
 	fprintf(stderr, "usage: qt_rawclient SERVER:PORT PIN CERT KEY [--fin] [--fin-after S]"
-			" [--alpn NAME] [--wait S] [--one-stream] HEX...\n");
+			" [--alpn NAME] [--wait S] [--one-stream] [--uni] HEX...\n");
 	return 2;
 }
 
@@ -266,6 +298,7 @@ int main(int argc, char **argv)
 	struct ht_hostport hp;
 	struct sockaddr_storage ss;
 	struct ht_qconn_client_args a = {0};
+	struct ht_qconn_settings set;
 	uint8_t pin[HT_FP_LEN];
 	const char *why, *alpn = NULL;
 	char err[256];
@@ -279,6 +312,8 @@ int main(int argc, char **argv)
 	for (int i = 5; i < argc; i++) {
 		if (strcmp(argv[i], "--fin") == 0) {
 			rw.fin = true;
+		} else if (strcmp(argv[i], "--uni") == 0) {
+			rw.uni = true;
 		} else if (strcmp(argv[i], "--one-stream") == 0) {
 			one = true;
 		} else if (strcmp(argv[i], "--fin-after") == 0 && i + 1 < argc) {
@@ -321,6 +356,9 @@ int main(int argc, char **argv)
 	a.remote_len = ht_sockaddr_from16(&ss, hp.addr, hp.port);
 	a.remote = (const struct sockaddr *)&ss;
 	a.tls = tls;
+	ht_qconn_settings_default(&set);
+	set.max_streams_uni = 1; /* the concentrator's control stream */
+	a.set = &set;
 	a.ops = &raw_ops;
 	a.user = &rw;
 	if (ht_qconn_connect(&rw.qc, rw.loop, &a) != 0) {

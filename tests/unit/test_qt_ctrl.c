@@ -191,14 +191,26 @@ static void test_conn_violations(void **state)
 	assert_int_equal(qt_ctrl_conn_feed(&c, two + 2, 2, false, &used, &t), HT_ERR_TRAILING);
 	assert_int_equal(qt_ctrl_conn_feed(&c, NULL, 0, true, &used, &t), HT_ERR_TRAILING);
 	assert_int_equal(qt_ctrl_reset_code(HT_ERR_TRAILING), QT_CTRL_UNKNOWN_ERROR);
-	/* qt: the stream stays open, but a second negotiation is out of order. */
+	/* qt: the stream stays open; what follows the negotiation TLV is
+	 * handed to the extension assembler (which refuses a second
+	 * negotiation with HT_ERR_ORDER, test_qt_ext). */
 	qt_ctrl_conn_init(&c, QT_CTRL_CONCENTRATOR, QT_CTRL_PROFILE_QT);
 	assert_int_equal(qt_ctrl_conn_feed(&c, two, 4, false, &used, &t), 1);
-	assert_int_equal(qt_ctrl_conn_feed(&c, two + 2, 2, false, &used, &t), HT_ERR_ORDER);
+	assert_int_equal(used, 2);
+	assert_int_equal(qt_ctrl_conn_feed(&c, two + 2, 2, false, &used, &t), QT_CTRL_FEED_EXT);
+	assert_int_equal(used, 0);
+	assert_int_equal(qt_ctrl_conn_feed(&c, NULL, 0, false, &used, &t), 0);
+	assert_int_equal(qt_ctrl_conn_feed(&c, NULL, 0, true, &used, &t), QT_CTRL_FEED_EXT);
+	assert_false(c.fin);
 	assert_int_equal(qt_ctrl_reset_code(HT_ERR_ORDER), QT_CTRL_CONFLICTING_STATE);
+	/* qt: a FIN with the negotiation TLV is left for the extension phase. */
+	qt_ctrl_conn_init(&c, QT_CTRL_CONCENTRATOR, QT_CTRL_PROFILE_QT);
+	assert_int_equal(feed(&c, new_session, 2, true, &t), 1);
+	assert_false(c.fin);
+	assert_int_equal(feed(&c, NULL, 0, true, &t), QT_CTRL_FEED_EXT);
 	qt_ctrl_conn_init(&c, QT_CTRL_CONCENTRATOR, QT_CTRL_PROFILE_QT);
 	assert_int_equal(feed(&c, new_session, 2, false, &t), 1);
-	assert_int_equal(feed(&c, join, sizeof(join), false, &t), HT_ERR_ORDER);
+	assert_int_equal(feed(&c, join, sizeof(join), false, &t), QT_CTRL_FEED_EXT);
 	/* Empty client control stream. */
 	qt_ctrl_conn_init(&c, QT_CTRL_CONCENTRATOR, QT_CTRL_PROFILE_01);
 	assert_int_equal(feed(&c, NULL, 0, true, &t), HT_ERR_TRUNCATED);

@@ -187,6 +187,29 @@ static void test_churn(void **state)
 	ht_session_table_free(&t);
 }
 
+/* A session's pointer survives other sessions leaving the table (entries
+ * behind them in a probe chain move; the sessions do not). */
+static void test_pointers_stable(void **state)
+{
+	struct ht_session_table t;
+	struct ht_session *a, *b, *j;
+	uint8_t ida[16] = {0}, idb[16] = {0};
+
+	(void)state;
+	assert_int_equal(ht_session_table_init(&t, 4, 0), HT_OK);
+	ida[15] = 1; /* same home slot (first 8 bytes zero), different IDs */
+	idb[15] = 2;
+	assert_int_equal(ht_session_create(&t, ida, ALICE, T0, &a), HT_SESSION_OK);
+	assert_int_equal(ht_session_create(&t, idb, BOB, T0, &b), HT_SESSION_OK);
+	b->user = &t;
+	ht_session_leave(&t, a, T0);
+	assert_int_equal(ht_session_expire(&t, T0, NULL, NULL), 1);
+	assert_ptr_equal(b->user, &t); /* b is where it was */
+	assert_int_equal(ht_session_join(&t, idb, 16, BOB, T0, &j), HT_SESSION_OK);
+	assert_ptr_equal(j, b);
+	ht_session_table_free(&t); /* frees b too (ASan checks) */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -195,6 +218,7 @@ int main(void)
 		cmocka_unit_test(test_linger_and_expiry),
 		cmocka_unit_test(test_full_table),
 		cmocka_unit_test(test_churn),
+		cmocka_unit_test(test_pointers_stable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

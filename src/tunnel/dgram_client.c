@@ -1,0 +1,417 @@
+/* hatun — the client's control stream and datagram mode (dgram_client.h). */
+#include "tunnel/dgram_client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "proto/err.h"
+#include "tunnel/ctrlstream.h"
+#include "tunnel/dgram.h"
+#include "tunnel/ippkt.h"
+#include "tunnel/status.h"
+#include "tunnel/tcp.h"
+#include "tunnel/tun.h"
+
+#define BOOT_MTU 1280 /* the device's MTU until the first configuration */
+
+struct ht_dgclient {
+	struct ht_loop *loop;
+	struct ht_dgclient_config cfg;
+	struct ht_tundev dev;
+	bool have_dev;
+	struct ht_qconn *qc;
+	struct ht_ctrl ctrl;
+	bool ctrl_on;
+	bool configured; /* addresses on the device, datagrams may flow */
+	enum qt_dgram_profile prof;
+	uint16_t tag;
+	unsigned mtu;
+	struct qt_ext_config applied; /* the configuration now in force */
+	bool host_route;              /* --full-tunnel route to the server added */
+	uint8_t server16[16], server_gw[16];
+	bool server_has_gw;
+	int server_ifindex;
+	struct ht_dg_counters ctr;
+};
+
+static const char *err_str(int rv)
+{
+	return rv <= -1000 ? ht_qerr_str(rv) : rv > -4096 && rv < -100 ? ht_strerror(rv)
+								 : strerror(-rv);
+}
+
+/* ---- the data path ---------------------------------------------------------------- */
+
+static void on_device(struct ht_tundev *t, uint8_t *frame, size_t head, size_t len, void *arg)
+{
+	struct ht_dgclient *d = arg;
+	uint8_t v = frame[head] >> 4;
+
+	if (!d->configured || d->qc == NULL) {
+		d->ctr.drop[HT_DG_NO_SERVICE]++;
+		return;
+	}
+	if (t->tap) {
+		if (len < QT_ETH_HDR || len > d->mtu + QT_ETH_HDR) {
+			d->ctr.drop[len < QT_ETH_HDR ? HT_DG_MALFORMED : HT_DG_TOO_BIG]++;
+			return;
+		}
+		(void)ht_dg_send(d->qc, d->prof, &d->tag, frame, head, len, QT_ETHERTYPE_TEB,
+				 &d->ctr);
+		return;
+	}
+	if (v != 4 && v != 6) {
+		d->ctr.drop[HT_DG_MALFORMED]++;
+		return;
+	}
+	(void)ht_dg_send(d->qc, d->prof, &d->tag, frame, head, len,
+			 v == 4 ? QT_ETHERTYPE_IPV4 : QT_ETHERTYPE_IPV6, &d->ctr);
+}
+
+void ht_dgclient_datagram(struct ht_dgclient *d, const uint8_t *data, size_t len)
+{
+	struct qt_dgram g;
+	int rv;
+
+	if (!d->configured) {
+		d->ctr.drop[HT_DG_NO_SERVICE]++;
+		return;
+	}
+	rv = qt_dgram_parse(&g, d->prof, data, len);
+	if (rv == HT_ERR_UNSUPPORTED || (rv == 0 && (g.proto == QT_ETHERTYPE_TEB) != d->cfg.tap)) {
+		d->ctr.drop[HT_DG_PROTO]++;
+		return;
+	}
+	if (rv != 0) {
+		d->ctr.drop[HT_DG_MALFORMED]++;
+		return;
+	}
+	if (ht_tundev_write(&d->dev, g.pkt, g.pkt_len) != 0) {
+		d->ctr.drop[HT_DG_DEVICE]++;
+		return;
+	}
+	d->ctr.rx_pkts++;
+	d->ctr.rx_bytes += g.pkt_len;
+}
+
+/* ---- applying a configuration -------------------------------------------------------- */
+
+static bool have_version(const struct qt_ext_config *c, int v)
+{
+	for (unsigned i = 0; i < c->naddr; i++)
+		if (c->addr[i].version == v)
+			return true;
+	return false;
+}
+
+static void route(struct ht_dgclient *d, const uint8_t *a, uint8_t plen, const char *why)
+{
+	char s[64];
+	int rv = ht_rtnl_route_add(d->dev.ifindex, a, plen, NULL, 0);
+
+	ht_addr16_ntop(a, s, sizeof(s));
+	if (rv != 0)
+		ht_log(HT_LOG_WARN, "dgram", "route %s/%u via %s (%s): %s", s, plen, d->dev.name, why,
+		       strerror(-rv));
+	else
+		ht_log(HT_LOG_DEBUG, "dgram", "route %s/%u via %s (%s)", s, plen, d->dev.name, why);
+}
+
+/* Full tunnel: the concentrator stays reachable over the access network. */
+static void add_host_route(struct ht_dgclient *d)
+{
+	uint8_t gw[16];
+	bool has_gw = false;
+	int ifindex = 0, rv;
+	char s[64];
+
+	if (d->host_route)
+		return;
+	rv = ht_rtnl_route_get(d->server16, &ifindex, gw, &has_gw);
+	if (rv == 0 && ifindex == d->dev.ifindex)
+		rv = -ELOOP; /* already through the tunnel: nothing to pin */
+	if (rv == 0)
+		rv = ht_rtnl_route_add(ifindex, d->server16, ht_addr16_is_v4(d->server16) ? 32 : 128,
+				       has_gw ? gw : NULL, 0);
+	ht_addr16_ntop(d->server16, s, sizeof(s));
+	if (rv != 0) {
+		ht_log(HT_LOG_WARN, "dgram", "--full-tunnel: no host route to %s: %s", s,
+		       strerror(-rv));
+		return;
+	}
+	d->host_route = true;
+	d->server_ifindex = ifindex;
+	d->server_has_gw = has_gw;
+	memcpy(d->server_gw, gw, 16);
+	ht_log(HT_LOG_INFO, "dgram", "--full-tunnel: host route to the concentrator %s kept on the access network",
+	       s);
+}
+
+static void apply(struct ht_dgclient *d, const struct qt_ext_config *c)
+{
+	static const uint8_t V4_0[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0};
+	static const uint8_t V4_128[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 128, 0, 0, 0};
+	static const uint8_t V6_0[16] = {0};
+	static const uint8_t V6_8[16] = {0x80};
+	unsigned mtu = c->mtu, own = ht_dg_tunnel_mtu(d->qc, d->prof);
+	char s[64];
+	int rv;
+
+	if (own != 0 && own < mtu)
+		mtu = own;
+	/* Host routes added before the tunnel routes could capture them. */
+	if (d->cfg.full_tunnel)
+		add_host_route(d);
+	rv = ht_rtnl_link_up(d->dev.ifindex, mtu);
+	if (rv != 0)
+		ht_log(HT_LOG_WARN, "dgram", "%s: mtu %u: %s", d->dev.name, mtu, strerror(-rv));
+	d->mtu = mtu;
+	d->dev.mtu = mtu;
+	for (unsigned i = 0; i < c->naddr; i++) {
+		rv = ht_rtnl_addr_add(d->dev.ifindex, c->addr[i].addr, c->addr[i].version == 4 ? 32 : 128);
+		ht_addr16_ntop(c->addr[i].addr, s, sizeof(s));
+		if (rv != 0 && rv != -EEXIST) {
+			ht_log(HT_LOG_ERROR, "dgram", "%s: cannot add %s: %s", d->dev.name, s,
+			       strerror(-rv));
+			return;
+		}
+		ht_log(HT_LOG_INFO, "dgram", "%s: address %s, mtu %u", d->dev.name, s, mtu);
+	}
+	for (unsigned i = 0; i < c->nroute; i++) {
+		const struct qt_ext_prefix *r = &c->route[i];
+
+		if (r->len == 0 && !d->cfg.full_tunnel) {
+			ht_log(HT_LOG_INFO, "dgram",
+			       "the concentrator offers a full tunnel: ignored without --full-tunnel");
+			continue;
+		}
+		if (r->len == 0)
+			continue; /* the two halves below do it */
+		route(d, r->addr, r->len, "announced");
+	}
+	for (size_t i = 0; i < d->cfg.nroute; i++) {
+		bool v4 = ht_addr16_is_v4(d->cfg.route[i].addr);
+
+		if (have_version(c, v4 ? 4 : 6))
+			route(d, d->cfg.route[i].addr, d->cfg.route[i].plen, "--route");
+	}
+	if (d->cfg.full_tunnel && have_version(c, 4)) {
+		route(d, V4_0, 1, "--full-tunnel");
+		route(d, V4_128, 1, "--full-tunnel");
+	}
+	if (d->cfg.full_tunnel && have_version(c, 6)) {
+		route(d, V6_0, 1, "--full-tunnel");
+		route(d, V6_8, 1, "--full-tunnel");
+	}
+	for (unsigned i = 0; i < c->ndns; i++) {
+		ht_addr16_ntop(c->dns[i].addr, s, sizeof(s));
+		ht_log(HT_LOG_INFO, "dgram", "DNS server through the tunnel: %s", s);
+	}
+	d->applied = *c;
+	d->configured = c->naddr > 0;
+}
+
+/* ---- the control stream ------------------------------------------------------------ */
+
+static void on_session(struct ht_ctrl *k, void *user, const uint8_t *id, size_t len)
+{
+	(void)k;
+	(void)user;
+	(void)id;
+	ht_log(HT_LOG_DEBUG, "dgram", "session id of %zu bytes", len);
+}
+
+static void on_config(struct ht_ctrl *k, void *user, const struct qt_ext_config *c)
+{
+	struct ht_dgclient *d = user;
+
+	(void)k;
+	if (!d->have_dev)
+		return;
+	if (d->cfg.tap) {
+		/* TAP: no addresses (the bridge behind the device has them). */
+		unsigned mtu = c->mtu;
+		int rv = ht_rtnl_link_up(d->dev.ifindex, mtu);
+
+		if (rv != 0)
+			ht_log(HT_LOG_WARN, "dgram", "%s: mtu %u: %s", d->dev.name, mtu, strerror(-rv));
+		d->mtu = mtu;
+		d->applied = *c;
+		d->configured = true;
+		ht_log(HT_LOG_INFO, "dgram", "%s: bridged through the tunnel, mtu %u", d->dev.name, mtu);
+		return;
+	}
+	if (c->naddr == 0) {
+		ht_log(HT_LOG_WARN, "dgram",
+		       "the concentrator assigned no address (no --tun there?): stream mode only");
+		d->configured = false;
+		return;
+	}
+	apply(d, c);
+}
+
+static void on_failed(struct ht_ctrl *k, void *user, int err, const char *what)
+{
+	struct ht_dgclient *d = user;
+
+	(void)k;
+	ht_log(HT_LOG_WARN, "dgram", "control stream: %s (%s); closing the connection", what,
+	       err_str(err));
+	d->configured = false;
+	if (d->qc != NULL)
+		ht_qconn_close(d->qc, 0);
+}
+
+static const struct ht_ctrl_ops client_ctrl_ops = {
+	.session = on_session,
+	.config = on_config,
+	.failed = on_failed,
+};
+
+void ht_dgclient_conn_up(struct ht_dgclient *d, struct ht_qconn *qc)
+{
+	const char *alpn = ht_qconn_alpn(qc);
+	int prof = qt_dgram_profile_from_alpn((const uint8_t *)alpn, strlen(alpn));
+	struct qt_ext_request req, *rp = NULL;
+	int rv;
+
+	d->qc = qc;
+	d->prof = prof >= 0 ? (enum qt_dgram_profile)prof : QT_DGRAM_TAGGED;
+	ht_ctrl_init(&d->ctrl, qc, QT_CTRL_CLIENT, &client_ctrl_ops, d);
+	d->ctrl_on = true;
+	if (!d->ctrl.active) {
+		if (d->have_dev)
+			ht_log(HT_LOG_ERROR, "dgram",
+			       "--tun needs ALPN qt (address assignment); the concentrator chose %s",
+			       alpn);
+		return;
+	}
+	if (d->have_dev && d->ctrl.ext && d->cfg.tap) {
+		memset(&req, 0, sizeof(req)); /* a configuration without addresses */
+		rp = &req;
+	} else if (d->have_dev && d->ctrl.ext) {
+		/* Any IPv4 and any IPv6 address, or the ones we had. */
+		memset(&req, 0, sizeof(req));
+		req.n = 2;
+		req.want[0].version = 4;
+		req.want[0].len = 32;
+		req.want[0].addr[10] = req.want[0].addr[11] = 0xff;
+		req.want[1].version = 6;
+		req.want[1].len = 128;
+		for (unsigned i = 0; i < d->applied.naddr; i++) {
+			struct qt_ext_prefix *w = &req.want[d->applied.addr[i].version == 6];
+
+			memcpy(w->addr, d->applied.addr[i].addr, 16);
+		}
+		rp = &req;
+	}
+	rv = ht_ctrl_client_start(&d->ctrl, rp);
+	if (rv != 0) {
+		ht_log(HT_LOG_WARN, "dgram", "cannot open the control stream: %s", err_str(rv));
+		ht_qconn_close(qc, 0);
+	}
+}
+
+void ht_dgclient_conn_down(struct ht_dgclient *d)
+{
+	d->qc = NULL;
+	d->ctrl_on = false;
+	d->configured = false;
+}
+
+bool ht_dgclient_uni_open(struct ht_dgclient *d, struct ht_qconn *qc, int64_t sid)
+{
+	if (!d->ctrl_on) {
+		(void)ht_qconn_stream_stop_sending(qc, sid, 0);
+		return true;
+	}
+	return ht_ctrl_on_uni_open(&d->ctrl, sid);
+}
+
+bool ht_dgclient_stream_data(struct ht_dgclient *d, int64_t sid, const uint8_t *data, size_t len,
+			     bool fin)
+{
+	return d->ctrl_on && ht_ctrl_on_data(&d->ctrl, sid, data, len, fin);
+}
+
+bool ht_dgclient_stream_reset(struct ht_dgclient *d, int64_t sid, uint64_t code)
+{
+	return d->ctrl_on && ht_ctrl_on_reset(&d->ctrl, sid, code);
+}
+
+bool ht_dgclient_stream_closed(struct ht_dgclient *d, int64_t sid)
+{
+	return d->ctrl_on && ht_ctrl_on_closed(&d->ctrl, sid);
+}
+
+/* ---- set-up and status ----------------------------------------------------------------- */
+
+int ht_dgclient_new(struct ht_dgclient **out, struct ht_loop *loop,
+		    const struct ht_dgclient_config *cfg, char *err, size_t errlen)
+{
+	struct ht_dgclient *d = calloc(1, sizeof(*d));
+	uint16_t port;
+
+	*out = NULL;
+	if (d == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	d->loop = loop;
+	d->cfg = *cfg;
+	d->dev.fd = -1;
+	(void)ht_sockaddr_to16((const struct sockaddr *)&cfg->server, cfg->server_len, d->server16,
+			       &port);
+	if (cfg->tun != NULL) {
+		if (ht_tundev_open(&d->dev, loop, cfg->tun, cfg->tap, BOOT_MTU, on_device, d, err,
+				   errlen) != 0) {
+			free(d);
+			return -1;
+		}
+		d->have_dev = true;
+	}
+	*out = d;
+	return 0;
+}
+
+void ht_dgclient_free(struct ht_dgclient *d)
+{
+	if (d == NULL)
+		return;
+	if (d->host_route)
+		(void)ht_rtnl_route_del(d->server_ifindex, d->server16,
+					ht_addr16_is_v4(d->server16) ? 32 : 128,
+					d->server_has_gw ? d->server_gw : NULL);
+	if (d->have_dev)
+		ht_tundev_close(&d->dev);
+	free(d);
+}
+
+void ht_dgclient_status(const struct ht_dgclient *d, struct ht_status *st,
+			struct ht_status_conn *c)
+{
+	size_t n = 0;
+
+	if (!d->have_dev)
+		return;
+	snprintf(st->tun, sizeof(st->tun), "%s", d->dev.name);
+	c->dgram = true;
+	c->dg = d->ctr;
+	c->dg.drop[HT_DG_DEVICE] += d->dev.write_drops;
+	c->dg.drop[HT_DG_MALFORMED] += d->dev.split_errors;
+	c->dg.drop[HT_DG_SOJOURN] = c->st.dgram_codel_drops; /* the QUIC layer's */
+	c->addrs[0] = '\0';
+	for (unsigned i = 0; d->configured && i < d->applied.naddr; i++) {
+		char a[64];
+		int w;
+
+		ht_addr16_ntop(d->applied.addr[i].addr, a, sizeof(a));
+		w = snprintf(c->addrs + n, sizeof(c->addrs) - n, "%s%s", i ? " " : "", a);
+		if (w < 0 || (size_t)w >= sizeof(c->addrs) - n)
+			break;
+		n += (size_t)w;
+	}
+}

@@ -1,0 +1,782 @@
+/* hatun — the concentrator's datagram mode (dgram_router.h). */
+#include "tunnel/dgram_router.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/wait.h>
+
+#include "core/log.h"
+#include "proto/addr.h"
+#include "proto/err.h"
+#include "tunnel/ippkt.h"
+#include "tunnel/pool.h"
+#include "tunnel/status.h"
+#include "tunnel/tcp.h"
+#include "tunnel/tun.h"
+
+#define MAC_SLOTS 4096 /* learned MAC addresses (TAP mode), power of 2 */
+
+struct mac_entry {
+	uint8_t mac[6];
+	struct ht_dgpeer *peer; /* NULL: free slot */
+};
+
+struct ht_dgrouter {
+	struct ht_loop *loop;
+	struct mac_entry *macs; /* TAP mode: source MAC -> client (learned) */
+	struct ht_dgpeer **taps; /* TAP mode: the configured clients, for flooding */
+	size_t ntaps, cap_taps;
+	struct ht_dgrouter_config cfg;
+	struct ht_tundev dev;
+	bool have_dev, nat_installed;
+	struct ht_pool *pool4, *pool6;
+	uint8_t gw4[16], gw6[16];
+	struct ht_dg_counters ctr; /* device-side drops not tied to a client */
+	struct ht_session_table sessions; /* issue 5: docs/protocol/sessions.md */
+	uint8_t scratch[HT_TUN_HEADROOM + 65536];
+};
+
+/* ---- NAT (--nat) ------------------------------------------------------------ */
+
+/* One nftables table per device, so two concentrators do not collide and
+ * removing it removes exactly what we added. */
+static int nft_run(const char *script)
+{
+	FILE *f = popen("nft -f -", "w");
+	int st;
+
+	if (f == NULL)
+		return -1;
+	fputs(script, f);
+	st = pclose(f);
+	return st == 0 ? 0 : -1;
+}
+
+static int nat_install(struct ht_dgrouter *r, char *err, size_t errlen)
+{
+	char s[1024], p[64];
+	size_t n;
+	int len;
+
+	n = (size_t)snprintf(s, sizeof(s),
+			     "table inet hatun_%s {\n"
+			     " chain post { type nat hook postrouting priority srcnat; policy accept;\n",
+			     r->dev.name);
+	for (int v = 4; v <= 6; v += 2) {
+		struct ht_pool *pl = v == 4 ? r->pool4 : r->pool6;
+		uint8_t a[16];
+
+		if (pl == NULL)
+			continue;
+		ht_pool_prefix(pl, a);
+		ht_addr16_ntop(a, p, sizeof(p));
+		len = snprintf(s + n, sizeof(s) - n,
+			       "  %s saddr %s/%u oifname != \"%s\" masquerade\n", v == 4 ? "ip" : "ip6",
+			       p, ht_pool_plen(pl), r->dev.name);
+		if (len < 0 || (size_t)len >= sizeof(s) - n)
+			return -1;
+		n += (size_t)len;
+	}
+	len = snprintf(s + n, sizeof(s) - n, " }\n}\n");
+	if (len < 0 || (size_t)len >= sizeof(s) - n || nft_run(s) != 0) {
+		snprintf(err, errlen, "--nat: nft refused the masquerade rule (is nftables installed?)");
+		return -1;
+	}
+	r->nat_installed = true;
+	/* Forwarding between the device and the uplink is what NAT is for. */
+	for (int v = 4; v <= 6; v += 2) {
+		FILE *f = fopen(v == 4 ? "/proc/sys/net/ipv4/ip_forward"
+				       : "/proc/sys/net/ipv6/conf/all/forwarding",
+				"w");
+
+		if (f != NULL) {
+			fputs("1\n", f);
+			fclose(f);
+		}
+	}
+	ht_log(HT_LOG_INFO, "dgram", "--nat: table inet hatun_%s masquerades the pools, forwarding on",
+	       r->dev.name);
+	return 0;
+}
+
+static void nat_remove(struct ht_dgrouter *r)
+{
+	char s[128];
+
+	if (!r->nat_installed)
+		return;
+	snprintf(s, sizeof(s), "delete table inet hatun_%s\n", r->dev.name);
+	if (nft_run(s) != 0)
+		ht_log(HT_LOG_WARN, "dgram", "could not remove table inet hatun_%s", r->dev.name);
+	r->nat_installed = false;
+}
+
+/* ---- device → client ------------------------------------------------------------ */
+
+static struct ht_pool *pool_of(struct ht_dgrouter *r, const uint8_t a[16])
+{
+	return ht_addr16_is_v4(a) ? r->pool4 : r->pool6;
+}
+
+static void *owner_of(struct ht_dgrouter *r, const uint8_t a[16])
+{
+	struct ht_pool *pl = pool_of(r, a);
+
+	return pl != NULL ? ht_pool_owner(pl, a) : NULL;
+}
+
+/* A packet over the client's tunnel MTU: ICMP from the tunnel endpoint back
+ * to its sender, written to the device (the kernel routes it). */
+static void answer_too_big(struct ht_dgrouter *r, struct ht_dg_counters *ctr, const uint8_t *pkt,
+			   size_t len, unsigned mtu)
+{
+	uint8_t out[1280];
+	int n = ht_ippkt_too_big(out, sizeof(out), pkt, len, mtu,
+				 (pkt[0] >> 4) == 4 ? r->gw4 : r->gw6);
+
+	ctr->drop[HT_DG_TOO_BIG]++;
+	if (n > 0 && ht_tundev_write(&r->dev, out, (size_t)n) == 0)
+		ctr->icmp_sent++;
+}
+
+/* Send a packet (with headroom) to client p, after the MTU and MSS rules. */
+static void to_client(struct ht_dgrouter *r, struct ht_dgpeer *p, uint8_t *frame, size_t head,
+		      size_t len, struct ht_dg_counters *from_ctr)
+{
+	uint8_t *pkt = frame + head;
+
+	if (len > p->mtu) {
+		answer_too_big(r, from_ctr, pkt, len, p->mtu);
+		return;
+	}
+	if (ht_ippkt_clamp_mss(pkt, len, p->mtu))
+		p->ctr.mss_clamped++;
+	(void)ht_dg_send(p->qc, p->prof, &p->tag, frame, head, len,
+			 (pkt[0] >> 4) == 4 ? QT_ETHERTYPE_IPV4 : QT_ETHERTYPE_IPV6, &p->ctr);
+}
+
+/* ---- TAP mode: a learning bridge between the device and the clients ------------- */
+
+/* The table is a fixed array probed linearly from the MAC's hash, at most
+ * 8 slots: a full neighbourhood overwrites its first slot (old entries are
+ * relearned from the next frame; unknown destinations are flooded). */
+static size_t mac_slot(const uint8_t mac[6])
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < 6; i++)
+		h = (h ^ mac[i]) * 16777619u;
+	return h & (MAC_SLOTS - 1);
+}
+
+static struct ht_dgpeer *mac_lookup(struct ht_dgrouter *r, const uint8_t mac[6])
+{
+	for (size_t i = 0, s = mac_slot(mac); i < 8; i++, s = (s + 1) & (MAC_SLOTS - 1)) {
+		if (r->macs[s].peer != NULL && memcmp(r->macs[s].mac, mac, 6) == 0)
+			return r->macs[s].peer;
+	}
+	return NULL;
+}
+
+static void mac_learn(struct ht_dgrouter *r, const uint8_t mac[6], struct ht_dgpeer *p)
+{
+	size_t s = mac_slot(mac), free_s = MAC_SLOTS;
+
+	if (mac[0] & 1)
+		return; /* a multicast source is bogus: never learned */
+	for (size_t i = 0; i < 8; i++, s = (s + 1) & (MAC_SLOTS - 1)) {
+		if (r->macs[s].peer != NULL && memcmp(r->macs[s].mac, mac, 6) == 0) {
+			r->macs[s].peer = p;
+			return;
+		}
+		if (r->macs[s].peer == NULL && free_s == MAC_SLOTS)
+			free_s = s;
+	}
+	if (free_s == MAC_SLOTS)
+		free_s = mac_slot(mac);
+	memcpy(r->macs[free_s].mac, mac, 6);
+	r->macs[free_s].peer = p;
+}
+
+static void mac_forget(struct ht_dgrouter *r, const struct ht_dgpeer *p)
+{
+	for (size_t i = 0; r->macs != NULL && i < MAC_SLOTS; i++)
+		if (r->macs[i].peer == p)
+			r->macs[i].peer = NULL;
+}
+
+static bool tap_add(struct ht_dgrouter *r, struct ht_dgpeer *p)
+{
+	for (size_t i = 0; i < r->ntaps; i++)
+		if (r->taps[i] == p)
+			return true;
+	if (r->ntaps == r->cap_taps) {
+		size_t cap = r->cap_taps ? r->cap_taps * 2 : 16;
+		struct ht_dgpeer **n = realloc(r->taps, cap * sizeof(*n));
+
+		if (n == NULL)
+			return false;
+		r->taps = n;
+		r->cap_taps = cap;
+	}
+	r->taps[r->ntaps++] = p;
+	return true;
+}
+
+static void tap_del(struct ht_dgrouter *r, struct ht_dgpeer *p)
+{
+	for (size_t i = 0; i < r->ntaps; i++) {
+		if (r->taps[i] == p) {
+			r->taps[i] = r->taps[--r->ntaps];
+			return;
+		}
+	}
+}
+
+static void tap_send(struct ht_dgpeer *p, uint8_t *frame, size_t head, size_t len)
+{
+	if (len > p->mtu + QT_ETH_HDR) {
+		p->ctr.drop[HT_DG_TOO_BIG]++;
+		return;
+	}
+	(void)ht_dg_send(p->qc, p->prof, &p->tag, frame, head, len, QT_ETHERTYPE_TEB, &p->ctr);
+}
+
+/* A frame from the device: to the client that owns the destination MAC,
+ * else (broadcast, multicast, unknown) to every TAP client.  The header
+ * is written into the headroom, so a flooded frame is rebuilt per client
+ * from a copy of the headroom-less frame. */
+static void on_tap_device(struct ht_dgrouter *r, uint8_t *frame, size_t head, size_t len,
+			  const struct ht_dgpeer *except)
+{
+	struct ht_dgpeer *p;
+
+	if (len < QT_ETH_HDR) {
+		r->ctr.drop[HT_DG_MALFORMED]++;
+		return;
+	}
+	p = (frame[head] & 1) ? NULL : mac_lookup(r, frame + head);
+	if (p != NULL) {
+		if (p != except)
+			tap_send(p, frame, head, len);
+		return;
+	}
+	for (size_t i = 0; i < r->ntaps; i++) {
+		if (r->taps[i] != except)
+			tap_send(r->taps[i], frame, head, len);
+	}
+}
+
+static void tap_from_client(struct ht_dgpeer *p, const struct qt_dgram *d)
+{
+	struct ht_dgrouter *r = p->r;
+	struct ht_dgpeer *to;
+
+	if (d->proto != QT_ETHERTYPE_TEB) {
+		p->ctr.drop[HT_DG_PROTO]++;
+		return;
+	}
+	p->ctr.rx_pkts++;
+	p->ctr.rx_bytes += d->pkt_len;
+	mac_learn(r, d->pkt + 6, p);
+	to = (d->pkt[0] & 1) ? NULL : mac_lookup(r, d->pkt);
+	if (to != NULL && to != p) {
+		if (!r->cfg.allow_c2c) {
+			p->ctr.drop[HT_DG_C2C]++;
+			return;
+		}
+		memcpy(r->scratch + HT_TUN_HEADROOM, d->pkt, d->pkt_len);
+		tap_send(to, r->scratch, HT_TUN_HEADROOM, d->pkt_len);
+		return;
+	}
+	if (to == NULL && r->cfg.allow_c2c) {
+		memcpy(r->scratch + HT_TUN_HEADROOM, d->pkt, d->pkt_len);
+		on_tap_device(r, r->scratch, HT_TUN_HEADROOM, d->pkt_len, p);
+	}
+	if (ht_tundev_write(&r->dev, d->pkt, d->pkt_len) != 0)
+		p->ctr.drop[HT_DG_DEVICE]++;
+}
+
+static void on_device(struct ht_tundev *t, uint8_t *frame, size_t head, size_t len, void *arg)
+{
+	struct ht_dgrouter *r = arg;
+	uint8_t src[16], dst[16];
+	struct ht_dgpeer *p;
+
+	if (t->tap) {
+		on_tap_device(r, frame, head, len, NULL);
+		return;
+	}
+	if (ht_ippkt_addrs(frame + head, len, src, dst) == 0) {
+		r->ctr.drop[HT_DG_MALFORMED]++;
+		return;
+	}
+	p = owner_of(r, dst);
+	if (p == NULL) {
+		r->ctr.drop[HT_DG_NO_CLIENT]++;
+		return;
+	}
+	to_client(r, p, frame, head, len, &r->ctr);
+}
+
+/* ---- client → device ------------------------------------------------------------- */
+
+static bool is_own(const struct ht_dgpeer *p, const uint8_t a[16])
+{
+	for (unsigned i = 0; i < p->naddr; i++)
+		if (memcmp(p->addr[i], a, 16) == 0)
+			return owner_of(p->r, a) == p; /* and not taken over since */
+	return false;
+}
+
+void ht_dgpeer_on_datagram(struct ht_dgpeer *p, const uint8_t *data, size_t len)
+{
+	struct ht_dgrouter *r = p->r;
+	uint8_t src[16], dst[16];
+	struct ht_dgpeer *to;
+	struct qt_dgram d;
+	int rv;
+
+	if ((p->naddr == 0 && !p->tap_ok) || !r->have_dev) {
+		p->ctr.drop[HT_DG_NO_SERVICE]++;
+		return;
+	}
+	rv = qt_dgram_parse(&d, p->prof, data, len);
+	if (p->tap_ok) {
+		if (rv == 0)
+			tap_from_client(p, &d);
+		else
+			p->ctr.drop[rv == HT_ERR_UNSUPPORTED ? HT_DG_PROTO : HT_DG_MALFORMED]++;
+		return;
+	}
+	if (rv == HT_ERR_UNSUPPORTED || (rv == 0 && d.proto == QT_ETHERTYPE_TEB)) {
+		p->ctr.drop[HT_DG_PROTO]++;
+		return;
+	}
+	if (rv != 0 || ht_ippkt_addrs(d.pkt, d.pkt_len, src, dst) == 0) {
+		p->ctr.drop[HT_DG_MALFORMED]++;
+		return;
+	}
+	/* quic-tunnel-01 §8.2: only the addresses we assigned. */
+	if (!is_own(p, src)) {
+		p->ctr.drop[HT_DG_SPOOFED]++;
+		return;
+	}
+	p->ctr.rx_pkts++;
+	p->ctr.rx_bytes += d.pkt_len;
+	to = owner_of(r, dst);
+	if (to != NULL) {
+		if (!r->cfg.allow_c2c) {
+			p->ctr.drop[HT_DG_C2C]++;
+			return;
+		}
+		memcpy(r->scratch + HT_TUN_HEADROOM, d.pkt, d.pkt_len);
+		to_client(r, to, r->scratch, HT_TUN_HEADROOM, d.pkt_len, &p->ctr);
+		return;
+	}
+	/* A SYN's MSS is clamped in a copy: the datagram is read-only. */
+	if (d.pkt_len <= sizeof(r->scratch) - HT_TUN_HEADROOM &&
+	    ((d.pkt[0] >> 4 == 4 && d.pkt[9] == 6) || (d.pkt[0] >> 4 == 6 && d.pkt[6] == 6))) {
+		uint8_t *c = r->scratch + HT_TUN_HEADROOM;
+
+		memcpy(c, d.pkt, d.pkt_len);
+		if (ht_ippkt_clamp_mss(c, d.pkt_len, p->mtu)) {
+			p->ctr.mss_clamped++;
+			d.pkt = c;
+		}
+	}
+	if (ht_tundev_write(&r->dev, d.pkt, d.pkt_len) != 0)
+		p->ctr.drop[HT_DG_DEVICE]++;
+}
+
+/* ---- the control streams ----------------------------------------------------------- */
+
+/* New Session: a fresh 128-bit ID from the kernel's CSPRNG, owned by the
+ * client's certificate. */
+static uint64_t session_create(struct ht_dgpeer *p, uint8_t *id, size_t *id_len)
+{
+	struct ht_session_table *t = &p->r->sessions;
+	ht_time now = ht_loop_now(p->r->loop);
+	uint8_t rnd[HT_SESSION_ID_LEN];
+	enum ht_session_result res = HT_SESSION_COLLISION;
+
+	for (int tries = 0; tries < 4 && res == HT_SESSION_COLLISION; tries++) {
+		if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return QT_CTRL_UNKNOWN_ERROR;
+		res = ht_session_create(t, rnd, p->fp, now, &p->sess);
+		if (res == HT_SESSION_FULL && ht_session_expire(t, now, NULL, NULL) > 0)
+			res = ht_session_create(t, rnd, p->fp, now, &p->sess);
+	}
+	if (res != HT_SESSION_OK) {
+		ht_log(HT_LOG_WARN, "session", "New Session refused: %s",
+		       res == HT_SESSION_FULL ? "session table full" : "internal error");
+		return QT_CTRL_UNKNOWN_ERROR;
+	}
+	memcpy(id, rnd, sizeof(rnd));
+	*id_len = sizeof(rnd);
+	ht_log(HT_LOG_INFO, "session", "session #%llu created", (unsigned long long)p->sess->serial);
+	return 0;
+}
+
+/* Join Session: only the identity that created the session may join it,
+ * and a stranger learns nothing (the same answer as an unknown ID). */
+static uint64_t session_join(struct ht_dgpeer *p, const struct qt_ctrl_tlv *t)
+{
+	struct ht_session_table *tab = &p->r->sessions;
+	struct ht_session *s = NULL;
+	const struct ht_session *o;
+	char who[HT_FP_STRLEN + 1], owner[HT_FP_STRLEN + 1] = "?";
+	ht_time now = ht_loop_now(p->r->loop);
+	enum ht_session_result res;
+
+	res = ht_session_join(tab, t->id, t->id_len, p->fp, now, &s);
+	switch (res) {
+	case HT_SESSION_OK:
+		p->sess = s;
+		ht_log(HT_LOG_INFO, "session", "session #%llu joined: %u connections",
+		       (unsigned long long)s->serial, s->conns);
+		return 0;
+	case HT_SESSION_NOT_OWNER:
+		o = ht_session_lookup(tab, t->id, t->id_len, now);
+		if (o != NULL)
+			ht_fingerprint_format(o->owner, owner);
+		ht_fingerprint_format(p->fp, who);
+		ht_log(HT_LOG_WARN, "session",
+		       "Join Session refused: session #%llu belongs to %s, not to %s",
+		       (unsigned long long)(o != NULL ? o->serial : 0), owner, who);
+		return QT_CTRL_UNKNOWN_SESSION_ID;
+	case HT_SESSION_FULL:
+		ht_log(HT_LOG_WARN, "session", "Join Session refused: the session has %u connections",
+		       HT_SESSION_CONNS_MAX);
+		return QT_CTRL_CONFLICTING_STATE;
+	case HT_SESSION_UNKNOWN:
+	default:
+		ht_log(HT_LOG_INFO, "session",
+		       "Join Session refused: unknown or expired session ID (%zu bytes)", t->id_len);
+		return QT_CTRL_UNKNOWN_SESSION_ID;
+	}
+}
+
+static uint64_t on_negotiate(struct ht_ctrl *k, void *user, const struct qt_ctrl_tlv *t,
+			     uint8_t *id, size_t *id_len)
+{
+	struct ht_dgpeer *p = user;
+
+	(void)k;
+	if (t->type == QT_CTRL_JOIN_SESSION)
+		return session_join(p, t);
+	return session_create(p, id, id_len);
+}
+
+static void addr_str(const uint8_t a[16], char *s, size_t n)
+{
+	ht_addr16_ntop(a, s, n);
+}
+
+static void on_request(struct ht_ctrl *k, void *user, const struct qt_ext_request *req)
+{
+	struct ht_dgpeer *p = user;
+	struct ht_dgrouter *r = p->r;
+	struct qt_ext_config cfg;
+	bool want[2] = {false, false};
+	char a[64], fp[HT_FP_STRLEN + 1];
+	int rv;
+
+	memset(&cfg, 0, sizeof(cfg));
+	for (unsigned i = 0; i < req->n; i++)
+		want[req->want[i].version == 6] = true;
+	/* A new request replaces the previous answer: release, lease again
+	 * (the same addresses come back: same fingerprint). */
+	ht_dgpeer_release(p);
+	ht_fingerprint_format(p->fp, fp);
+	for (int v = 0; v < 2 && r->have_dev && !r->cfg.tap; v++) {
+		struct ht_pool *pl = v ? r->pool6 : r->pool4;
+		uint8_t got[16];
+
+		if (!want[v] || pl == NULL)
+			continue;
+		rv = ht_pool_lease(pl, p->fp, p, got);
+		if (rv != 0) {
+			ht_log(HT_LOG_WARN, "dgram", "client %s: IPv%d pool exhausted", fp,
+			       v ? 6 : 4);
+			continue;
+		}
+		memcpy(p->addr[p->naddr++], got, 16);
+		cfg.addr[cfg.naddr].version = v ? 6 : 4;
+		cfg.addr[cfg.naddr].len = v ? 128 : 32;
+		memcpy(cfg.addr[cfg.naddr++].addr, got, 16);
+		/* The pool is the route: the gateway and (if allowed) the others. */
+		cfg.route[cfg.nroute].version = v ? 6 : 4;
+		cfg.route[cfg.nroute].len = ht_pool_plen(pl);
+		ht_pool_prefix(pl, cfg.route[cfg.nroute++].addr);
+	}
+	for (size_t i = 0; i < r->cfg.ndns; i++) {
+		bool v4 = ht_addr16_is_v4(r->cfg.dns[i]);
+
+		for (unsigned j = 0; j < cfg.naddr; j++) {
+			if ((cfg.addr[j].version == 4) == v4) {
+				cfg.dns[cfg.ndns].version = v4 ? 4 : 6;
+				cfg.dns[cfg.ndns].len = v4 ? 32 : 128;
+				memcpy(cfg.dns[cfg.ndns++].addr, r->cfg.dns[i], 16);
+				break;
+			}
+		}
+	}
+	p->mtu = ht_dg_tunnel_mtu(p->qc, p->prof);
+	if (p->mtu > r->cfg.mtu)
+		p->mtu = r->cfg.mtu;
+	if (r->have_dev && r->cfg.tap) {
+		/* TAP: no addresses; the MTU is the frame's payload size. */
+		memset(&cfg, 0, sizeof(cfg));
+		p->mtu -= QT_ETH_HDR;
+		p->tap_ok = tap_add(r, p);
+	}
+	cfg.mtu = (uint16_t)p->mtu;
+	if (cfg.naddr > 0 && cfg.mtu < QT_EXT_MTU_MIN_V6) {
+		/* IPv6 needs 1280: without it only IPv4 is served. */
+		for (unsigned j = 0; j < cfg.naddr; j++) {
+			if (cfg.addr[j].version == 6) {
+				ht_log(HT_LOG_WARN, "dgram",
+				       "client %s: tunnel MTU %u < 1280, no IPv6 for it", fp, cfg.mtu);
+				ht_dgpeer_release(p);
+				memset(&cfg, 0, sizeof(cfg));
+				cfg.mtu = (uint16_t)p->mtu;
+				break;
+			}
+		}
+	}
+	rv = ht_ctrl_send_config(k, &cfg);
+	if (rv != 0) {
+		ht_log(HT_LOG_WARN, "dgram", "client %s: cannot send its configuration: %s", fp,
+		       rv <= -1000 ? ht_qerr_str(rv) : ht_strerror(rv));
+		ht_qconn_close(p->qc, 0);
+		return;
+	}
+	for (unsigned j = 0; j < p->naddr; j++) {
+		addr_str(p->addr[j], a, sizeof(a));
+		ht_log(HT_LOG_INFO, "dgram", "client %s: address %s, mtu %u", fp, a, p->mtu);
+	}
+	if (p->tap_ok)
+		ht_log(HT_LOG_INFO, "dgram", "client %s: bridged to %s, mtu %u", fp, r->dev.name,
+		       p->mtu);
+	else if (p->naddr == 0)
+		ht_log(HT_LOG_INFO, "dgram", "client %s: configuration without addresses (%s)", fp,
+		       r->have_dev ? "none requested or free" : "no --tun");
+}
+
+static void on_failed(struct ht_ctrl *k, void *user, int err, const char *what)
+{
+	struct ht_dgpeer *p = user;
+
+	(void)k;
+	ht_log(HT_LOG_WARN, "dgram", "control stream: %s (%s); closing the connection", what,
+	       err <= -1000 ? ht_qerr_str(err) : ht_strerror(err));
+	ht_dgpeer_release(p);
+	ht_qconn_close(p->qc, 0);
+}
+
+static const struct ht_ctrl_ops router_ctrl_ops = {
+	.negotiate = on_negotiate,
+	.request = on_request,
+	.failed = on_failed,
+};
+
+void ht_dgpeer_init(struct ht_dgpeer *p, struct ht_dgrouter *r, struct ht_qconn *qc,
+		    const uint8_t fp[HT_FP_LEN])
+{
+	const char *alpn = ht_qconn_alpn(qc);
+	int prof = qt_dgram_profile_from_alpn((const uint8_t *)alpn, strlen(alpn));
+
+	memset(p, 0, sizeof(*p));
+	p->r = r;
+	p->qc = qc;
+	memcpy(p->fp, fp, HT_FP_LEN);
+	p->prof = prof >= 0 ? (enum qt_dgram_profile)prof : QT_DGRAM_TAGGED;
+	p->mtu = r->cfg.mtu;
+	ht_ctrl_init(&p->ctrl, qc, QT_CTRL_CONCENTRATOR, &router_ctrl_ops, p);
+	p->ctrl_ready = true;
+}
+
+void ht_dgpeer_release(struct ht_dgpeer *p)
+{
+	if (p->sess != NULL) {
+		ht_session_leave(&p->r->sessions, p->sess, ht_loop_now(p->r->loop));
+		if (p->sess->conns == 0)
+			ht_log(HT_LOG_DEBUG, "session", "session #%llu has no connection left",
+			       (unsigned long long)p->sess->serial);
+		p->sess = NULL;
+	}
+	if (p->tap_ok) {
+		mac_forget(p->r, p);
+		tap_del(p->r, p);
+		p->tap_ok = false;
+	}
+	for (unsigned i = 0; i < p->naddr; i++) {
+		struct ht_pool *pl = pool_of(p->r, p->addr[i]);
+
+		if (pl != NULL)
+			ht_pool_release(pl, p->addr[i], p);
+	}
+	p->naddr = 0;
+}
+
+void ht_dgpeer_status(const struct ht_dgpeer *p, struct ht_status_conn *c)
+{
+	size_t n = 0;
+
+	c->dgram = true;
+	c->dg = p->ctr;
+	c->dg.drop[HT_DG_SOJOURN] = c->st.dgram_codel_drops; /* the QUIC layer's */
+	c->addrs[0] = '\0';
+	for (unsigned i = 0; i < p->naddr && n < sizeof(c->addrs); i++) {
+		char a[64];
+		int w;
+
+		addr_str(p->addr[i], a, sizeof(a));
+		w = snprintf(c->addrs + n, sizeof(c->addrs) - n, "%s%s", i ? " " : "", a);
+		if (w < 0)
+			break;
+		n += (size_t)w;
+	}
+}
+
+const char *ht_dgrouter_tun(const struct ht_dgrouter *r)
+{
+	return r->have_dev ? r->dev.name : "";
+}
+
+void ht_dgrouter_counters(const struct ht_dgrouter *r, struct ht_dg_counters *c)
+{
+	*c = r->ctr;
+	c->drop[HT_DG_DEVICE] += r->dev.write_drops;
+	c->drop[HT_DG_MALFORMED] += r->dev.split_errors;
+}
+
+/* ---- set-up ----------------------------------------------------------------------- */
+
+/* ICMP errors from the tunnel endpoint carry the device's own (gateway)
+ * address as source and enter the kernel through the device: IPv4 drops
+ * such "martians" unless accept_local is on for the device. */
+static void set_accept_local(struct ht_dgrouter *r)
+{
+	char path[96];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv4/conf/%s/accept_local", r->dev.name);
+	f = fopen(path, "w");
+	if (f == NULL || fputs("1\n", f) < 0)
+		ht_log(HT_LOG_WARN, "dgram", "%s: %s (ICMP from the tunnel endpoint will be dropped)",
+		       path, strerror(errno));
+	if (f != NULL)
+		fclose(f);
+}
+
+int ht_dgrouter_new(struct ht_dgrouter **out, struct ht_loop *loop,
+		    const struct ht_dgrouter_config *cfg, char *err, size_t errlen)
+{
+	struct ht_dgrouter *r = calloc(1, sizeof(*r));
+	char a[64];
+	int rv;
+
+	*out = NULL;
+	if (r == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	r->loop = loop;
+	r->cfg = *cfg;
+	r->dev.fd = -1;
+	if (ht_session_table_init(&r->sessions, cfg->max_sessions ? cfg->max_sessions : 4096,
+				  cfg->session_linger ? cfg->session_linger : 30 * HT_SECONDS) !=
+	    HT_OK) {
+		snprintf(err, errlen, "session table: out of memory");
+		free(r);
+		return -1;
+	}
+	if (cfg->tun == NULL) {
+		*out = r;
+		return 0;
+	}
+	if (cfg->tap) {
+		if ((r->macs = calloc(MAC_SLOTS, sizeof(*r->macs))) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		if (ht_tundev_open(&r->dev, loop, cfg->tun, true, cfg->mtu - QT_ETH_HDR, on_device, r,
+				   err, errlen) != 0)
+			goto fail;
+		r->have_dev = true;
+		*out = r;
+		return 0;
+	}
+	for (size_t i = 0; i < cfg->npool; i++) {
+		struct ht_pool **pl = cfg->pool[i].version == 4 ? &r->pool4 : &r->pool6;
+
+		if (*pl != NULL) {
+			snprintf(err, errlen, "--pool: one pool per IP version");
+			goto fail;
+		}
+		*pl = ht_pool_new(cfg->pool[i].version, cfg->pool[i].prefix, cfg->pool[i].plen);
+		if (*pl == NULL) {
+			snprintf(err, errlen, "out of memory");
+			goto fail;
+		}
+		ht_pool_gateway(*pl, cfg->pool[i].version == 4 ? r->gw4 : r->gw6);
+	}
+	if (r->pool4 == NULL && r->pool6 == NULL) {
+		snprintf(err, errlen, "--tun needs --pool 4:CIDR and/or --pool 6:CIDR");
+		goto fail;
+	}
+	if (cfg->mtu < QT_EXT_MTU_MIN_V4) {
+		snprintf(err, errlen, "tunnel MTU %u below 576", cfg->mtu);
+		goto fail;
+	}
+	if (ht_tundev_open(&r->dev, loop, cfg->tun, false, cfg->mtu, on_device, r, err, errlen) !=
+	    0)
+		goto fail;
+	r->have_dev = true;
+	/* The device holds the gateway address with the pool's prefix: the
+	 * kernel's connected route sends the whole pool into the device. */
+	for (int v = 0; v < 2; v++) {
+		struct ht_pool *pl = v ? r->pool6 : r->pool4;
+		uint8_t *gw = v ? r->gw6 : r->gw4;
+
+		if (pl == NULL)
+			continue;
+		rv = ht_rtnl_addr_add(r->dev.ifindex, gw, ht_pool_plen(pl));
+		addr_str(gw, a, sizeof(a));
+		if (rv != 0) {
+			snprintf(err, errlen, "cannot add %s/%u to %s: %s", a, ht_pool_plen(pl),
+				 r->dev.name, strerror(-rv));
+			goto fail;
+		}
+		ht_log(HT_LOG_INFO, "dgram", "%s: %s/%u, clients from that pool", r->dev.name, a,
+		       ht_pool_plen(pl));
+	}
+	set_accept_local(r);
+	if (cfg->nat && nat_install(r, err, errlen) != 0)
+		goto fail;
+	*out = r;
+	return 0;
+fail:
+	ht_dgrouter_free(r);
+	return -1;
+}
+
+void ht_dgrouter_free(struct ht_dgrouter *r)
+{
+	if (r == NULL)
+		return;
+	nat_remove(r);
+	if (r->have_dev)
+		ht_tundev_close(&r->dev);
+	ht_pool_free(r->pool4);
+	ht_pool_free(r->pool6);
+	ht_session_table_free(&r->sessions);
+	free(r->macs);
+	free(r->taps);
+	free(r);
+}
