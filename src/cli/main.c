@@ -85,7 +85,7 @@ static const struct cli_command commands[] = {
 	 "                           and a list given there replaces the file's list\n",
 	 cmd_concentrator},
 	{"client", "run the user side of the tunnel (-L forwards, SOCKS5)",
-	 "usage: hatun client --server HOST:PORT --pin FP --cert FILE --key FILE\n"
+	 "usage: hatun client --server HOST:PORT (--pin FP | --ca FILE) --cert F --key F\n"
 	 "                    [-L [BIND:]PORT:HOST:PORT]... [--socks ADDR:PORT] [OPTIONS]\n"
 	 "\n"
 	 "Keep one QUIC connection to the concentrator (reconnecting with backoff) and\n"
@@ -119,6 +119,9 @@ static const struct cli_command commands[] = {
 	 "                           shorter than --quic-idle-timeout)\n"
 	 "  --queue N                connections waiting for a stream (4096)\n"
 	 "  --queue-timeout S        longest wait for a stream (10)\n"
+	 "  --ca FILE                also accept a concentrator certificate a CA in FILE\n"
+	 "                           (PEM) signed for the --server host name or IP\n"
+	 "                           address (subjectAltName); --pin is then optional\n"
 	 "  --ticket-file PATH       keep the concentrator's session ticket here, to\n"
 	 "                           resume with 0-RTT after a restart (default\n"
 	 "                           hatun.ticket beside --key; 'none': keep none)\n"
