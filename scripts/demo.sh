@@ -8,9 +8,10 @@
 # Steps: install dependencies, Release build (build/release), build the
 # testbed topology (docs/TESTBED.md) with the link emulator on both access
 # links, then show the topology, ping and iperf3 over each link, a link cut,
-# and the hatun tunnel (stream mode) carrying curl and iperf3 through a
-# SOCKS5 entry point and an -L forward.  Everything is removed at the end,
-# also on Ctrl-C.
+# the hatun tunnel (stream mode) carrying curl and iperf3 through a
+# SOCKS5 entry point and an -L forward, and datagram mode (TUN devices on
+# both ends) carrying ping and curl.  Everything is removed at the end, also
+# on Ctrl-C.
 #
 #   DEMO_SKIP_BUILD=1   reuse an existing build/release (no apt, no cmake)
 #   TB_VERBOSE=1        trace every testbed command
@@ -191,6 +192,8 @@ show_tunnel() {
 	tb_bg --port tcp:8080 server python3 -m http.server --bind "$TB_SERVER_V4" \
 		--directory "$TB_DIR/www" 8080
 	local web_log=$TB_LAST_LOG
+	ln -sf "$web_log" "$TB_DIR/web.log"
+
 	tb_bg --port udp:443 concentrator "$hatun" concentrator --listen "$TB_CONC_V4:443" \
 		--cert "$TB_DIR/conc/hatun.crt" --key "$TB_DIR/conc/hatun.key" --allow "$cfp"
 	local conc_log=$TB_LAST_LOG
@@ -222,6 +225,44 @@ show_tunnel() {
 	grep -E 'accepted|closed' "$conc_log" | tail -n 3 | sed 's/^/     /'
 }
 
+# hatun datagram mode: a second concentrator instance with a TUN device and
+# address pools, the client with its own TUN; ping and curl to the server
+# go through QUIC DATAGRAM frames, from the address the concentrator gave.
+show_datagram() {
+	local hatun=$ROOT/build/release/src/cli/hatun sfp cfp log inner inner6 out
+	local ctun=hdc$TB_PREFIX stun=hds$TB_PREFIX
+	heading "hatun datagram mode: a VPN, IP packets in QUIC DATAGRAM frames (TUN devices)"
+	sfp=$("$hatun" fingerprint "$TB_DIR/conc/hatun.crt")
+	cfp=$("$hatun" fingerprint "$TB_DIR/cli/hatun.crt")
+	tb_bg --port udp:4434 concentrator "$hatun" concentrator --listen "$TB_CONC_V4:4434" \
+		--cert "$TB_DIR/conc/hatun.crt" --key "$TB_DIR/conc/hatun.key" --allow "$cfp" \
+		--tun "$stun" --pool 4:192.0.2.64/27 --pool 6:2001:db8:50::/64
+	log=$TB_DIR/dgram-client.log
+	tb_bg --log "$log" --until "grep -q '$ctun: address 2001' '$log'" client \
+		"$hatun" client --server "$TB_CONC_V4:4434" --pin "$sfp" \
+		--cert "$TB_DIR/cli/hatun.crt" --key "$TB_DIR/cli/hatun.key" --tun "$ctun" \
+		--route "$TB_SERVER_V4/32" --route "$TB_SERVER_V6/128"
+	say "hatun concentrator ... --tun $stun --pool 4:192.0.2.64/27 --pool 6:2001:db8:50::/64"
+	say "hatun client ... --tun $ctun --route $TB_SERVER_V4/32 --route $TB_SERVER_V6/128"
+	inner=$(grep -o "$ctun: address 192\.0\.2\.[0-9]*" "$log" | tail -1 | cut -d' ' -f3)
+	inner6=$(grep -o "$ctun: address 2001:db8:50:[0-9a-f:]*" "$log" | tail -1 | cut -d' ' -f3)
+	say "the client's tunnel device: $(tb_exec client ip -o addr show dev "$ctun" | awk '{print $4}' | tr '\n' ' ')(MTU $(tb_exec client cat "/sys/class/net/$ctun/mtu"))"
+	out=$(tb_ping_stats client "$inner" "$TB_SERVER_V4" 5 0.2)
+	read -r sent recv loss min avg max <<<"$out"
+	say "ping $TB_SERVER_V4 from $inner through the tunnel: $recv/$sent answered, rtt avg $avg ms"
+	out=$(tb_ping_stats client "$inner6" "$TB_SERVER_V6" 5 0.2)
+	read -r sent recv loss min avg max <<<"$out"
+	say "ping $TB_SERVER_V6 from $inner6: $recv/$sent answered, rtt avg $avg ms"
+	: "$loss" "$min" "$max"
+	if tb_exec client curl -sS -o "$TB_DIR/got2" "http://$TB_SERVER_V4:8080/file" &&
+		cmp -s "$TB_DIR/got2" "$TB_DIR/www/file"; then
+		say "curl http://$TB_SERVER_V4:8080/file through the TUN: 1 MiB intact"
+	else
+		say "curl through the TUN failed!"
+	fi
+	say "the server saw it come from: $(awk '/GET \/file/{a=$1} END{print a}' "$TB_DIR/web.log") (the client's tunnel address: routed, not NAT'd)"
+}
+
 main() {
 	need_root
 	install_and_build
@@ -231,6 +272,7 @@ main() {
 	show_iperf
 	show_link_cut
 	show_tunnel
+	show_datagram
 	heading "Cleaning up"
 	tb_cleanup
 	say "no namespace or process left"

@@ -1,8 +1,11 @@
 /* hatun status: ask a running client or concentrator over its control
  * socket (tunnel/control.h) and print the answer. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
@@ -11,12 +14,17 @@
 #include "cli.h"
 #include "tunnel/control.h"
 
-enum { O_JSON = 256, O_CONTROL };
+enum { O_JSON = 256, O_CONTROL, O_WATCH, O_INTERVAL };
 
 struct status_opts {
-	int json;
+	int json, watch;
+	double interval; /* seconds between two --watch refreshes */
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
+
+/* The answer is a snapshot; 1 MiB is far above what 10,000 connections
+ * print, and bounds what a broken peer can make us hold. */
+#define ANSWER_MAX (1u << 20)
 
 static int status_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
 {
@@ -26,6 +34,20 @@ static int status_opt(const struct cli_command *cmd, int c, const char *arg, voi
 	case O_JSON:
 		o->json = 1;
 		return 0;
+	case O_WATCH:
+		o->watch = 1;
+		return 0;
+	case O_INTERVAL: {
+		char *end;
+
+		errno = 0;
+		o->interval = strtod(arg, &end);
+		if (errno != 0 || *end != '\0' || end == arg || !(o->interval >= 0.1) ||
+		    o->interval > 3600)
+			return cli_usage_error(cmd, "--interval: '%s' is not 0.1 .. 3600 seconds",
+					       arg);
+		return 0;
+	}
 	case O_CONTROL:
 		if (arg[0] == '\0' || strlen(arg) >= sizeof(o->path))
 			return cli_usage_error(cmd, "--control: bad path '%s'", arg);
@@ -39,6 +61,8 @@ static const struct option status_longopts[] = {
 	{"help", no_argument, NULL, 'h'},
 	{"json", no_argument, NULL, O_JSON},
 	{"control", required_argument, NULL, O_CONTROL},
+	{"watch", no_argument, NULL, O_WATCH},
+	{"interval", required_argument, NULL, O_INTERVAL},
 	{NULL, 0, NULL, 0},
 };
 
@@ -65,33 +89,125 @@ static int dial(const char *path)
 	return fd;
 }
 
+/* One request: the whole answer into *out (malloc'd, NUL-terminated).
+ * Returns 0, or -1 with a message on stderr. */
+static int query(const char *path, const char *req, char **out, size_t *len)
+{
+	size_t cap = 65536, total = 0;
+	char *buf = malloc(cap + 1);
+	int fd = dial(path), e;
+	ssize_t n = 0;
+
+	if (buf == NULL || fd < 0) {
+		e = errno;
+		fprintf(stderr, "hatun status: cannot reach %s: %s\n", path, strerror(e));
+		free(buf);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
+		fprintf(stderr, "hatun status: send: %s\n", strerror(errno));
+		goto fail;
+	}
+	for (;;) {
+		if (total == cap) {
+			char *nb;
+
+			if (cap >= ANSWER_MAX) {
+				fprintf(stderr, "hatun status: answer longer than %u bytes\n",
+					ANSWER_MAX);
+				goto fail;
+			}
+			cap *= 2;
+			if ((nb = realloc(buf, cap + 1)) == NULL)
+				goto fail;
+			buf = nb;
+		}
+		n = recv(fd, buf + total, cap - total, 0);
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+	if (n < 0 || total == 0) {
+		fprintf(stderr, "hatun status: %s\n", n < 0 ? strerror(errno) : "no answer");
+		goto fail;
+	}
+	close(fd);
+	buf[total] = '\0';
+	*out = buf;
+	*len = total;
+	return 0;
+fail:
+	close(fd);
+	free(buf);
+	return -1;
+}
+
+static volatile sig_atomic_t stop_watch;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	stop_watch = 1;
+}
+
+/* Redraw the snapshot every interval until Ctrl-C: on a terminal the
+ * screen is cleared first, otherwise snapshots follow each other. */
+static int watch(const char *path, const char *req, double interval)
+{
+	struct sigaction sa = {.sa_handler = on_sigint};
+	bool tty = isatty(STDOUT_FILENO);
+	struct timespec ts = {.tv_sec = (time_t)interval,
+			      .tv_nsec = (long)((interval - (double)(time_t)interval) * 1e9)};
+
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	while (!stop_watch) {
+		char *ans, when[32];
+		size_t len;
+		time_t now = time(NULL);
+		struct tm tm;
+
+		if (query(path, req, &ans, &len) != 0)
+			return CLI_EXIT_FAIL;
+		strftime(when, sizeof(when), "%H:%M:%S", localtime_r(&now, &tm));
+		if (tty)
+			fputs("\033[H\033[2J", stdout);
+		printf("hatun status — %s, every %.1f s (Ctrl-C to stop)\n\n", when, interval);
+		fwrite(ans, 1, len, stdout);
+		if (!tty)
+			putchar('\n');
+		fflush(stdout);
+		free(ans);
+		(void)nanosleep(&ts, NULL); /* EINTR on Ctrl-C ends it early */
+	}
+	return 0;
+}
+
 int cmd_status(const struct cli_command *cmd, int argc, char **argv)
 {
-	struct status_opts o = {0};
-	char cpath[sizeof(o.path)], kpath[sizeof(o.path)], buf[65536];
-	const char *req;
-	int rc, fd, e;
-	ssize_t n;
-	size_t total = 0;
+	struct status_opts o = {.interval = 1.0};
+	char cpath[sizeof(o.path)], kpath[sizeof(o.path)], *ans;
+	const char *req, *path = o.path;
+	int rc, fd;
+	size_t len;
 
 	rc = cli_parse(cmd, argc, argv, "", status_longopts, status_opt, &o);
 	if (rc < 0)
 		rc = cli_want_args(cmd, argc, argv, 0, "");
 	if (rc >= 0)
 		return rc;
-	if (o.path[0] != '\0') {
-		fd = dial(o.path);
-		e = errno;
-		if (fd < 0) {
-			fprintf(stderr, "hatun status: cannot reach %s: %s\n", o.path, strerror(e));
-			return CLI_EXIT_FAIL;
-		}
-	} else {
+	if (o.path[0] == '\0') {
+		/* the client's socket first, then the concentrator's */
 		ht_control_default_path("client", cpath, sizeof(cpath));
 		ht_control_default_path("concentrator", kpath, sizeof(kpath));
-		fd = dial(cpath);
-		if (fd < 0)
+		path = cpath;
+		if ((fd = dial(cpath)) < 0) {
+			path = kpath;
 			fd = dial(kpath);
+		}
 		if (fd < 0) {
 			fprintf(stderr,
 				"hatun status: no running hatun (nothing answers at %s or %s; "
@@ -99,22 +215,14 @@ int cmd_status(const struct cli_command *cmd, int argc, char **argv)
 				cpath, kpath);
 			return CLI_EXIT_FAIL;
 		}
+		close(fd);
 	}
 	req = o.json ? "status json\n" : "status\n";
-	if (send(fd, req, strlen(req), MSG_NOSIGNAL) != (ssize_t)strlen(req)) {
-		fprintf(stderr, "hatun status: send: %s\n", strerror(errno));
-		close(fd);
+	if (o.watch)
+		return watch(path, req, o.interval);
+	if (query(path, req, &ans, &len) != 0)
 		return CLI_EXIT_FAIL;
-	}
-	while ((n = recv(fd, buf, sizeof(buf), 0)) > 0) {
-		fwrite(buf, 1, (size_t)n, stdout);
-		total += (size_t)n;
-	}
-	e = errno;
-	close(fd);
-	if (n < 0 || total == 0) {
-		fprintf(stderr, "hatun status: %s\n", n < 0 ? strerror(e) : "no answer");
-		return CLI_EXIT_FAIL;
-	}
+	fwrite(ans, 1, len, stdout);
+	free(ans);
 	return 0;
 }

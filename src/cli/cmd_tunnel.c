@@ -40,6 +40,7 @@ enum {
 	O_CONNECT_TIMEOUT,
 	O_NO_UPSTREAM_TFO,
 	O_TICKET_FILE,
+	O_CA,
 	O_NO_TICKETS,
 	O_IDLE_TIMEOUT,
 	O_LOG_LEVEL,
@@ -54,6 +55,7 @@ enum {
 	O_TRANSPARENT,
 	O_QUIC_IDLE,
 	O_KEEPALIVE,
+	O_TRANSPORT,
 	O_TUN,
 	O_TAP,
 	O_POOL,
@@ -482,6 +484,8 @@ struct client_opts {
 	struct ht_hostport socks_listen, dns_server;
 	uint64_t queue_max, queue_timeout;
 	char ticket_file[PATH_CAP]; /* "" = next to the key, "none" = off */
+	char ca[PATH_CAP];
+	char server_name[HT_NAME_MAX + 1];
 	char tun[IFNAMSIZ];
 	struct ht_dgclient_config dg;
 };
@@ -543,8 +547,14 @@ static int client_opt(const struct cli_command *cmd, int c, const char *arg, voi
 			return cli_usage_error(cmd, "--queue-timeout: '%s' is not 0.001-3600 seconds",
 					       arg);
 		return 0;
+	case O_TRANSPORT: /* "convert" never gets here (cli_wants_convert) */
+		if (strcmp(arg, "quic") != 0)
+			return cli_usage_error(cmd, "--transport: '%s' is not 'quic' or 'convert'", arg);
+		return 0;
 	case O_TICKET_FILE:
 		return set_path(cmd, o->ticket_file, "--ticket-file", arg);
+	case O_CA:
+		return set_path(cmd, o->ca, "--ca", arg);
 	case O_TUN:
 	case O_TAP:
 		if (arg[0] == '\0' || strlen(arg) >= IFNAMSIZ)
@@ -591,9 +601,11 @@ static const struct option client_longopts[] = {
 	{"queue", required_argument, NULL, O_QUEUE},
 	{"queue-timeout", required_argument, NULL, O_QUEUE_TIMEOUT},
 	{"ticket-file", required_argument, NULL, O_TICKET_FILE},
+	{"ca", required_argument, NULL, O_CA},
 	{"log-level", required_argument, NULL, O_LOG_LEVEL},
 	{"syslog", no_argument, NULL, O_SYSLOG},
 	{"control", required_argument, NULL, O_CONTROL},
+	{"transport", required_argument, NULL, O_TRANSPORT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -649,12 +661,15 @@ static int ticket_path(struct client_opts *o, char *err, size_t errlen)
 
 int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 {
-	struct client_opts *o = calloc(1, sizeof(*o));
+	struct client_opts *o = NULL;
 	struct ht_client_config cfg;
 	struct runner rn = {0};
 	char err[512];
 	int rc = CLI_EXIT_FAIL;
 
+	if (cli_wants_convert(argc, argv)) /* no tunnel: src/convert/ (issue 6) */
+		return cmd_client_convert(cmd, argc, argv);
+	o = calloc(1, sizeof(*o));
 	if (o == NULL || (o->fwd = calloc(MAX_FWD, sizeof(*o->fwd))) == NULL)
 		goto out;
 	o->co.level = HT_LOG_INFO;
@@ -669,8 +684,8 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 		rc = cli_want_args(cmd, argc, argv, 0, "");
 	if (rc < 0 && !o->have_server)
 		rc = cli_usage_error(cmd, "missing --server (see 'hatun client --help')");
-	if (rc < 0 && !o->have_pin)
-		rc = cli_usage_error(cmd, "missing --pin: the concentrator's fingerprint");
+	if (rc < 0 && !o->have_pin && o->ca[0] == '\0')
+		rc = cli_usage_error(cmd, "missing --pin (the concentrator's fingerprint) or --ca");
 	if (rc < 0 && o->nfwd == 0 && !o->socks && o->transparent == 0 && o->tun[0] == '\0')
 		rc = cli_usage_error(cmd,
 				     "nothing to do: give -L, --socks, --transparent and/or --tun");
@@ -688,6 +703,18 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	cfg.cert = o->co.cert;
 	cfg.key = o->co.key;
 	memcpy(cfg.pin, o->pin, HT_FP_LEN);
+	cfg.have_pin = o->have_pin;
+	cfg.ca = o->ca[0] != '\0' ? o->ca : NULL;
+	/* The name the certificate must carry: the --server host as given. */
+	if (o->server.is_name)
+		snprintf(o->server_name, sizeof(o->server_name), "%s", o->server.name);
+	else
+		(void)inet_ntop(cfg.server.ss_family == AF_INET ? AF_INET : AF_INET6,
+				cfg.server.ss_family == AF_INET
+					? (const void *)&((struct sockaddr_in *)&cfg.server)->sin_addr
+					: (const void *)&((struct sockaddr_in6 *)&cfg.server)->sin6_addr,
+				o->server_name, sizeof(o->server_name));
+	cfg.server_name = o->server_name;
 	cfg.fwd = o->fwd;
 	cfg.nfwd = o->nfwd;
 	cfg.socks = o->socks;

@@ -85,7 +85,7 @@ static const struct cli_command commands[] = {
 	 "                           and a list given there replaces the file's list\n",
 	 cmd_concentrator},
 	{"client", "run the user side of the tunnel (-L forwards, SOCKS5)",
-	 "usage: hatun client --server HOST:PORT --pin FP --cert FILE --key FILE\n"
+	 "usage: hatun client --server HOST:PORT (--pin FP | --ca FILE) --cert F --key F\n"
 	 "                    [-L [BIND:]PORT:HOST:PORT]... [--socks ADDR:PORT] [OPTIONS]\n"
 	 "\n"
 	 "Keep one QUIC connection to the concentrator (reconnecting with backoff) and\n"
@@ -119,6 +119,9 @@ static const struct cli_command commands[] = {
 	 "                           shorter than --quic-idle-timeout)\n"
 	 "  --queue N                connections waiting for a stream (4096)\n"
 	 "  --queue-timeout S        longest wait for a stream (10)\n"
+	 "  --ca FILE                also accept a concentrator certificate a CA in FILE\n"
+	 "                           (PEM) signed for the --server host name or IP\n"
+	 "                           address (subjectAltName); --pin is then optional\n"
 	 "  --ticket-file PATH       keep the concentrator's session ticket here, to\n"
 	 "                           resume with 0-RTT after a restart (default\n"
 	 "                           hatun.ticket beside --key; 'none': keep none)\n"
@@ -127,7 +130,17 @@ static const struct cli_command commands[] = {
 	 "                           /run/hatun/client.sock or $XDG_RUNTIME_DIR/hatun/)\n"
 	 "  --syslog                 log to syslog instead of stderr\n"
 	 "  -c, --config FILE        read options from FILE (see 'hatun concentrator\n"
-	 "                           --help'); the command line wins\n",
+	 "                           --help'); the command line wins\n"
+	 "\n"
+	 "  --transport quic|convert  quic (default): the tunnel above.  convert: no\n"
+	 "                           tunnel; each connection goes over MPTCP to a\n"
+	 "                           Transport Converter ('hatun converter'), the Convert\n"
+	 "                           message in its SYN (TCP Fast Open).  Must be on the\n"
+	 "                           command line.  With convert: --converter HOST[:PORT]\n"
+	 "                           (port 5124), -L (IP destinations), --socks (IP\n"
+	 "                           literals), --transparent, --convert-timeout S (3),\n"
+	 "                           --mptcp-cache-ttl S (600: MPTCP servers reached\n"
+	 "                           directly), --idle-timeout, --log-level, --syslog, -c\n",
 	 cmd_client},
 	{"converter", "run a 0-RTT TCP Convert transport converter (MPTCP + TFO)",
 	 "usage: hatun converter --listen ADDR[:PORT] [OPTIONS]\n"
@@ -157,7 +170,7 @@ static const struct cli_command commands[] = {
 	 "                                 --help'); the command line wins\n",
 	 cmd_converter},
 	{"status", "show a running client's or concentrator's connections",
-	 "usage: hatun status [--json] [--control PATH]\n"
+	 "usage: hatun status [--json] [--watch [--interval S]] [--control PATH]\n"
 	 "\n"
 	 "Ask a running 'hatun client' or 'hatun concentrator' over its control socket\n"
 	 "and print its role, uptime, QUIC connections (peer, fingerprint, ALPN,\n"
@@ -165,6 +178,8 @@ static const struct cli_command commands[] = {
 	 "tunnelled TCP connections (open, total, refused).\n"
 	 "\n"
 	 "  --json          one JSON object instead of text\n"
+	 "  --watch         ask again every --interval S seconds (1; 0.1 - 3600)\n"
+	 "                  and redraw, until Ctrl-C\n"
 	 "  --control PATH  the control socket (default: the client's, else the\n"
 	 "                  concentrator's: $XDG_RUNTIME_DIR/hatun/ROLE.sock when\n"
 	 "                  XDG_RUNTIME_DIR is set, else /run/hatun/ROLE.sock)\n",

@@ -223,6 +223,16 @@ int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len);
  * path's — what a tunnel MTU is computed from. */
 size_t ht_qconn_max_datagram(struct ht_qconn *c, bool nominal);
 
+/* Client: move the connection to a new UDP socket bound to local (NULL:
+ * any address of the remote's family) and/or ifname (SO_BINDTODEVICE):
+ * QUIC connection migration (RFC 9000 §9), immediate, the old socket
+ * closed.  Streams and datagrams go on over the new path once ngtcp2 has
+ * validated it.  Returns 0, HT_ERR_INVAL (a server connection),
+ * HT_QERR_STATE (not open yet, or no spare connection ID from the peer),
+ * -errno (socket) or HT_QERR_INTERNAL. */
+int ht_qconn_migrate(struct ht_qconn *c, const struct sockaddr *local, socklen_t local_len,
+		     const char *ifname);
+
 /* Close with CONNECTION_CLOSE (application error); ops.closed follows
  * (from the loop, never from inside this call). */
 void ht_qconn_close(struct ht_qconn *c, uint64_t app_error);

@@ -3,7 +3,8 @@
  *
  * Client: the ticket file keeps what a restarted client needs to send
  * 0-RTT: the server's fingerprint (the ticket is used only while that
- * server is still pinned), the server's transport parameters (the limits
+ * server is still pinned, or with a CA configured: the resumed handshake
+ * checks the remembered chain and name again), the server's transport parameters (the limits
  * 0-RTT must respect, RFC 9000 §7.4.1) and GnuTLS's resumption data.
  * Layout, all lengths big-endian:
  *
@@ -140,7 +141,7 @@ static void ticket_load(struct ht_qconn *c, const struct ht_tls_config *tls)
 		why = "not a ticket file";
 		goto out;
 	}
-	if (!ht_tls_config_has_pin(tls, buf + 8)) {
+	if (!ht_tls_config_may_accept(tls, buf + 8)) {
 		why = "issued by a server that is not pinned now";
 		goto out;
 	}

@@ -1,5 +1,6 @@
 #include "tls.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@ struct ht_tls_config {
 	uint8_t (*pins)[HT_FP_LEN];
 	size_t npins, pins_cap;
 	bool ca; /* also accept peers whose certificate chains to the trust list */
+	char *peer_name; /* client + CA: the name the server certificate must carry */
 	gnutls_datum_t alpn_one; /* ht_tls_config_set_alpn: offer only this */
 	char alpn_buf[HT_TLS_ALPN_MAX + 1];
 	/* Server: session tickets and 0-RTT (ht_tls_config_enable_resumption). */
@@ -108,7 +110,12 @@ static int check_peer(struct ht_tls_session *ts, gnutls_session_t session, bool 
 
 		/* The CA mode: the chain must verify against the trust list (no
 		 * name check: a client is its key, not a host name). */
-		if (ts->cfg->ca && gnutls_certificate_verify_peers3(session, NULL, &status) == 0 &&
+		/* A server is also checked against the name the client dialled
+		 * (--server, a host name or an IP address: its SAN). */
+		if (ts->cfg->ca &&
+		    gnutls_certificate_verify_peers3(
+			    session, ts->cfg->role == HT_TLS_CLIENT ? ts->cfg->peer_name : NULL,
+			    &status) == 0 &&
 		    status == 0)
 			goto accepted;
 		ht_fingerprint_format(ts->peer_fp, fps);
@@ -119,6 +126,11 @@ static int check_peer(struct ht_tls_session *ts, gnutls_session_t session, bool 
 			       "refused client certificate %s%s (not in --allow list%s%s)", fps, how,
 			       ts->cfg->ca ? "; --allow-ca: " : "",
 			       ts->cfg->ca && why.data != NULL ? (const char *)why.data : "");
+		else if (ts->cfg->ca)
+			ht_log(HT_LOG_WARN, "quic",
+			       "refused server certificate %s%s (not pinned; --ca, name %s: %s)", fps,
+			       how, ts->cfg->peer_name != NULL ? ts->cfg->peer_name : "-",
+			       why.data != NULL ? (const char *)why.data : "not verified");
 		else
 			ht_log(HT_LOG_WARN, "quic",
 			       "refused server certificate %s%s (does not match the pinned "
@@ -199,6 +211,7 @@ void ht_tls_config_free(struct ht_tls_config *cfg)
 		gnutls_free(cfg->ticket_key.data);
 	}
 	free(cfg->replay);
+	free(cfg->peer_name);
 	free(cfg->pins);
 	free(cfg);
 }
@@ -241,9 +254,30 @@ int ht_tls_config_set_ca(struct ht_tls_config *cfg, const char *ca_file, char *e
 	return 0;
 }
 
-bool ht_tls_config_has_pin(const struct ht_tls_config *cfg, const uint8_t fp[HT_FP_LEN])
+bool ht_tls_config_may_accept(const struct ht_tls_config *cfg, const uint8_t fp[HT_FP_LEN])
 {
-	return pin_allowed(cfg, fp);
+	return pin_allowed(cfg, fp) || cfg->ca;
+}
+
+static bool is_ip_literal(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+int ht_tls_config_set_peer_name(struct ht_tls_config *cfg, const char *name)
+{
+	char *n;
+
+	if (cfg == NULL || name == NULL || name[0] == '\0' || cfg->role != HT_TLS_CLIENT)
+		return HT_ERR_INVAL;
+	n = strdup(name);
+	if (n == NULL)
+		return -ENOMEM;
+	free(cfg->peer_name);
+	cfg->peer_name = n;
+	return 0;
 }
 
 enum ht_tls_role ht_tls_config_role(const struct ht_tls_config *cfg)
@@ -253,6 +287,7 @@ enum ht_tls_role ht_tls_config_role(const struct ht_tls_config *cfg)
 
 static int ticket_hook(gnutls_session_t session, unsigned int htype, unsigned int when,
 		       unsigned int incoming, const gnutls_datum_t *msg);
+static bool is_ip_literal(const char *s);
 
 int ht_tls_session_init(struct ht_tls_session *ts, const struct ht_tls_config *cfg,
 			ngtcp2_crypto_get_conn get_conn, void *user)
@@ -310,6 +345,11 @@ int ht_tls_session_init(struct ht_tls_session *ts, const struct ht_tls_config *c
 	} else {
 		gnutls_handshake_set_hook_function(ts->session, GNUTLS_HANDSHAKE_NEW_SESSION_TICKET,
 						   GNUTLS_HOOK_POST, ticket_hook);
+		/* SNI only for a host name (RFC 6066 §3: no IP literals). */
+		if (cfg->peer_name != NULL && !is_ip_literal(cfg->peer_name) &&
+		    (ret = gnutls_server_name_set(ts->session, GNUTLS_NAME_DNS, cfg->peer_name,
+						  strlen(cfg->peer_name))) < 0)
+			goto fail;
 	}
 	/* The verify callback and ngtcp2_crypto both start from this pointer. */
 	gnutls_session_set_ptr(ts->session, &ts->conn_ref);

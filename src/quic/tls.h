@@ -82,16 +82,26 @@ int ht_tls_config_add_pin(struct ht_tls_config *cfg, const uint8_t fp[HT_FP_LEN]
  * 0 or HT_ERR_INVAL (empty or longer than HT_TLS_ALPN_MAX). */
 int ht_tls_config_set_alpn(struct ht_tls_config *cfg, const char *alpn);
 
-/* The PKI alternative to pins (--allow-ca): also accept a peer whose
- * certificate chains to a CA in ca_file (PEM, one or more), valid now; no
- * name check — the peer's identity stays its key fingerprint.  Pins still
+/* The PKI alternative to pins (--allow-ca, client --ca): also accept a peer
+ * whose certificate chains to a CA in ca_file (PEM, one or more), valid
+ * now; for a server no name check — the client's identity stays its key
+ * fingerprint; a client checks ht_tls_config_set_peer_name's name.  Pins still
  * work beside it.  Returns 0, or HT_ERR_CRYPTO / HT_ERR_BAD_VALUE (no CA in
  * the file) / HT_ERR_INVAL with a one-line reason in err. */
 int ht_tls_config_set_ca(struct ht_tls_config *cfg, const char *ca_file, char *err,
 			 size_t errlen);
 
 enum ht_tls_role ht_tls_config_role(const struct ht_tls_config *cfg);
-bool ht_tls_config_has_pin(const struct ht_tls_config *cfg, const uint8_t fp[HT_FP_LEN]);
+/* fp would be accepted without looking at a chain: pinned, or a CA is
+ * configured (then the chain is checked at the handshake). */
+bool ht_tls_config_may_accept(const struct ht_tls_config *cfg, const uint8_t fp[HT_FP_LEN]);
+
+/* Client with a CA (ht_tls_config_set_ca, `hatun client --ca`): the server
+ * certificate must also carry this name (the --server host name, or its IP
+ * address as an iPAddress SAN; GnuTLS's RFC 6125 rules), and a host name is
+ * sent as SNI.  Pinned certificates are accepted without a name check.
+ * 0, HT_ERR_INVAL or -ENOMEM. */
+int ht_tls_config_set_peer_name(struct ht_tls_config *cfg, const char *name);
 
 /* Create the GnuTLS session for one QUIC connection, configured for ngtcp2
  * (client or server by the config's role).  get_conn/user fill conn_ref.

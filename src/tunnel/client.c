@@ -832,8 +832,15 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 	if (ht_dgclient_new(&cl->dg, loop, &cl->cfg.dgram, err, errlen) != 0)
 		goto fail;
 	if (ht_tls_config_new(&cl->tls, HT_TLS_CLIENT, cfg->cert, cfg->key,
-			      (const uint8_t(*)[HT_FP_LEN]) & cl->cfg.pin, 1, err, errlen) != 0)
+			      (const uint8_t(*)[HT_FP_LEN]) & cl->cfg.pin, cfg->have_pin ? 1 : 0, err,
+			      errlen) != 0)
 		goto fail;
+	if (cfg->ca != NULL && (ht_tls_config_set_ca(cl->tls, cfg->ca, err, errlen) != 0 ||
+				ht_tls_config_set_peer_name(cl->tls, cfg->server_name) != 0)) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "--ca needs the --server name");
+		goto fail;
+	}
 	for (size_t i = 0; i <= cfg->nfwd; i++) {
 		struct cli_listener *l = &cl->ls[cl->nls];
 		const struct ht_hostport *hp;
@@ -951,7 +958,10 @@ int ht_client_status(void *arg, struct ht_status *st)
 	st->nconns = 1;
 	c = st->conns;
 	snprintf(c->peer, sizeof(c->peer), "%s", cl->server_str);
-	ht_fingerprint_format(cl->cfg.pin, c->fp);
+	if (cl->qc != NULL && ht_qconn_peer_fingerprint(cl->qc) != NULL)
+		ht_fingerprint_format(ht_qconn_peer_fingerprint(cl->qc), c->fp);
+	else
+		ht_fingerprint_format(cl->cfg.pin, c->fp);
 	if (cl->qc != NULL) {
 		snprintf(c->alpn, sizeof(c->alpn), "%s", ht_qconn_alpn(cl->qc));
 		ht_qconn_get_stats(cl->qc, &c->st);

@@ -28,6 +28,9 @@ struct ht_client_config {
 	socklen_t server_len;
 	const char *cert, *key;
 	uint8_t pin[HT_FP_LEN];
+	bool have_pin;           /* false: --ca only */
+	const char *ca;          /* --ca FILE: accept a server certificate it signed */
+	const char *server_name; /* --server's host (name or IP text), checked with --ca */
 	const struct ht_fwd *fwd; /* -L */
 	size_t nfwd;
 	bool socks;

@@ -78,9 +78,12 @@ expect 0 '^usage: hatun status' -- status --help
 expect 2 "unknown option '--frob'" -- status --frob
 expect 2 "unexpected argument 'x'" -- status x
 expect 2 "--control: bad path ''" -- status --control ''
+expect 2 "--interval: '0.01' is not 0.1 .. 3600 seconds" -- status --watch --interval 0.01
+expect 2 "--interval: 'x'" -- status --interval x
 expect 2 "--control: bad path" -- client --control ''
 # no daemon: one error line, exit 1
-for args in "--control $tmp/none.sock" "--json --control $tmp/none.sock"; do
+for args in "--control $tmp/none.sock" "--json --control $tmp/none.sock" \
+	"--watch --control $tmp/none.sock"; do
 	# shellcheck disable=SC2086
 	out=$("$hatun" status $args 2>&1 >/dev/null); rc=$?
 	n=$(printf '%s\n' "$out" | wc -l)

@@ -18,6 +18,7 @@
 
 #include "core/log.h"
 #include "core/loop.h"
+#include "proto/err.h"
 #include "quic/conn.h"
 #include "quic/identity.h"
 #include "quic/server.h"
@@ -554,6 +555,51 @@ static void test_streams_8x4MiB(void **state)
 	pair_stop(&p);
 }
 
+static bool some_rx(void *arg)
+{
+	struct pair *p = arg;
+
+	return p->cli.nst > 0 && p->cli.st[0].rx > (1 << 20) && p->sx.n == 1 &&
+	       p->sx.sides[0].nst > 0 && p->sx.sides[0].st[0].rx > (1 << 20);
+}
+
+/* Connection migration (issue 5): halfway through 8 MiB each way the client
+ * moves to a socket on 127.0.0.2; the stream completes intact and the
+ * server now sees the new address. */
+static void test_migration(void **state)
+{
+	struct pair p;
+	struct bulk b = {&p, 1};
+	const uint64_t size = 8 << 20;
+	struct sockaddr_in sin = {.sin_family = AF_INET};
+	struct sockaddr_storage ss;
+	struct tstream *t;
+	int64_t sid;
+
+	(void)state;
+	pair_defaults(&p);
+	p.sx.reply_bytes = size;
+	pair_start(&p, AF_INET, SRV, CLI);
+	assert_true(run_until(pair_up, &p, 5 * HT_SECONDS));
+	assert_int_equal(ht_qconn_migrate(p.sx.sides[0].c, NULL, 0, NULL), HT_ERR_INVAL);
+	assert_int_equal(ht_qconn_open_bidi(p.cli.c, &sid), 0);
+	t = ts_get(&p.cli, sid);
+	t->tx_total = size;
+	pump(&p.cli, t);
+	assert_true(run_until(some_rx, &p, 10 * HT_SECONDS));
+	sin.sin_addr.s_addr = htonl(0x7f000002); /* 127.0.0.2 */
+	assert_int_equal(ht_qconn_migrate(p.cli.c, (struct sockaddr *)&sin, sizeof(sin), NULL), 0);
+	assert_true(run_until(bulk_done, &b, 30 * HT_SECONDS));
+	assert_int_equal(p.cli.st[0].rx, size);
+	assert_int_equal(p.sx.sides[0].st[0].rx, size);
+	assert_false(p.cli.st[0].rx_bad);
+	assert_false(p.sx.sides[0].st[0].rx_bad);
+	assert_true(ht_qconn_peer_addr(p.sx.sides[0].c, &ss) > 0);
+	assert_int_equal(ss.ss_family, AF_INET);
+	assert_int_equal(ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr), 0x7f000002);
+	pair_stop(&p);
+}
+
 static bool first_rx_fin(void *arg)
 {
 	struct side *s = arg;
@@ -889,6 +935,7 @@ int main(void)
 		cmocka_unit_test(test_client_wrong_pin),
 		cmocka_unit_test(test_server_refuses_client),
 		cmocka_unit_test(test_streams_8x4MiB),
+		cmocka_unit_test(test_migration),
 		cmocka_unit_test(test_half_close),
 		cmocka_unit_test(test_reset_stream),
 		cmocka_unit_test(test_backpressure),
