@@ -16,6 +16,8 @@ PACKAGES=(
 	# testbed: namespaces, shaping, NAT, real peers
 	iproute2 nftables iputils-ping iperf3 socat curl ethtool procps psmisc
 	python3 gnutls-bin arping
+	# Convert (issue 6): MPTCP servers (mptcpize), the SYN capture (tcpdump)
+	mptcpize tcpdump
 	# lint
 	shellcheck
 )

@@ -52,5 +52,9 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv);
 int cmd_client(const struct cli_command *cmd, int argc, char **argv);
 int cmd_status(const struct cli_command *cmd, int argc, char **argv);
 int cmd_converter(const struct cli_command *cmd, int argc, char **argv);
+/* hatun client --transport convert (cmd_converter.c): cmd_client hands
+ * argv over when cli_wants_convert(argv) says so. */
+bool cli_wants_convert(int argc, char **argv);
+int cmd_client_convert(const struct cli_command *cmd, int argc, char **argv);
 
 #endif

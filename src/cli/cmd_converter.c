@@ -1,5 +1,6 @@
 /* hatun converter: options, validation, the loop, shutdown on SIGINT /
  * SIGTERM (src/convert/converter.h does the work). */
+#include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,11 +8,13 @@
 
 #include "cli.h"
 #include "convert/converter.h"
+#include "convert/cvclient.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "proto/err.h"
 #include "proto/policy.h"
 #include "tunnel/spec.h"
+#include "tunnel/tcp.h"
 
 #define CONVERT_DEFAULT_PORT 5124 /* no IANA port: hatun's default */
 
@@ -209,6 +212,211 @@ out:
 	ht_loop_free(loop);
 	if (o != NULL)
 		free(o->policy);
+	free(o);
+	return rc;
+}
+
+/* ---- hatun client --transport convert ------------------------------------------- */
+
+#define CVC_MAX_FWD 64
+
+enum {
+	O_TRANSPORT = 300,
+	O_CONVERTER,
+	O_SOCKS,
+	O_TRANSPARENT,
+	O_CONVERT_TIMEOUT,
+	O_CACHE_TTL,
+};
+
+struct cvc_opts {
+	bool in_file, fwd_cli, have_conv, syslog;
+	struct ht_hostport conv;
+	struct ht_fwd fwd[CVC_MAX_FWD];
+	size_t nfwd;
+	bool socks;
+	struct ht_hostport socks_listen;
+	uint16_t transparent;
+	enum ht_log_level level;
+	ht_time convert_timeout, idle_timeout, cache_ttl;
+};
+
+static int cvc_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
+{
+	struct cvc_opts *o = ctx;
+	const char *why;
+	uint64_t v;
+
+	switch (c) {
+	case 'c':
+		return 0;
+	case O_TRANSPORT:
+		if (strcmp(arg, "convert") != 0)
+			return cli_usage_error(cmd, "--transport: '%s' is not 'convert' or 'quic'", arg);
+		return 0;
+	case O_CONVERTER:
+		if (ht_hostport_parse(arg, true, CONVERT_DEFAULT_PORT, &o->conv, &why) != 0)
+			return cli_usage_error(cmd, "--converter: '%s': %s", arg, why);
+		o->have_conv = true;
+		return 0;
+	case 'L':
+		if (!o->in_file && !o->fwd_cli) {
+			o->fwd_cli = true;
+			o->nfwd = 0;
+		}
+		if (o->nfwd == CVC_MAX_FWD)
+			return cli_usage_error(cmd, "-L: more than %d forwards", CVC_MAX_FWD);
+		if (ht_fwd_parse(arg, &o->fwd[o->nfwd], &why) != 0)
+			return cli_usage_error(cmd, "-L: '%s': %s", arg, why);
+		if (o->fwd[o->nfwd].dst.is_name)
+			return cli_usage_error(cmd, "-L: '%s': --transport convert needs an IP address",
+					       arg);
+		o->nfwd++;
+		return 0;
+	case O_SOCKS:
+		if (ht_hostport_parse(arg, false, 1080, &o->socks_listen, &why) != 0)
+			return cli_usage_error(cmd, "--socks: '%s': %s", arg, why);
+		o->socks = true;
+		return 0;
+	case O_TRANSPARENT:
+		if (ht_parse_u64(arg, 1, 65535, &v) != 0)
+			return cli_usage_error(cmd, "--transparent: '%s' is not a port 1-65535", arg);
+		o->transparent = (uint16_t)v;
+		return 0;
+	case O_CONVERT_TIMEOUT:
+		if (ht_parse_seconds(arg, 600, &o->convert_timeout) != 0)
+			return cli_usage_error(cmd, "--convert-timeout: '%s' is not 0.001-600 seconds",
+					       arg);
+		return 0;
+	case O_CACHE_TTL:
+		if (ht_parse_seconds(arg, 86400, &o->cache_ttl) != 0)
+			return cli_usage_error(cmd, "--mptcp-cache-ttl: '%s' is not 0.001-86400 seconds",
+					       arg);
+		return 0;
+	case O_IDLE_TIMEOUT:
+		if (ht_parse_seconds(arg, 86400 * 7, &o->idle_timeout) != 0)
+			return cli_usage_error(cmd, "--idle-timeout: '%s' is not 0.001-604800 seconds",
+					       arg);
+		return 0;
+	case O_LOG_LEVEL:
+		if (ht_log_parse_level(arg, &o->level) != 0)
+			return cli_usage_error(
+				cmd, "--log-level: '%s' is not one of error, warn, info, debug", arg);
+		return 0;
+	case O_SYSLOG:
+		o->syslog = true;
+		return 0;
+	}
+	return CLI_EXIT_USAGE;
+}
+
+static const struct option cvc_longopts[] = {
+	{"help", no_argument, NULL, 'h'},
+	{"config", required_argument, NULL, 'c'},
+	{"transport", required_argument, NULL, O_TRANSPORT},
+	{"converter", required_argument, NULL, O_CONVERTER},
+	{"forward", required_argument, NULL, 'L'},
+	{"socks", required_argument, NULL, O_SOCKS},
+	{"transparent", required_argument, NULL, O_TRANSPARENT},
+	{"convert-timeout", required_argument, NULL, O_CONVERT_TIMEOUT},
+	{"mptcp-cache-ttl", required_argument, NULL, O_CACHE_TTL},
+	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
+	{"log-level", required_argument, NULL, O_LOG_LEVEL},
+	{"syslog", no_argument, NULL, O_SYSLOG},
+	{NULL, 0, NULL, 0},
+};
+
+bool cli_wants_convert(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--transport=convert") == 0)
+			return true;
+		if (strcmp(argv[i], "--transport") == 0 && i + 1 < argc &&
+		    strcmp(argv[i + 1], "convert") == 0)
+			return true;
+	}
+	return false;
+}
+
+static void cvc_signal(struct ht_loop *loop, int signo, void *arg)
+{
+	ht_log(HT_LOG_INFO, "main", "signal %d: shutting down", signo);
+	ht_cvclient_shutdown(arg);
+	ht_loop_stop(loop);
+}
+
+int cmd_client_convert(const struct cli_command *cmd, int argc, char **argv)
+{
+	struct cvc_opts *o = calloc(1, sizeof(*o));
+	struct ht_cvclient_config cfg;
+	struct ht_loop *loop = NULL;
+	struct ht_cvclient *cl = NULL;
+	char err[512];
+	int rc = CLI_EXIT_FAIL;
+
+	if (o == NULL)
+		goto out;
+	o->level = HT_LOG_INFO;
+	o->convert_timeout = 3 * HT_SECONDS;
+	o->idle_timeout = 600 * HT_SECONDS;
+	o->cache_ttl = 600 * HT_SECONDS;
+	rc = cli_parse_config(cmd, argc, argv, "c:L:", cvc_longopts, cvc_opt, o, &o->in_file);
+	if (rc < 0)
+		rc = cli_want_args(cmd, argc, argv, 0, "");
+	if (rc < 0 && !o->have_conv)
+		rc = cli_usage_error(cmd, "--transport convert needs --converter HOST[:PORT]");
+	if (rc < 0 && o->nfwd == 0 && !o->socks && o->transparent == 0)
+		rc = cli_usage_error(cmd, "nothing to do: give -L, --socks and/or --transparent");
+	if (rc >= 0)
+		goto out;
+	ht_log_set_level(o->level);
+	if (o->syslog)
+		ht_log_use_syslog("hatun");
+	memset(&cfg, 0, sizeof(cfg));
+	rc = CLI_EXIT_FAIL;
+	if (o->conv.is_name) {
+		struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *res = NULL;
+		char port[8];
+		int rv;
+
+		snprintf(port, sizeof(port), "%u", o->conv.port);
+		rv = getaddrinfo(o->conv.name, port, &hints, &res);
+		if (rv != 0 || res == NULL) {
+			fprintf(stderr, "hatun client: cannot resolve '%s': %s\n", o->conv.name,
+				gai_strerror(rv));
+			goto out;
+		}
+		memcpy(&cfg.converter, res->ai_addr, res->ai_addrlen);
+		cfg.converter_len = res->ai_addrlen;
+		freeaddrinfo(res);
+	} else {
+		cfg.converter_len = ht_sockaddr_from16(&cfg.converter, o->conv.addr, o->conv.port);
+	}
+	cfg.fwd = o->fwd;
+	cfg.nfwd = o->nfwd;
+	cfg.socks = o->socks;
+	cfg.socks_listen = o->socks_listen;
+	cfg.transparent_port = o->transparent;
+	cfg.convert_timeout = o->convert_timeout;
+	cfg.idle_timeout = o->idle_timeout;
+	cfg.cache_ttl = o->cache_ttl;
+	cfg.interference_max = 3;
+	signal(SIGPIPE, SIG_IGN);
+	if (ht_loop_new(&loop) != 0)
+		goto out;
+	if (ht_cvclient_new(&cl, loop, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hatun client: %s\n", err);
+		goto out;
+	}
+	if (ht_loop_on_signal(loop, SIGINT, cvc_signal, cl) != 0 ||
+	    ht_loop_on_signal(loop, SIGTERM, cvc_signal, cl) != 0) {
+		fprintf(stderr, "hatun client: cannot install signal handlers\n");
+		goto out;
+	}
+	rc = ht_loop_run(loop) == 0 ? 0 : CLI_EXIT_FAIL;
+out:
+	ht_cvclient_free(cl);
+	ht_loop_free(loop);
 	free(o);
 	return rc;
 }

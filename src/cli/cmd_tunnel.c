@@ -55,6 +55,7 @@ enum {
 	O_TRANSPARENT,
 	O_QUIC_IDLE,
 	O_KEEPALIVE,
+	O_TRANSPORT,
 	O_TUN,
 	O_TAP,
 	O_POOL,
@@ -546,6 +547,10 @@ static int client_opt(const struct cli_command *cmd, int c, const char *arg, voi
 			return cli_usage_error(cmd, "--queue-timeout: '%s' is not 0.001-3600 seconds",
 					       arg);
 		return 0;
+	case O_TRANSPORT: /* "convert" never gets here (cli_wants_convert) */
+		if (strcmp(arg, "quic") != 0)
+			return cli_usage_error(cmd, "--transport: '%s' is not 'quic' or 'convert'", arg);
+		return 0;
 	case O_TICKET_FILE:
 		return set_path(cmd, o->ticket_file, "--ticket-file", arg);
 	case O_CA:
@@ -600,6 +605,7 @@ static const struct option client_longopts[] = {
 	{"log-level", required_argument, NULL, O_LOG_LEVEL},
 	{"syslog", no_argument, NULL, O_SYSLOG},
 	{"control", required_argument, NULL, O_CONTROL},
+	{"transport", required_argument, NULL, O_TRANSPORT},
 	{NULL, 0, NULL, 0},
 };
 
@@ -655,12 +661,15 @@ static int ticket_path(struct client_opts *o, char *err, size_t errlen)
 
 int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 {
-	struct client_opts *o = calloc(1, sizeof(*o));
+	struct client_opts *o = NULL;
 	struct ht_client_config cfg;
 	struct runner rn = {0};
 	char err[512];
 	int rc = CLI_EXIT_FAIL;
 
+	if (cli_wants_convert(argc, argv)) /* no tunnel: src/convert/ (issue 6) */
+		return cmd_client_convert(cmd, argc, argv);
+	o = calloc(1, sizeof(*o));
 	if (o == NULL || (o->fwd = calloc(MAX_FWD, sizeof(*o->fwd))) == NULL)
 		goto out;
 	o->co.level = HT_LOG_INFO;

@@ -130,7 +130,17 @@ static const struct cli_command commands[] = {
 	 "                           /run/hatun/client.sock or $XDG_RUNTIME_DIR/hatun/)\n"
 	 "  --syslog                 log to syslog instead of stderr\n"
 	 "  -c, --config FILE        read options from FILE (see 'hatun concentrator\n"
-	 "                           --help'); the command line wins\n",
+	 "                           --help'); the command line wins\n"
+	 "\n"
+	 "  --transport quic|convert  quic (default): the tunnel above.  convert: no\n"
+	 "                           tunnel; each connection goes over MPTCP to a\n"
+	 "                           Transport Converter ('hatun converter'), the Convert\n"
+	 "                           message in its SYN (TCP Fast Open).  Must be on the\n"
+	 "                           command line.  With convert: --converter HOST[:PORT]\n"
+	 "                           (port 5124), -L (IP destinations), --socks (IP\n"
+	 "                           literals), --transparent, --convert-timeout S (3),\n"
+	 "                           --mptcp-cache-ttl S (600: MPTCP servers reached\n"
+	 "                           directly), --idle-timeout, --log-level, --syslog, -c\n",
 	 cmd_client},
 	{"converter", "run a 0-RTT TCP Convert transport converter (MPTCP + TFO)",
 	 "usage: hatun converter --listen ADDR[:PORT] [OPTIONS]\n"

@@ -494,6 +494,8 @@ static void start_connect(struct cv_conn *c, const struct cv_msg *m)
 		refuse_connect(c, &f, CV_FAIL_AT_ONCE);
 		return;
 	}
+	if (c->s_mptcp)
+		cv_mptcp_fix_rcvbuf(c->sfd);
 	c->st = ST_CONNECTING;
 	c->cio.cb = client_wait_io;
 	if (ht_io_modify(cv->loop, &c->cio, 0) != 0 ||
@@ -680,6 +682,8 @@ static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 		if (ht_sockaddr_to16((struct sockaddr *)&ss, sl, c->caddr, &c->cport) != 0)
 			memset(c->caddr, 0, 16);
 		c->c_mptcp = cv->l_mptcp && is_mptcp_conn(fd);
+		if (c->c_mptcp)
+			cv_mptcp_fix_rcvbuf(fd);
 		snprintf(c->name, sizeof(c->name), "%s",
 			 ht_addr16_str(c->caddr, c->cport, a, sizeof(a)));
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));

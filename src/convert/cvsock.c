@@ -268,3 +268,43 @@ void cv_connect_error(const struct ht_tcp_failure *f, enum cv_fail_when when, bo
 		*value = (uint8_t)ic;
 	}
 }
+
+uint8_t cv_error_socks_rep(uint8_t code, const uint8_t *value, size_t value_len, bool dst_v6)
+{
+	int ic = value_len > 0 ? value[0] : -1;
+
+	switch (code) {
+	case CV_E_NOT_AUTHORIZED:
+		return 2;
+	case CV_E_CONNECTION_RESET:
+		return 5;
+	case CV_E_NETWORK_FAILURE:
+		return 4;
+	case CV_E_DEST_UNREACHABLE:
+		if (dst_v6) {
+			switch (ic) {
+			case 0: return 3;
+			case 1: return 2;
+			case 4: return 5;
+			default: return 4;
+			}
+		}
+		switch (ic) {
+		case 0: return 3;
+		case 3: return 5;
+		case 9:
+		case 10:
+		case 13: return 2;
+		default: return 4;
+		}
+	default:
+		return 1;
+	}
+}
+
+void cv_mptcp_fix_rcvbuf(int fd)
+{
+	int rb = CV_MPTCP_RCVBUF;
+
+	(void)setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rb, sizeof(rb));
+}

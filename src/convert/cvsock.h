@@ -22,6 +22,14 @@
 #define CV_IPPROTO_MPTCP 262
 #ifndef SOL_MPTCP
 #define SOL_MPTCP 284
+/* The SOCKS5 REP for a converter's Error TLV (code, first Value byte when
+ * value_len > 0) answering a Connect to a destination of family dst_v6:
+ * 32 Not Authorized → 2; 96 Connection Reset → 5; 97 Destination
+ * Unreachable by ICMP code (IPv4: 0 → 3, 1 → 4, 3 → 5, 9/10/13 → 2;
+ * IPv6: 0 → 3, 1 → 2, 3 → 4, 4 → 5; others → 4); 65 Network Failure → 4
+ * (as stream mode's Network Failure); anything else → 1. */
+uint8_t cv_error_socks_rep(uint8_t code, const uint8_t *value, size_t value_len, bool dst_v6);
+
 #endif
 
 /* Open a non-blocking stream socket of family, IPPROTO_MPTCP when mptcp
@@ -69,6 +77,16 @@ int cv_tcp_facts_get(int fd, bool mptcp_socket, struct cv_tcp_facts *f);
  * HT_ERR_NOBUF (cap < 32 is always enough room: 4+2+10+3+4+2 = 25). */
 int cv_ext_opts_build(const struct cv_tcp_facts *f, uint8_t *buf, size_t cap);
 
+/* Receive buffer of every MPTCP socket that receives relayed bytes.  On
+ * 6.18 an MPTCP connection with two subflows whose reader is slower than
+ * the sender stalls for 13-30 s, sometimes for good: the receive window
+ * autotuning shrinks it, in-sequence data is then dropped as out of window
+ * (MPTcpExtNoDSSInWindow grows) while the sender retransmits
+ * (MPTcpExtMPTCPRetrans).  A fixed SO_RCVBUF (no autotuning) avoids it:
+ * docs/protocol/convert.md "MPTCP + TCP Fast Open on this kernel". */
+#define CV_MPTCP_RCVBUF (4 * 1024 * 1024)
+void cv_mptcp_fix_rcvbuf(int fd);
+
 /* When an upstream connect failed. */
 enum cv_fail_when {
 	CV_FAIL_AT_ONCE, /* connect() itself: a local failure (no route...) */
@@ -84,5 +102,13 @@ enum cv_fail_when {
  * family (dst_v6). */
 void cv_connect_error(const struct ht_tcp_failure *f, enum cv_fail_when when, bool dst_v6,
 		      uint8_t *code, uint8_t *value, bool *has_value);
+
+/* The SOCKS5 REP for a converter's Error TLV (code, first Value byte when
+ * value_len > 0) answering a Connect to a destination of family dst_v6:
+ * 32 Not Authorized → 2; 96 Connection Reset → 5; 97 Destination
+ * Unreachable by ICMP code (IPv4: 0 → 3, 1 → 4, 3 → 5, 9/10/13 → 2;
+ * IPv6: 0 → 3, 1 → 2, 3 → 4, 4 → 5; others → 4); 65 Network Failure → 4
+ * (as stream mode's Network Failure); anything else → 1. */
+uint8_t cv_error_socks_rep(uint8_t code, const uint8_t *value, size_t value_len, bool dst_v6);
 
 #endif

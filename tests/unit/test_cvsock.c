@@ -10,6 +10,7 @@
 #include <netinet/tcp.h>
 #include <string.h>
 
+#include "convert/cvcache.h"
 #include "convert/cvsock.h"
 #include "proto/convert.h"
 #include "proto/err.h"
@@ -110,12 +111,72 @@ static void connect_errors(void **state)
 	check(&f, CV_FAIL_TIMEOUT, false, CV_E_NETWORK_FAILURE, 0);
 }
 
+static void socks_reps(void **state)
+{
+	uint8_t v;
+
+	(void)state;
+	assert_int_equal(cv_error_socks_rep(CV_E_NOT_AUTHORIZED, NULL, 0, false), 2);
+	assert_int_equal(cv_error_socks_rep(CV_E_CONNECTION_RESET, NULL, 0, false), 5);
+	assert_int_equal(cv_error_socks_rep(CV_E_NETWORK_FAILURE, (v = 0, &v), 1, false), 4);
+	v = 0;
+	assert_int_equal(cv_error_socks_rep(CV_E_DEST_UNREACHABLE, &v, 1, false), 3);
+	v = 1;
+	assert_int_equal(cv_error_socks_rep(CV_E_DEST_UNREACHABLE, &v, 1, false), 4);
+	assert_int_equal(cv_error_socks_rep(CV_E_DEST_UNREACHABLE, &v, 1, true), 2);
+	v = 3;
+	assert_int_equal(cv_error_socks_rep(CV_E_DEST_UNREACHABLE, &v, 1, false), 5);
+	assert_int_equal(cv_error_socks_rep(CV_E_DEST_UNREACHABLE, &v, 1, true), 4);
+	v = 13;
+	assert_int_equal(cv_error_socks_rep(CV_E_DEST_UNREACHABLE, &v, 1, false), 2);
+	assert_int_equal(cv_error_socks_rep(CV_E_RESOURCE_EXCEEDED, &v, 1, false), 1);
+	assert_int_equal(cv_error_socks_rep(CV_E_MALFORMED, NULL, 0, false), 1);
+}
+
+static struct cv_cache cache;
+
+static void mptcp_cache(void **state)
+{
+	uint8_t a[16] = {0}, b[16] = {0};
+	ht_time t0 = 1000 * HT_SECONDS;
+
+	(void)state;
+	a[15] = 1;
+	b[15] = 2;
+	cv_cache_init(&cache, 10 * HT_SECONDS);
+	assert_false(cv_cache_has(&cache, a, 80, t0));
+	cv_cache_put(&cache, a, 80, t0);
+	assert_true(cv_cache_has(&cache, a, 80, t0 + 9 * HT_SECONDS));
+	assert_false(cv_cache_has(&cache, a, 81, t0));
+	assert_false(cv_cache_has(&cache, b, 80, t0));
+	assert_false(cv_cache_has(&cache, a, 80, t0 + 10 * HT_SECONDS)); /* expired */
+	cv_cache_put(&cache, a, 80, t0 + 5 * HT_SECONDS);                /* refresh */
+	assert_true(cv_cache_has(&cache, a, 80, t0 + 14 * HT_SECONDS));
+	cv_cache_del(&cache, a, 80);
+	assert_false(cv_cache_has(&cache, a, 80, t0));
+	/* Full: the entry expiring first goes. */
+	for (unsigned i = 0; i < CV_CACHE_SLOTS; i++) {
+		b[14] = (uint8_t)(i >> 8);
+		b[15] = (uint8_t)i;
+		cv_cache_put(&cache, b, 443, t0 + i);
+	}
+	cv_cache_put(&cache, a, 80, t0 + 1000);
+	assert_true(cv_cache_has(&cache, a, 80, t0 + 1000));
+	b[14] = 0;
+	b[15] = 0;
+	assert_false(cv_cache_has(&cache, b, 443, t0 + 1000)); /* the oldest went */
+	b[15] = 1;
+	assert_true(cv_cache_has(&cache, b, 443, t0 + 1000));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ext_opts_full),
 		cmocka_unit_test(ext_opts_plain),
 		cmocka_unit_test(connect_errors),
+		cmocka_unit_test(socks_reps),
+		cmocka_unit_test(mptcp_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,46 @@
+/* hatun — the client side of the 0-RTT TCP Convert protocol
+ * (`hatun client --transport convert`; docs/protocol/convert.md "Client").
+ *
+ * The entry points of stream mode (-L forwards, a SOCKS5 server,
+ * --transparent TPROXY listeners) with a Transport Converter instead of a
+ * QUIC tunnel: each accepted connection becomes one MPTCP connection to
+ * the converter whose SYN carries the Convert header, the Connect TLV and
+ * the first bytes (TCP_FASTOPEN_CONNECT), then a splice() relay.  One
+ * Bootstrap per converter at start; converters whose replies show
+ * middlebox interference (§6) are disabled; destinations that the
+ * Extended TCP Header shows to speak MPTCP are remembered (bounded,
+ * expiring) and reached directly next time (§3.3).
+ */
+#ifndef HATUN_CONVERT_CVCLIENT_H
+#define HATUN_CONVERT_CVCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/loop.h"
+#include "tunnel/spec.h"
+
+struct ht_cvclient;
+
+struct ht_cvclient_config {
+	struct sockaddr_storage converter; /* resolved */
+	socklen_t converter_len;
+	const struct ht_fwd *fwd; /* -L */
+	size_t nfwd;
+	bool socks;
+	struct ht_hostport socks_listen;
+	uint16_t transparent_port; /* 0 = none */
+	ht_time convert_timeout;   /* converter reply deadline */
+	ht_time idle_timeout;      /* relay idle; 0 = none */
+	ht_time cache_ttl;         /* MPTCP-capable destinations */
+	unsigned interference_max; /* consecutive suspect replies before disabling */
+};
+
+int ht_cvclient_new(struct ht_cvclient **out, struct ht_loop *loop,
+		    const struct ht_cvclient_config *cfg, char *err, size_t errlen);
+void ht_cvclient_shutdown(struct ht_cvclient *cl);
+void ht_cvclient_free(struct ht_cvclient *cl);
+
+#endif

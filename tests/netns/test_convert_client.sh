@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# hatun client --transport convert (issue 6) on the standard testbed, no
+# linkem: `hatun converter` in the concentrator namespace, `hatun client
+# --transport convert` in the client namespace (two access links, an MPTCP
+# subflow endpoint on wan1), HTTP servers in the server namespace (one plain
+# TCP, one MPTCP via mptcpize).
+#   - bootstrap once; curl through -L and through SOCKS5;
+#   - tcpdump on access0 (the router of the first link) shows the Convert
+#     header + Connect TLV in the payload of a SYN after bootstrap;
+#   - CONVERT_MB MiB downloaded through SOCKS with matching SHA-256, the
+#     client connection with two subflows (converter log);
+#   - an MPTCP server is detected from the Extended TCP Header and the next
+#     connection to it goes directly (no new converter line);
+#   - converter errors -> SOCKS REP (refused port -> 5, own address -> 2),
+#     -L to a refused port -> reset;
+#   - middlebox interference (§6): the converter's TFO server side turned
+#     off (its kernel then ignores SYN data, as if a middlebox stripped the
+#     option) -> after 3 suspect replies the client disables the converter
+#     and connects directly.
+set -u
+# shellcheck source=tests/netns/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+tb_require_root
+tb_require_cmd python3 curl mptcpize sha256sum tcpdump
+HATUN=${HATUN_BUILD_DIR:-build}/src/cli/hatun
+[ -x "$HATUN" ] || tb_skip "no hatun binary at $HATUN"
+MB=${CONVERT_MB:-32}
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+CONV=$TB_CONC_V4
+SRV=$TB_SERVER_V4
+
+tb_init
+tb_topology_standard --no-linkem
+for ns in client concentrator server; do
+	tb_exec "$ns" sysctl -qw net.mptcp.enabled=1 net.ipv4.tcp_fastopen=3 \
+		|| tb_skip "no MPTCP / TFO sysctl"
+done
+tb_exec client ip mptcp limits set subflows 2 add_addr_accepted 2
+tb_exec concentrator ip mptcp limits set subflows 2 add_addr_accepted 2
+tb_exec client ip mptcp endpoint add "$TB_CLIENT_WAN1_V4" dev wan1 subflow
+
+mkdir -p "$TB_DIR/www"
+head -c $((MB * 1024 * 1024)) /dev/urandom >"$TB_DIR/www/big.bin"
+echo hello >"$TB_DIR/www/index.html"
+tb_bg --port tcp:8080 server python3 -m http.server -d "$TB_DIR/www" -b "$SRV" 8080
+tb_bg --port tcp:8081 server mptcpize run python3 -m http.server -d "$TB_DIR/www" -b "$SRV" 8081
+tb_bg --port tcp:5124 concentrator "$HATUN" converter --listen "$CONV:5124"
+CPID=$TB_LAST_PID CLOG=$TB_LAST_LOG
+# The capture: SYNs towards the converter, as they cross access0.
+tb_bg --log "$TB_DIR/tcpdump.log" --until "grep -q listening '$TB_DIR/tcpdump.log'" \
+	access0 tcpdump -n -i up -U -w "$TB_DIR/syn.pcap" \
+	"tcp[tcpflags] & tcp-syn != 0 and dst port 5124"
+DPID=$TB_LAST_PID
+tb_bg --port tcp:1080 client "$HATUN" client --transport convert --converter "$CONV:5124" \
+	-L "127.0.0.1:8001:$SRV:8080" -L "127.0.0.1:8002:$SRV:8081" -L "127.0.0.1:8009:$SRV:9" \
+	--socks 127.0.0.1:1080 --log-level debug
+KPID=$TB_LAST_PID KLOG=$TB_LAST_LOG
+tb_wait 5 grep -q "bootstrapped" "$KLOG" || tb_fail "client: no bootstrap ($(cat "$KLOG"))"
+tb_ok "bootstrap: $(grep -o 'converter .* bootstrapped.*' "$KLOG")"
+
+cx() { tb_exec client curl -sS --max-time 20 "$@"; }
+
+# ---- curl through -L and SOCKS -----------------------------------------------------------
+[ "$(cx http://127.0.0.1:8001/)" = hello ] || tb_fail "curl through -L"
+[ "$(cx --socks5 127.0.0.1:1080 "http://$SRV:8080/")" = hello ] || tb_fail "curl through SOCKS5"
+tb_ok "curl through -L and SOCKS5 (converted)"
+
+# ---- the Convert header in a SYN, on the wire ----------------------------------------------
+sleep 0.5
+kill -INT "$DPID"
+wait "$DPID" 2>/dev/null
+# Fixed header 01 06|07 00 00, Connect TLV 0a 06 1f 90 (port 8080): in a SYN.
+tb_exec access0 tcpdump -n -r "$TB_DIR/syn.pcap" -X >"$TB_DIR/syn.txt" 2>/dev/null
+hexes=$(awk '/0x[0-9a-f]+:/ {for (i = 2; i <= 9; i++) printf "%s", $i} /^[0-9]/ {print ""}' \
+	"$TB_DIR/syn.txt")
+printf '%s\n' "$hexes" | grep -q '010700000a061f90' \
+	|| tb_fail "no SYN carrying the Convert header + Connect to :8080 ($(grep -c Flags "$TB_DIR/syn.txt") SYNs captured)"
+tb_ok "tcpdump on access0: a SYN carries 01 07 00 00 | 0a 06 1f 90 ... (Convert header + Connect)"
+
+# ---- big download through SOCKS, two subflows ------------------------------------------------
+sum=$(sha256sum <"$TB_DIR/www/big.bin" | cut -d' ' -f1)
+TB_TIMEOUT=$((60 + MB)) tb_exec client curl -sS --max-time $((30 + MB)) --socks5 127.0.0.1:1080 \
+	-o "$TB_DIR/big.recv" "http://$SRV:8080/big.bin" || tb_fail "download through SOCKS"
+[ "$(sha256sum <"$TB_DIR/big.recv" | cut -d' ' -f1)" = "$sum" ] || tb_fail "download: SHA-256 differs"
+tb_wait 5 grep -q "8080: closed.*client subflows 2" "$CLOG" \
+	|| tb_fail "no converted connection with 2 subflows in the converter log"
+tb_ok "$MB MiB through SOCKS + converter, SHA-256 matches, client connection on 2 subflows"
+
+# ---- MPTCP server: detected, then reached directly ------------------------------------------
+[ "$(cx http://127.0.0.1:8002/)" = hello ] || tb_fail "curl to the MPTCP server (1)"
+grep -q "8081: open (client MPTCP, server MPTCP" "$CLOG" || tb_fail "converter: server not MPTCP"
+tb_wait 5 grep -q "server speaks MPTCP" "$KLOG" || tb_fail "client did not learn the server speaks MPTCP"
+n1=$(grep -c "8081: open" "$CLOG")
+[ "$(cx http://127.0.0.1:8002/)" = hello ] || tb_fail "curl to the MPTCP server (2)"
+n2=$(grep -c "8081: open" "$CLOG")
+[ "$n1" = "$n2" ] || tb_fail "second connection to the MPTCP server went through the converter"
+grep -q "8081: direct (server speaks MPTCP)" "$KLOG" || tb_fail "client log: no direct connection"
+tb_ok "MPTCP server detected from the Extended TCP Header, next connection direct"
+
+# ---- errors -> entry points -----------------------------------------------------------
+out=$(cx --socks5 127.0.0.1:1080 "http://$SRV:9/" 2>&1) && tb_fail "SOCKS to a refused port succeeded"
+grep -q "converter refused: error 96 (SOCKS REP 5)" "$KLOG" || tb_fail "refused port: $out"
+out=$(cx --socks5 127.0.0.1:1080 "http://$CONV:5124/" 2>&1) && tb_fail "SOCKS to the converter itself succeeded"
+grep -q "converter refused: error 32 (SOCKS REP 2)" "$KLOG" || tb_fail "own address: $out"
+out=$(cx http://127.0.0.1:8009/ 2>&1) && tb_fail "-L to a refused port succeeded"
+tb_ok "converter errors: refused port -> SOCKS REP 5, own address -> REP 2, -L -> reset ($out)"
+
+# ---- middlebox interference -----------------------------------------------------------------
+# The converter's kernel stops accepting SYN data (client side of TFO
+# only): SYN payloads go unacknowledged, as with a middlebox that strips
+# the TFO option.
+tb_exec concentrator sysctl -qw net.ipv4.tcp_fastopen=1
+# Each suspect TFO connection is followed by a plain one (no data in the
+# SYN), then TFO is tried again: 3 suspects take 5 connections.
+for _ in 1 2 3 4 5; do
+	[ "$(cx http://127.0.0.1:8001/)" = hello ] || tb_fail "curl while the converter ignores SYN data"
+done
+grep -q "fell back to TCP on the way\|SYN payload not acknowledged" "$KLOG" \
+	|| tb_fail "client did not notice the SYN data was refused"
+tb_wait 5 grep -q "disabled: middlebox interference" "$KLOG" || tb_fail "converter not disabled"
+n1=$(grep -c ": open" "$CLOG")
+[ "$(cx http://127.0.0.1:8001/)" = hello ] || tb_fail "curl after the converter was disabled"
+n2=$(grep -c ": open" "$CLOG")
+[ "$n1" = "$n2" ] || tb_fail "a connection still went through the disabled converter"
+tb_ok "§6: SYN data refused 3 times (MPTCP fallback / not acked) -> converter disabled, connections direct"
+
+# ---- shutdown ------------------------------------------------------------------------------
+for p in "$KPID" "$CPID"; do
+	kill -TERM "$p"
+	wait "$p"; rc=$?
+	[ "$rc" = 0 ] || tb_fail "exit status $rc after SIGTERM"
+done
+grep -l "AddressSanitizer\|LeakSanitizer" "$KLOG" "$CLOG" && tb_fail "sanitizer report"
+tb_ok "convert_client"
