@@ -102,6 +102,17 @@ BENCH_KDIR=""
 
 # ---- helpers -----------------------------------------------------------------
 
+# bench_need_linkem SRC: tools/linkem/linkem under $HATUN_BUILD_DIR (default
+# SRC/build/bench, exported), built there (Release) when it is missing.
+bench_need_linkem() {
+	: "${HATUN_BUILD_DIR:=$1/build/bench}"
+	export HATUN_BUILD_DIR
+	[ -x "$HATUN_BUILD_DIR/tools/linkem/linkem" ] && return 0
+	echo "building linkem in $HATUN_BUILD_DIR" >&2
+	cmake -S "$1" -B "$HATUN_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+		cmake --build "$HATUN_BUILD_DIR" --target linkem -j2 >/dev/null
+}
+
 bench__reset() {
 	BENCH_NAME=$1
 	BENCH_DST=$TB_SERVER_V4
