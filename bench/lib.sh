@@ -102,6 +102,17 @@ BENCH_KDIR=""
 
 # ---- helpers -----------------------------------------------------------------
 
+# bench_need_linkem SRC: tools/linkem/linkem under $HATUN_BUILD_DIR (default
+# SRC/build/bench, exported), built there (Release) when it is missing.
+bench_need_linkem() {
+	: "${HATUN_BUILD_DIR:=$1/build/bench}"
+	export HATUN_BUILD_DIR
+	[ -x "$HATUN_BUILD_DIR/tools/linkem/linkem" ] && return 0
+	echo "building linkem in $HATUN_BUILD_DIR" >&2
+	cmake -S "$1" -B "$HATUN_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
+		cmake --build "$HATUN_BUILD_DIR" --target linkem -j2 >/dev/null
+}
+
 bench__reset() {
 	BENCH_NAME=$1
 	BENCH_DST=$TB_SERVER_V4
@@ -539,10 +550,37 @@ bench_hatun_datagram() {
 	bench__probe
 }
 
-# PLACEHOLDER (issue 6): hatun converter on the concentrator, hatun client
-# -L with --transport convert.
+# hatun converter on the concentrator's service address, hatun client
+# --transport convert on the client with -L for iperf3 and HTTP: MPTCP +
+# TFO from the client to the converter (BENCH_CONVERT_SUBFLOW=1 adds an
+# MPTCP subflow endpoint on wan1, for aggregation), MPTCP (falling back to
+# TCP) from the converter to the server.
 bench_hatun_convert() {
+	local hatun n
 	bench__reset hatun-convert
-	BENCH_SKIP="not implemented yet (hatun converter: issue 6)"
-	return 2
+	hatun=${BENCH_HATUN:-${HATUN_BUILD_DIR:-build/release}/src/cli/hatun}
+	if [ ! -x "$hatun" ]; then
+		BENCH_SKIP="no hatun binary at $hatun (set BENCH_HATUN or HATUN_BUILD_DIR)"
+		return 2
+	fi
+	for n in client concentrator; do
+		tb_exec "$n" sysctl -qw net.mptcp.enabled=1 net.ipv4.tcp_fastopen=3 || return 1
+		tb_exec "$n" ip mptcp limits set subflows 2 add_addr_accepted 2 || return 1
+	done
+	tb_exec client ip mptcp endpoint flush || return 1
+	BENCH_UNDO+=("tb_exec client ip mptcp endpoint flush")
+	if [ "${BENCH_CONVERT_SUBFLOW:-0}" = 1 ]; then
+		tb_exec client ip mptcp endpoint add "$TB_CLIENT_WAN1_V4" dev wan1 id 2 subflow || return 1
+	fi
+	bench__bg --port tcp:5124 concentrator "$hatun" converter --listen "$TB_CONC_V4:5124" \
+		--log-level warn || return 1
+	bench__bg --port tcp:5402 client "$hatun" client --transport convert \
+		--converter "$TB_CONC_V4:5124" --log-level warn \
+		-L "5401:$TB_SERVER_V4:$BENCH_IPERF_PORT" -L "5402:$TB_SERVER_V4:$BENCH_HTTP_PORT" ||
+		return 1
+	BENCH_DST=127.0.0.1
+	BENCH_PORT=5401
+	BENCH_HTTP_URL="http://127.0.0.1:5402/"
+	BENCH_NOTE="hatun $("$hatun" version | head -1 | cut -d' ' -f2) Convert: client -L 127.0.0.1:5401 -> MPTCP+TFO, Convert message in the SYN -> converter ($TB_CONC_V4:5124, splice relay) -> server$([ "${BENCH_CONVERT_SUBFLOW:-0}" = 1 ] && echo ", second subflow on wan1")"
+	bench__probe
 }

@@ -49,13 +49,7 @@ export BENCH_SECONDS
 tb_require_root
 tb_require_cmd iperf3 python3 awk
 
-: "${HATUN_BUILD_DIR:=$SRC/build/bench}"
-export HATUN_BUILD_DIR
-if [ ! -x "$HATUN_BUILD_DIR/tools/linkem/linkem" ]; then
-	echo "building linkem in $HATUN_BUILD_DIR" >&2
-	cmake -S "$SRC" -B "$HATUN_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
-		cmake --build "$HATUN_BUILD_DIR" --target linkem -j2 >/dev/null || exit 1
-fi
+bench_need_linkem "$SRC" || exit 1
 
 if [ "$UNEQUAL" = 1 ]; then
 	D0=10 D1=80 R0=50 R1=10

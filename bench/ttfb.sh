@@ -72,13 +72,7 @@ if [ -n "$ONLY" ]; then
 	IFS=, read -r -a ALTS <<<"$ONLY"
 fi
 
-: "${HATUN_BUILD_DIR:=$SRC/build/bench}"
-export HATUN_BUILD_DIR
-if [ ! -x "$HATUN_BUILD_DIR/tools/linkem/linkem" ]; then
-	echo "building linkem in $HATUN_BUILD_DIR" >&2
-	cmake -S "$SRC" -B "$HATUN_BUILD_DIR" -DCMAKE_BUILD_TYPE=Release >/dev/null &&
-		cmake --build "$HATUN_BUILD_DIR" --target linkem -j2 >/dev/null || exit 1
-fi
+bench_need_linkem "$SRC" || exit 1
 
 # inet_delay MS: put a linkem wire with MS one-way delay between the
 # concentrator and the server (see the header).

@@ -144,7 +144,11 @@ int qt_ctrl_conn_on_send(struct qt_ctrl_conn *c, uint8_t type)
 	/* One negotiation per connection (-01 §6), in each direction. */
 	if (c->sent)
 		return HT_ERR_ORDER;
-	if (type == QT_CTRL_SESSION_ID && c->received != QT_CTRL_NEW_SESSION + 1)
+	/* Session ID answers New Session; under `qt` it also confirms a Join
+	 * (the same ID echoed: the control stream stays open, so there is no
+	 * FIN to say it, docs/protocol/sessions.md). */
+	if (type == QT_CTRL_SESSION_ID && c->received != QT_CTRL_NEW_SESSION + 1 &&
+	    !(c->profile == QT_CTRL_PROFILE_QT && c->received == QT_CTRL_JOIN_SESSION + 1))
 		return HT_ERR_ORDER;
 	c->sent = (uint8_t)(type + 1);
 	return HT_OK;
@@ -155,8 +159,11 @@ static int accept_tlv(struct qt_ctrl_conn *c, const struct qt_ctrl_tlv *t)
 {
 	if (c->received)
 		return HT_ERR_ORDER; /* a second negotiation */
-	if (t->type == QT_CTRL_SESSION_ID && c->sent != QT_CTRL_NEW_SESSION + 1)
+	if (t->type == QT_CTRL_SESSION_ID && c->sent != QT_CTRL_NEW_SESSION + 1 &&
+	    !(c->profile == QT_CTRL_PROFILE_QT && c->sent == QT_CTRL_JOIN_SESSION + 1))
 		return HT_ERR_ORDER; /* answers nothing we asked */
+	if (t->type == QT_CTRL_SESSION_ID && c->sent == QT_CTRL_JOIN_SESSION + 1)
+		c->joined = true; /* `qt`: the Join confirmed (the caller checks the ID) */
 	c->received = (uint8_t)(t->type + 1);
 	c->session_id_len = (uint8_t)t->id_len;
 	if (t->id_len > 0)

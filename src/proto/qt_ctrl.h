@@ -8,7 +8,9 @@
  * qt-01 each control stream carries exactly one TLV and then FIN; under
  * hatun's `qt` profile the stream stays open for hatun's extension TLVs
  * (qt_ext.h: qt_ctrl_conn_feed hands them over with QT_CTRL_FEED_EXT), but
- * the session negotiation still happens once.
+ * the session negotiation still happens once, and since no FIN can say a
+ * Join succeeded, the concentrator confirms it with a Session ID TLV
+ * echoing the joined ID (the client checks that it is the same).
  *
  * Pure codecs: no allocation, no I/O.  docs/protocol/quic-tunnel.md has the
  * reaction table.
@@ -103,7 +105,7 @@ struct qt_ctrl_conn {
 	uint8_t sent;           /* 0 or the negotiation TLV type we sent + 1 */
 	uint8_t received;       /* 0 or the negotiation TLV type received + 1 */
 	bool fin;               /* the peer's control stream is finished */
-	bool joined;            /* client: Join answered by a bare FIN */
+	bool joined;            /* client: Join answered (bare FIN; `qt`: Session ID) */
 	int err;                /* sticky error, or 0 */
 	uint16_t have;          /* bytes of a partial TLV in buf */
 	uint8_t session_id_len; /* Session ID / Join Session value */

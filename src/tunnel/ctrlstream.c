@@ -93,6 +93,31 @@ int ht_ctrl_client_start(struct ht_ctrl *k, const struct qt_ext_request *req)
 	return send_all(k, buf, (size_t)(n + m), !k->ext);
 }
 
+int ht_ctrl_client_join(struct ht_ctrl *k, const uint8_t *id, size_t id_len,
+			const struct qt_ext_request *req)
+{
+	uint8_t buf[QT_CTRL_TLV_MAX_SIZE + QT_EXT_TLV_MAX_SIZE];
+	int n, m = 0, rv;
+
+	if (!k->active)
+		return HT_ERR_UNSUPPORTED;
+	if (id == NULL || id_len == 0 || id_len > QT_CTRL_SESSION_ID_MAX)
+		return HT_ERR_INVAL;
+	if ((rv = qt_ctrl_conn_on_send(&k->neg, QT_CTRL_JOIN_SESSION)) != HT_OK)
+		return rv;
+	n = qt_ctrl_write_join_session(buf, sizeof(buf), id, id_len);
+	if (n < 0)
+		return n;
+	if (k->ext && req != NULL) {
+		m = qt_ext_write_addr_request(buf + n, sizeof(buf) - (size_t)n, req);
+		if (m < 0)
+			return m;
+	}
+	memcpy(k->join_id, id, id_len);
+	k->join_len = (uint8_t)id_len;
+	return send_all(k, buf, (size_t)(n + m), !k->ext);
+}
+
 int ht_ctrl_send_request(struct ht_ctrl *k, const struct qt_ext_request *req)
 {
 	uint8_t buf[QT_EXT_TLV_MAX_SIZE];
@@ -139,9 +164,16 @@ static void answer(struct ht_ctrl *k, const struct qt_ctrl_tlv *t)
 		k->failed = true;
 		return;
 	}
-	if (t->type == QT_CTRL_JOIN_SESSION) {
-		k->neg.sent = QT_CTRL_JOIN_SESSION + 1; /* answered (bare FIN / nothing) */
-		rv = k->ext ? open_own(k) : send_all(k, NULL, 0, true);
+	if (t->type == QT_CTRL_JOIN_SESSION && !k->ext) {
+		k->neg.sent = QT_CTRL_JOIN_SESSION + 1; /* answered: a bare FIN */
+		rv = send_all(k, NULL, 0, true);
+	} else if (t->type == QT_CTRL_JOIN_SESSION) {
+		/* `qt`: the stream stays open, so the Join is confirmed by the
+		 * joined ID echoed in a Session ID TLV (sessions.md). */
+		if ((rv = qt_ctrl_conn_on_send(&k->neg, QT_CTRL_SESSION_ID)) != HT_OK)
+			goto out;
+		n = qt_ctrl_write_session_id(buf, sizeof(buf), t->id, t->id_len);
+		rv = n < 0 ? n : send_all(k, buf, (size_t)n, false);
 	} else {
 		if ((rv = qt_ctrl_conn_on_send(&k->neg, QT_CTRL_SESSION_ID)) != HT_OK)
 			goto out;
@@ -208,10 +240,23 @@ bool ht_ctrl_on_data(struct ht_ctrl *k, int64_t sid, const uint8_t *data, size_t
 			break;
 		}
 		if (r == 1) {
-			if (k->role == QT_CTRL_CONCENTRATOR)
+			if (k->role == QT_CTRL_CONCENTRATOR) {
 				answer(k, &t);
-			else if (k->ops->session != NULL)
+			} else if (k->join_len > 0) {
+				/* `qt`: the Join confirmed by its ID echoed */
+				if (t.id_len != k->join_len ||
+				    memcmp(t.id, k->join_id, k->join_len) != 0) {
+					ht_log(HT_LOG_WARN, "ctrl",
+					       "Join Session answered with another Session ID");
+					fail(k, HT_ERR_MISMATCH, QT_CTRL_CONFLICTING_STATE,
+					     "Join answered with another Session ID");
+					return true;
+				}
+				if (k->ops->session != NULL)
+					k->ops->session(k, k->user, NULL, 0);
+			} else if (k->ops->session != NULL) {
 				k->ops->session(k, k->user, t.id, t.id_len);
+			}
 			if (k->failed)
 				return true;
 			if (k->ext && pos == len && !fin)

@@ -68,6 +68,8 @@ struct ht_ctrl {
 	bool ext_phase;  /* the peer's negotiation TLV is behind us */
 	bool failed;
 	int64_t own_sid; /* -1 until opened */
+	uint8_t join_len; /* client: the Session ID we asked to join (0: none) */
+	uint8_t join_id[QT_CTRL_SESSION_ID_MAX];
 	int64_t peer_sid;
 	uint64_t ext_ignored; /* comprehension-optional TLVs skipped */
 	struct qt_ctrl_conn neg;
@@ -83,6 +85,15 @@ void ht_ctrl_init(struct ht_ctrl *k, struct ht_qconn *qc, enum qt_ctrl_role role
  * NULL) an Address Request in the same write.  HT_ERR_UNSUPPORTED under
  * qt-00; HT_QERR_* from the connection. */
 int ht_ctrl_client_start(struct ht_ctrl *k, const struct qt_ext_request *req);
+
+/* Client, on a further connection of a session (issue 5): open stream 2
+ * and send Join Session with id, then (`qt` only, req not NULL) an Address
+ * Request.  ops.session(NULL, 0) reports success (a bare FIN under qt-01,
+ * the ID echoed in a Session ID TLV under `qt`); a refusal arrives as
+ * ops.failed.  HT_ERR_UNSUPPORTED under qt-00, HT_ERR_INVAL for an empty
+ * or too long id. */
+int ht_ctrl_client_join(struct ht_ctrl *k, const uint8_t *id, size_t id_len,
+			const struct qt_ext_request *req);
 
 /* `qt`: send a further Address Request (client) or a whole configuration
  * (concentrator, after the Session ID).  HT_ERR_UNSUPPORTED when the

@@ -4,7 +4,8 @@
 # client (tests/tools/qt_rawclient.c --uni) with two allowed identities A
 # and B, under ALPN qt-01 (control streams FIN'd after their TLV) and qt:
 #   - A's New Session is answered with a 16-byte Session ID, then FIN;
-#   - A joins that session from a second connection: bare FIN;
+#   - A joins that session from a second connection: bare FIN (qt-01), the
+#     ID echoed in a Session ID TLV with the stream left open (qt);
 #   - B names A's session: RESET_STREAM UNKNOWN_SESSION_ID (0x1), the same
 #     answer as a forged ID, and the concentrator logs whose it is;
 #   - a forged 16-byte ID and a 5-byte ID: UNKNOWN_SESSION_ID;
@@ -83,7 +84,13 @@ expect "forged Session ID: UNKNOWN_SESSION_ID" "$out" '^stream 3 reset 1$'
 out=$(raw a qt-01 "02050102030405" --fin)
 expect "5-byte Session ID: UNKNOWN_SESSION_ID" "$out" '^stream 3 reset 1$'
 
-# qt: the control stream stays open; a second negotiation is refused
+# qt: the control stream stays open, so the Join is confirmed by the
+# joined ID echoed in a Session ID TLV, and the stream stays open.
+out=$(raw a qt "0210$ID")
+expect "qt: A joins its session: the ID echoed" "$out" "^stream 3 data 0110$ID\$"
+expect "qt: the control stream stays open" "$out" '^stream 3 open$'
+
+# qt: a second negotiation is refused
 # (HT_ERR_ORDER: RESET_STREAM / STOP_SENDING CONFLICTING_STATE), and the
 # concentrator then closes the connection (datagram-config.md §3), so the
 # reset may not reach the client before the CONNECTION_CLOSE does.

@@ -176,6 +176,29 @@ static void test_join_flow(void **state)
 	assert_true(cli.joined);
 }
 
+/* `qt`: the stream stays open, so a Join is confirmed by the ID echoed in
+ * a Session ID TLV; under qt-01 that would be out of order. */
+static void test_join_flow_qt(void **state)
+{
+	struct qt_ctrl_conn cli, con;
+	struct qt_ctrl_tlv t;
+
+	(void)state;
+	qt_ctrl_conn_init(&cli, QT_CTRL_CLIENT, QT_CTRL_PROFILE_QT);
+	qt_ctrl_conn_init(&con, QT_CTRL_CONCENTRATOR, QT_CTRL_PROFILE_QT);
+	assert_int_equal(qt_ctrl_conn_on_send(&cli, QT_CTRL_JOIN_SESSION), HT_OK);
+	assert_int_equal(feed(&con, join, sizeof(join), false, &t), 1);
+	assert_int_equal(qt_ctrl_conn_on_send(&con, QT_CTRL_SESSION_ID), HT_OK);
+	assert_int_equal(qt_ctrl_conn_on_send(&con, QT_CTRL_SESSION_ID), HT_ERR_ORDER);
+	assert_int_equal(feed(&cli, session_id, sizeof(session_id), false, &t), 1);
+	assert_int_equal(t.type, QT_CTRL_SESSION_ID);
+	assert_memory_equal(t.id, session_id + 2, 16);
+	assert_true(cli.joined);
+	assert_false(cli.fin);
+	/* whatever follows is hatun's extension phase */
+	assert_int_equal(feed(&cli, new_session, 2, false, &t), QT_CTRL_FEED_EXT);
+}
+
 static void test_conn_violations(void **state)
 {
 	struct qt_ctrl_conn c;
@@ -282,6 +305,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test(test_new_session_flow),
 	    cmocka_unit_test(test_join_flow),
+	    cmocka_unit_test(test_join_flow_qt),
 	    cmocka_unit_test(test_conn_violations),
 	    cmocka_unit_test(test_on_send),
 	    cmocka_unit_test(test_codes),
