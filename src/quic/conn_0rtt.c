@@ -191,7 +191,9 @@ int ht_qc_ticket_setup(struct ht_qconn *c, const char *path, const struct ht_tls
 /* ---- 0-RTT outcome ---------------------------------------------------------------- */
 
 /* Open again, with the same IDs, the streams ngtcp2 forgot when the
- * server rejected 0-RTT, and queue their bytes from the start. */
+ * server rejected 0-RTT, and queue their bytes from the start.  Only
+ * bidirectional ones: ht_qconn_open_uni waits for the handshake, so no
+ * unidirectional stream of ours can exist in 0-RTT. */
 static int early_reopen(struct ht_qconn *c)
 {
 	int64_t max = -1;
