@@ -45,6 +45,21 @@ enum ht_qconn_early ht_qconn_early_state(const struct ht_qconn *c)
 	return (enum ht_qconn_early)c->early;
 }
 
+const char *ht_qconn_early_str(enum ht_qconn_early e)
+{
+	switch (e) {
+	case HT_QEARLY_OFFERED:
+		return "offered";
+	case HT_QEARLY_ACCEPTED:
+		return "accepted";
+	case HT_QEARLY_REJECTED:
+		return "rejected";
+	case HT_QEARLY_NONE:
+		break;
+	}
+	return "";
+}
+
 bool ht_qconn_can_open_early(const struct ht_qconn *c)
 {
 	return c->early == HT_QEARLY_OFFERED && !ht_qconn_is_gone(c) && !c->close_requested;

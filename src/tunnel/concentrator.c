@@ -656,6 +656,8 @@ int ht_conc_status(void *arg, struct ht_status *st)
 			snprintf(c->peer, sizeof(c->peer), "?");
 		snprintf(c->fp, sizeof(c->fp), "%s", p->fp);
 		snprintf(c->alpn, sizeof(c->alpn), "%s", ht_qconn_alpn(p->qc));
+		snprintf(c->zero_rtt, sizeof(c->zero_rtt), "%s",
+			 ht_qconn_early_str(ht_qconn_early_state(p->qc)));
 		snprintf(c->state, sizeof(c->state), "up");
 		ht_qconn_get_stats(p->qc, &c->st);
 		c->tcp_open = p->nrelays;
