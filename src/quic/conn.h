@@ -259,6 +259,8 @@ enum ht_qconn_early {
 	HT_QEARLY_REJECTED = 3, /* client: refused, the streams were sent again */
 };
 enum ht_qconn_early ht_qconn_early_state(const struct ht_qconn *c);
+/* "offered", "accepted", "rejected", "" for none (status output). */
+const char *ht_qconn_early_str(enum ht_qconn_early e);
 /* Client: streams may be opened (and written: 0-RTT) before
  * handshake_done. */
 bool ht_qconn_can_open_early(const struct ht_qconn *c);

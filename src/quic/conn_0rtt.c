@@ -45,6 +45,21 @@ enum ht_qconn_early ht_qconn_early_state(const struct ht_qconn *c)
 	return (enum ht_qconn_early)c->early;
 }
 
+const char *ht_qconn_early_str(enum ht_qconn_early e)
+{
+	switch (e) {
+	case HT_QEARLY_OFFERED:
+		return "offered";
+	case HT_QEARLY_ACCEPTED:
+		return "accepted";
+	case HT_QEARLY_REJECTED:
+		return "rejected";
+	case HT_QEARLY_NONE:
+		break;
+	}
+	return "";
+}
+
 bool ht_qconn_can_open_early(const struct ht_qconn *c)
 {
 	return c->early == HT_QEARLY_OFFERED && !ht_qconn_is_gone(c) && !c->close_requested;
@@ -191,7 +206,9 @@ int ht_qc_ticket_setup(struct ht_qconn *c, const char *path, const struct ht_tls
 /* ---- 0-RTT outcome ---------------------------------------------------------------- */
 
 /* Open again, with the same IDs, the streams ngtcp2 forgot when the
- * server rejected 0-RTT, and queue their bytes from the start. */
+ * server rejected 0-RTT, and queue their bytes from the start.  Only
+ * bidirectional ones: ht_qconn_open_uni waits for the handshake, so no
+ * unidirectional stream of ours can exist in 0-RTT. */
 static int early_reopen(struct ht_qconn *c)
 {
 	int64_t max = -1;

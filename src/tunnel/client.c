@@ -964,6 +964,8 @@ int ht_client_status(void *arg, struct ht_status *st)
 		ht_fingerprint_format(cl->cfg.pin, c->fp);
 	if (cl->qc != NULL) {
 		snprintf(c->alpn, sizeof(c->alpn), "%s", ht_qconn_alpn(cl->qc));
+		snprintf(c->zero_rtt, sizeof(c->zero_rtt), "%s",
+			 ht_qconn_early_str(ht_qconn_early_state(cl->qc)));
 		ht_qconn_get_stats(cl->qc, &c->st);
 	}
 	snprintf(c->state, sizeof(c->state), "%s",

@@ -2,7 +2,6 @@
 #include "tunnel/concentrator.h"
 
 #include <errno.h>
-#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "quic/server.h"
 #include "quic/tls.h"
 #include "tunnel/dgram_router.h"
+#include "tunnel/ownaddr.h"
 #include "tunnel/relay.h"
 #include "tunnel/status.h"
 #include "tunnel/tcp.h"
@@ -57,7 +57,8 @@ struct ht_conc {
 	ht_time connect_timeout, idle_timeout;
 	ht_time started;
 	uint64_t tcp_total, tcp_refused;
-	bool upstream_tfo; /* first bytes in the SYN (ht_tcp_connect_data) */
+	bool upstream_tfo; /* first bytes in the SYN (ht_tcp_connect_tfo) */
+	struct ht_ownaddr *own; /* keeps policy's own addresses current */
 };
 
 /* ---- relays ------------------------------------------------------------------ */
@@ -520,36 +521,6 @@ static const struct ht_server_ops server_ops = {.accept = on_accept};
 
 /* ---- set-up ------------------------------------------------------------------- */
 
-static void add_own_addresses(struct ht_policy *pol)
-{
-	struct ifaddrs *ifa, *i;
-	char s[64];
-	size_t n = 0;
-
-	if (getifaddrs(&ifa) != 0) {
-		ht_log(HT_LOG_WARN, "conc", "getifaddrs: %s (own addresses not known)",
-		       strerror(errno));
-		return;
-	}
-	for (i = ifa; i != NULL; i = i->ifa_next) {
-		uint8_t a[16];
-
-		if (i->ifa_addr == NULL ||
-		    ht_policy_addr16_from_sockaddr(a, NULL, i->ifa_addr,
-						   i->ifa_addr->sa_family == AF_INET
-							   ? sizeof(struct sockaddr_in)
-							   : sizeof(struct sockaddr_in6)) != HT_OK)
-			continue;
-		if (ht_policy_add_own_addr16(pol, a) == HT_OK) {
-			n++;
-			ht_log(HT_LOG_DEBUG, "conc", "own address %s (refused as destination)",
-			       ht_addr16_str(a, 0, s, sizeof(s)));
-		}
-	}
-	freeifaddrs(ifa);
-	ht_log(HT_LOG_INFO, "conc", "%zu own addresses refused as destinations", n);
-}
-
 int ht_conc_new(struct ht_conc **out, struct ht_loop *loop, const struct ht_conc_config *cfg,
 		char *err, size_t errlen)
 {
@@ -581,7 +552,13 @@ int ht_conc_new(struct ht_conc **out, struct ht_loop *loop, const struct ht_conc
 		memcpy(cc->policy, cfg->policy, sizeof(*cc->policy));
 	else
 		ht_policy_init(cc->policy);
-	add_own_addresses(cc->policy);
+	if (ht_ownaddr_new(&cc->own, loop, cc->policy, err, errlen) != 0) {
+		if (cc->own == NULL)
+			goto fail;
+		ht_log(HT_LOG_WARN, "conc", "%s: addresses added later are not refused until a restart",
+		       err);
+		err[0] = '\0';
+	}
 	if (ht_tls_config_new(&cc->tls, HT_TLS_SERVER, cfg->cert, cfg->key, cfg->allow, cfg->nallow,
 			      err, errlen) != 0)
 		goto fail;
@@ -622,6 +599,7 @@ int ht_conc_new(struct ht_conc **out, struct ht_loop *loop, const struct ht_conc
 fail:
 	ht_dgrouter_free(cc->dgr);
 	ht_tls_config_free(cc->tls);
+	ht_ownaddr_free(cc->own);
 	free(cc->policy);
 	free(cc);
 	return -1;
@@ -646,6 +624,7 @@ void ht_conc_free(struct ht_conc *cc)
 		peer_free(cc->peers, "shutting down");
 	ht_dgrouter_free(cc->dgr);
 	ht_tls_config_free(cc->tls);
+	ht_ownaddr_free(cc->own);
 	free(cc->policy);
 	free(cc);
 }
@@ -677,6 +656,8 @@ int ht_conc_status(void *arg, struct ht_status *st)
 			snprintf(c->peer, sizeof(c->peer), "?");
 		snprintf(c->fp, sizeof(c->fp), "%s", p->fp);
 		snprintf(c->alpn, sizeof(c->alpn), "%s", ht_qconn_alpn(p->qc));
+		snprintf(c->zero_rtt, sizeof(c->zero_rtt), "%s",
+			 ht_qconn_early_str(ht_qconn_early_state(p->qc)));
 		snprintf(c->state, sizeof(c->state), "up");
 		ht_qconn_get_stats(p->qc, &c->st);
 		c->tcp_open = p->nrelays;

@@ -177,6 +177,8 @@ int ht_status_json(const struct ht_status *st, char **out, size_t *len)
 		put_str(&b, "alpn", c->alpn);
 		put(&b, ",");
 		put_str(&b, "state", c->state);
+		put(&b, ",");
+		put_str(&b, "zero_rtt", c->zero_rtt);
 		put(&b,
 		    ",\"srtt_ms\":%.3f,\"cwnd\":%llu,\"bytes_sent\":%llu,\"bytes_received\":%llu,"
 		    "\"lost_packets\":%llu,\"streams\":%llu,\"tcp_open\":%llu",
@@ -236,8 +238,9 @@ int ht_status_text(const struct ht_status *st, char **out, size_t *len)
 
 		put(&b, "  peer %s (%s)\n", c->peer, c->state);
 		put(&b, "    fingerprint %s\n", c->fp[0] ? c->fp : "-");
-		put(&b, "    alpn %s  srtt %.2f ms  cwnd %llu  lost %llu packets\n",
-		    c->alpn[0] ? c->alpn : "-", (double)c->st.smoothed_rtt / 1e6,
+		put(&b, "    alpn %s%s%s  srtt %.2f ms  cwnd %llu  lost %llu packets\n",
+		    c->alpn[0] ? c->alpn : "-", c->zero_rtt[0] ? "  0-RTT " : "", c->zero_rtt,
+		    (double)c->st.smoothed_rtt / 1e6,
 		    (unsigned long long)c->st.cwnd, (unsigned long long)c->st.lost_pkts);
 		put(&b, "    sent %s  received %s  streams %llu  tcp open %llu\n",
 		    human_bytes(c->st.bytes_sent, h1, sizeof(h1)),

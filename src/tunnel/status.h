@@ -20,6 +20,7 @@ struct ht_status_conn {
 	char fp[HT_FP_STRLEN + 1];     /* the peer's fingerprint ("" unknown) */
 	char alpn[16];
 	char state[16];                /* "up", "connecting" */
+	char zero_rtt[12];             /* "", "offered", "accepted", "rejected" */
 	struct ht_qconn_stats st;
 	uint64_t tcp_open;             /* tunnelled TCP connections on it now */
 	bool dgram;                    /* datagram mode: the fields below */

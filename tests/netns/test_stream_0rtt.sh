@@ -56,7 +56,7 @@ client_start() { # PIN
 	tb_bg --port tcp:8001 --log "$CLI_LOG" client \
 		"$HATUN" client --server "$TB_CONC_V4:$PORT" --pin "$1" \
 		--cert "$TB_DIR/c/hatun.crt" --key "$TB_DIR/c/hatun.key" --log-level debug \
-		-L "8001:$SV:8080"
+		-L "8001:$SV:8080" --control "$TB_DIR/client.sock"
 	CLIENT_PID=$TB_LAST_PID
 }
 stop() { # PID...
@@ -123,7 +123,10 @@ line=$(up_line) || tb_fail "tunnel not up after the restart"
 case $line in *"0-RTT accepted"*) ;; *) tb__tail "$CLI_LOG"; tb_fail "no 0-RTT: '$line'" ;; esac
 grep -q "client $CFP connected (alpn qt, 0-RTT)" "$CONC_LOG" ||
 	{ tb__tail "$CONC_LOG"; tb_fail "the concentrator did not accept on 0-RTT data"; }
-tb_ok "client restarted, a request waiting at its start: '$line'; concentrator: '$(grep -o "connected (alpn qt, 0-RTT)" "$CONC_LOG" | head -1)'"
+z=$("$HATUN" status --json --control "$TB_DIR/client.sock" |
+	python3 -c 'import json, sys; print(json.load(sys.stdin)["connections"][0]["zero_rtt"])')
+[ "$z" = accepted ] || tb_fail "hatun status: zero_rtt '$z'"
+tb_ok "client restarted, a request waiting at its start: '$line'; concentrator: '$(grep -o "connected (alpn qt, 0-RTT)" "$CONC_LOG" | head -1)'; status: zero_rtt $z"
 
 # ---- concentrator restarted (new ticket key): 0-RTT rejected, streams resent ---------
 stop "$CLIENT_PID" "$CONC_PID"
