@@ -12,7 +12,9 @@
 #     server (mptcpize socat): the Extended TCP Header lists MPTCP (30),
 #     and both access links carried the bytes (nft counters on the access
 #     routers, each link shaped to 100 Mbit/s so one alone is not enough);
-#   - RFC 8803 header form answered in the same form.
+#   - RFC 8803 header form answered in the same form;
+#   - the download again with access link 1 cut 1 s in: completes, SHA-256
+#     intact (MPTCP carries on over link 0).
 # The error codes from real causes are in test_convert_errors.sh.
 #   CONVERT_MB=64 (default); CONVERT_MB=1024 for the issue's 1 GiB.
 set -u
@@ -110,6 +112,23 @@ share_ok "$u0" "$u1" && share_ok "$d0" "$d1" \
 grep -q "client subflows 2" "$CLOG" || tb_fail "converter log: the client connection never had 2 subflows"
 tb_ok "$MB MiB up and down over MPTCP (two subflows) with matching SHA-256; server reached over MPTCP"
 grep -q "open (client MPTCP, server MPTCP" "$CLOG" || tb_fail "converter log: no MPTCP open line"
+
+# ---- one access link cut mid-transfer ----------------------------------------------------
+# The download again; 1 s in, access link 1 goes down (carrier): the
+# connection must survive on link 0 with every byte intact.
+rm -f "$TB_DIR/down.recv"
+tb_bg --port tcp:9002 server mptcpize run socat -u OPEN:"$TB_DIR/down.bin" \
+	TCP-LISTEN:9002,bind="$SRV",reuseaddr
+TB_TIMEOUT=$((90 + MB)) raw --mptcp --tfo --shut --timeout $((60 + MB)) --save "$TB_DIR/down.recv" \
+	"$CONV" $PORT connect "$SRV" 9002 1e02 >"$TB_DIR/cut.out" &
+RAWPID=$!
+sleep 1
+tb_link_down 1 || tb_fail "cannot cut link 1"
+wait "$RAWPID" || tb_fail "download with a link cut: client failed"
+tb_link_up 1
+[ "$(sha256sum <"$TB_DIR/down.recv" | cut -d' ' -f1)" = "$down_sum" ] \
+	|| tb_fail "download with link 1 cut: SHA-256 differs ($(tr '\n' '|' <"$TB_DIR/cut.out"))"
+tb_ok "$MB MiB download with access link 1 cut after 1 s: complete, SHA-256 matches"
 
 # ---- shutdown -------------------------------------------------------------------------
 kill -TERM "$CPID"

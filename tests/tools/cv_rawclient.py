@@ -126,6 +126,10 @@ def exchange(host, port, msg, mptcp, tfo, shut, send_file, save, timeout):
     fam = socket.AF_INET6 if ":" in host else socket.AF_INET
     s = socket.socket(fam, socket.SOCK_STREAM, 262 if mptcp else 0)
     s.settimeout(timeout)
+    if mptcp:
+        # The 6.18 MPTCP receive-window stall (docs/protocol/convert.md):
+        # a fixed receive buffer, as hatun itself sets.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
     if tfo:
         s.setsockopt(socket.IPPROTO_TCP, TCP_FASTOPEN_CONNECT, 1)
     s.connect((host, port))
