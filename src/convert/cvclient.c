@@ -23,10 +23,16 @@
 #define SOCKS_HANDSHAKE_TIMEOUT (10 * HT_SECONDS)
 #define ACCEPTS_PER_EVENT 64
 #define MAX_LISTENERS 66
+/* -L / --transparent: how long to wait for the application's first bytes
+ * before connecting, so that they ride in the SYN with the Convert message
+ * (clients speak first in most protocols; a server-first one pays this). */
+#define FIRST_BYTES_WAIT (2 * HT_MS)
+#define EARLY_MAX 1200 /* first bytes taken into the SYN (the kernel sends what fits) */
 
 enum { KIND_FWD, KIND_SOCKS, KIND_TPROXY };
 
 enum cc_state {
+	CC_FIRST_BYTES, /* -L / TPROXY: waiting FIRST_BYTES_WAIT for the first bytes */
 	CC_SOCKS_GREETING,
 	CC_SOCKS_REQUEST,
 	CC_CONNECTING, /* converter: message being sent / reply awaited; direct: connect */
@@ -391,11 +397,47 @@ static void direct_io(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 	start_relay(c, c->buf, c->len);
 }
 
+static void start_connect(struct cc_conn *c, const uint8_t *early, size_t elen);
+
+/* The first bytes came, or FIRST_BYTES_WAIT passed: connect with what is
+ * there. */
+static void take_first_bytes(struct cc_conn *c)
+{
+	uint8_t early[EARLY_MAX];
+	ssize_t n = recv(c->afd, early, sizeof(early), MSG_DONTWAIT);
+
+	if (n == 0) {
+		cc_free(c, false, NULL); /* the application left at once */
+		return;
+	}
+	if (n < 0 && errno != EAGAIN && errno != EINTR) {
+		cc_free(c, true, NULL);
+		return;
+	}
+	ht_timer_cancel(c->cl->loop, &c->timer);
+	if (ht_io_modify(c->cl->loop, &c->aio, 0) != 0) {
+		cc_free(c, true, "epoll failed");
+		return;
+	}
+	c->st = CC_CONNECTING;
+	start_connect(c, early, n > 0 ? (size_t)n : 0);
+}
+
+static void first_io(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
+{
+	(void)loop;
+	(void)ev;
+	take_first_bytes(io->arg);
+}
+
 static void cc_timer(struct ht_loop *loop, struct ht_timer *t)
 {
 	struct cc_conn *c = t->arg;
 
 	switch (c->st) {
+	case CC_FIRST_BYTES:
+		take_first_bytes(c);
+		return;
 	case CC_SOCKS_GREETING:
 	case CC_SOCKS_REQUEST:
 		cc_free(c, true, "SOCKS handshake timeout");
@@ -433,7 +475,7 @@ static void start_connect(struct cc_conn *c, const uint8_t *early, size_t elen)
 		cc_fail(c, SOCKS5_REP_NOT_ALLOWED, "destination cannot be converted");
 		return;
 	}
-	msg = malloc(CV_MAX_LEN + SOCKS_BUF);
+	msg = malloc(CV_MAX_LEN + (SOCKS_BUF > EARLY_MAX ? SOCKS_BUF : EARLY_MAX));
 	if (msg == NULL) {
 		cc_fail(c, SOCKS5_REP_GENERAL_FAILURE, "out of memory");
 		return;
@@ -441,8 +483,10 @@ static void start_connect(struct cc_conn *c, const uint8_t *early, size_t elen)
 	c->direct = cl->disabled || cv_cache_has(&cl->cache, c->dst, c->dport, now);
 	c->len = 0;
 	if (!c->direct) {
-		/* Connect TLV asking for MPTCP (kind 30, no content). */
-		static const uint8_t opts[] = {30, 2};
+		/* Connect TLV asking for MPTCP (kind 30, no content) and TFO
+		 * (34, empty: the converter's kernel requests or uses its own
+		 * cookie), so the first bytes may ride in the upstream SYN too. */
+		static const uint8_t opts[] = {30, 2, 34, 2};
 
 		if (cv_build_begin(&b, msg, CV_MAX_LEN, CV_FORM_02) != 0 ||
 		    cv_build_add_connect(&b, c->dport, c->dst, opts, sizeof(opts)) != 0 ||
@@ -649,8 +693,10 @@ static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 			memcpy(c->dst, l->fwd->dst.addr, 16);
 			c->dport = l->fwd->dst.port;
 		}
-		c->st = CC_CONNECTING;
-		start_connect(c, NULL, 0);
+		c->st = CC_FIRST_BYTES;
+		if (ht_io_start(loop, &c->aio, fd, EPOLLIN, first_io, c) != 0 ||
+		    ht_timer_set(loop, &c->timer, ht_loop_now(loop) + FIRST_BYTES_WAIT) != 0)
+			cc_free(c, true, "epoll failed");
 	}
 }
 

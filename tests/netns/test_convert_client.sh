@@ -6,7 +6,8 @@
 # TCP, one MPTCP via mptcpize).
 #   - bootstrap once; curl through -L and through SOCKS5;
 #   - tcpdump on access0 (the router of the first link) shows the Convert
-#     header + Connect TLV in the payload of a SYN after bootstrap;
+#     header + Connect TLV + curl's HTTP request in the payload of one SYN
+#     after bootstrap;
 #   - CONVERT_MB MiB downloaded through SOCKS with matching SHA-256, the
 #     client connection with two subflows (converter log);
 #   - an MPTCP server is detected from the Extended TCP Header and the next
@@ -76,7 +77,10 @@ hexes=$(awk '/0x[0-9a-f]+:/ {for (i = 2; i <= 9; i++) printf "%s", $i} /^[0-9]/ 
 	"$TB_DIR/syn.txt")
 printf '%s\n' "$hexes" | grep -q '010700000a061f90' \
 	|| tb_fail "no SYN carrying the Convert header + Connect to :8080 ($(grep -c Flags "$TB_DIR/syn.txt") SYNs captured)"
-tb_ok "tcpdump on access0: a SYN carries 01 07 00 00 | 0a 06 1f 90 ... (Convert header + Connect)"
+# -L waits FIRST_BYTES_WAIT for curl's request: it rides in the same SYN.
+printf '%s\n' "$hexes" | grep -q '010700000a061f90.*474554202f20485454502f' \
+	|| tb_fail "no SYN carrying the Convert message and the HTTP request together"
+tb_ok "tcpdump on access0: a SYN carries 01 07 00 00 | 0a 06 1f 90 ... (Convert header + Connect) + 'GET / HTTP/'"
 
 # ---- big download through SOCKS, two subflows ------------------------------------------------
 sum=$(sha256sum <"$TB_DIR/www/big.bin" | cut -d' ' -f1)

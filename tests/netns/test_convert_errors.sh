@@ -108,7 +108,8 @@ expect "client outside --allow-client" "error 32 00" "$CONV" 5125 connect "$SRV"
 # One connect pending to the black hole (4 s), the second is one too many.
 raw --timeout 8 "$CONV" 5126 connect 192.0.2.122 80 >"$TB_DIR/pend1.out" &
 PEND=$!
-sleep 1
+syn_sent() { tb_exec concentrator ss -Htn state syn-sent dst 192.0.2.122 | grep -q .; }
+tb_wait 10 syn_sent || tb_fail "the first connect never became pending"
 expect "--max-pending-per-client 1" "error 64 01" "$CONV" 5126 connect 192.0.2.123 80
 wait "$PEND"
 grep -qx "error 65 00" "$TB_DIR/pend1.out" || tb_fail "pending connect: $(cat "$TB_DIR/pend1.out")"
@@ -123,9 +124,11 @@ kill "$H1" "$H2" 2>/dev/null
 wait "$H1" "$H2" 2>/dev/null
 
 # ---- error rate limit ----------------------------------------------------------------------
-replied=$(raw --repeat 6 --version 2 "$CONV" 5127 connect "$SRV" 8080 | grep -c '^error 0')
-[ "$replied" -ge 1 ] && [ "$replied" -le 3 ] || tb_fail "--error-rate 1: $replied of 6 answered"
-tb_ok "--error-rate 1: $replied of 6 refusals answered, the rest bare resets"
+# Burst 2, then 1 a second: 20 refusals back to back (a few seconds even on
+# a loaded machine) cannot all be answered.
+replied=$(TB_TIMEOUT=60 raw --repeat 20 --version 2 "$CONV" 5127 connect "$SRV" 8080 | grep -c '^error 0')
+[ "$replied" -ge 1 ] && [ "$replied" -le 12 ] || tb_fail "--error-rate 1: $replied of 20 answered"
+tb_ok "--error-rate 1: $replied of 20 refusals answered, the rest bare resets"
 
 for p in "$P1" "$P2" "$P3" "$P4"; do
 	kill -TERM "$p"
