@@ -52,16 +52,21 @@ struct ht_tls_config {
  * early data (the handshake continues in 1-RTT).  The table is bounded:
  * when every slot is live, new early data is refused, never accepted
  * unchecked. */
-#define REPLAY_SLOTS 4096u
+#define REPLAY_SLOTS 8192u
 #define REPLAY_KEY_MAX 64u
 struct replay_slot {
 	time_t expires; /* 0: free */
 	uint8_t keylen;
 	uint8_t key[REPLAY_KEY_MAX];
 };
-/* Window of the anti-replay check, ms: a ClientHello whose ticket age
- * disagrees with the server's clock by more is not allowed early data. */
-#define REPLAY_WINDOW_MS 10000u
+/* Window of the anti-replay check, ms.  GnuTLS allows early data only for
+ * tickets issued since its recording period began, and starts a new period
+ * at the first check more than a window after the last start: with its
+ * 10 s default a ticket older than a few seconds would almost never carry
+ * 0-RTT on a busy concentrator.  One hour: a client restarted within the
+ * hour after its last ticket gets 0-RTT; entries live as long, so the table
+ * holds REPLAY_SLOTS early handshakes per hour (then 1-RTT only). */
+#define REPLAY_WINDOW_MS 3600000u
 
 static bool pin_allowed(const struct ht_tls_config *cfg, const uint8_t fp[HT_FP_LEN])
 {

@@ -7,7 +7,10 @@
 #     key, curl works;
 #   - client restarted, curl at once: the request's stream goes in 0-RTT
 #     (client: "0-RTT accepted"; concentrator: "connected (alpn qt, 0-RTT)"),
-#     curl gets the page;
+#     curl gets the page; `hatun status` says zero_rtt accepted;
+#   - the client's first flight of such a restart, captured on wan0 and sent
+#     again after the connection closed: "0-RTT replay refused", the request
+#     is not made upstream a second time;
 #   - concentrator restarted too (new ticket key): the client's 0-RTT is
 #     rejected, the stream is sent again in 1-RTT ("streams sent again"),
 #     curl still gets the page;
@@ -127,6 +130,59 @@ z=$("$HATUN" status --json --control "$TB_DIR/client.sock" |
 	python3 -c 'import json, sys; print(json.load(sys.stdin)["connections"][0]["zero_rtt"])')
 [ "$z" = accepted ] || tb_fail "hatun status: zero_rtt '$z'"
 tb_ok "client restarted, a request waiting at its start: '$line'; concentrator: '$(grep -o "connected (alpn qt, 0-RTT)" "$CONC_LOG" | head -1)'; status: zero_rtt $z"
+
+# ---- a replayed first flight gets no early data ----------------------------------------
+# Capture the client's first datagrams (Initial with the ticket + 0-RTT with
+# the request) on wan0, let the connection finish and close, then send the
+# same datagrams again from another socket: GnuTLS's anti-replay must see
+# the binder again and refuse the early data, so the request is not
+# repeated upstream.
+cat >"$TB_DIR/capture.py" <<'EOF'
+import socket, struct, sys, time
+s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(3))  # ETH_P_ALL: outgoing too
+s.bind(('wan0', 0)); s.settimeout(0.2)
+open(sys.argv[2], 'w').close()
+out, end = [], time.time() + 8
+while time.time() < end and len(out) < 3:
+    try:
+        p, a = s.recvfrom(65535)
+    except socket.timeout:
+        continue
+    if a[1] != 0x0800 or a[2] != socket.PACKET_OUTGOING or p[9] != 17: continue
+    ihl = (p[0] & 15) * 4
+    if struct.unpack('!H', p[ihl + 2:ihl + 4])[0] != 4433: continue
+    out.append(p[ihl + 8:])
+with open(sys.argv[1], 'wb') as f:
+    for d in out: f.write(struct.pack('!I', len(d)) + d)
+EOF
+cat >"$TB_DIR/replay.py" <<'EOF'
+import socket, struct, sys
+data = open(sys.argv[1], 'rb').read()
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+i = 0
+while i < len(data):
+    n = struct.unpack('!I', data[i:i + 4])[0]
+    s.sendto(data[i + 4:i + 4 + n], (sys.argv[2], 4433)); i += 4 + n
+EOF
+stop "$CLIENT_PID"
+rm -f "$TB_DIR/cap.ready"
+tb_exec client python3 "$TB_DIR/capture.py" "$TB_DIR/flight.bin" "$TB_DIR/cap.ready" &
+cap=$!
+tb_wait 5 test -e "$TB_DIR/cap.ready" || tb_fail "capture did not start"
+client_start_early "$SFP" || tb_fail "request before the replay test"
+wait "$cap"
+up0=$(grep -c "stream 0 -> $SV:8080 opened" "$CONC_LOG")
+stop "$CLIENT_PID"
+sleep 1
+tb_exec client python3 "$TB_DIR/replay.py" "$TB_DIR/flight.bin" "$TB_CONC_V4" ||
+	tb_fail "replay"
+tb_wait 5 grep -q "0-RTT replay refused" "$CONC_LOG" ||
+	{ tb__tail "$CONC_LOG"; tb_fail "the replayed first flight was not refused early data"; }
+sleep 1
+[ "$(grep -c "stream 0 -> $SV:8080 opened" "$CONC_LOG")" = "$up0" ] ||
+	tb_fail "the replayed request was connected upstream again"
+tb_ok "a replayed first flight ($(stat -c %s "$TB_DIR/flight.bin") bytes): '$(grep -o "0-RTT replay refused.*" "$CONC_LOG" | head -1)', the request was not repeated"
+client_start "$SFP"
 
 # ---- concentrator restarted (new ticket key): 0-RTT rejected, streams resent ---------
 stop "$CLIENT_PID" "$CONC_PID"
