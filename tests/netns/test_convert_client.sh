@@ -50,7 +50,7 @@ tb_bg --port tcp:5124 concentrator "$HATUN" converter --listen "$CONV:5124"
 CPID=$TB_LAST_PID CLOG=$TB_LAST_LOG
 # The capture: SYNs towards the converter, as they cross access0.
 tb_bg --log "$TB_DIR/tcpdump.log" --until "grep -q listening '$TB_DIR/tcpdump.log'" \
-	access0 tcpdump -n -i up -U -w "$TB_DIR/syn.pcap" \
+	access0 tcpdump -n -i up -U --immediate-mode -w "$TB_DIR/syn.pcap" \
 	"tcp[tcpflags] & tcp-syn != 0 and dst port 5124"
 DPID=$TB_LAST_PID
 tb_bg --port tcp:1080 client "$HATUN" client --transport convert --converter "$CONV:5124" \
