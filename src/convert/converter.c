@@ -1,7 +1,6 @@
 #include "convert/converter.h"
 
 #include <errno.h>
-#include <ifaddrs.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -16,6 +15,7 @@
 #include "core/log.h"
 #include "proto/convert.h"
 #include "proto/err.h"
+#include "tunnel/ownaddr.h"
 #include "tunnel/tcp.h"
 
 /* Bytes read while waiting for the Convert message: the message (<= 1020)
@@ -77,6 +77,7 @@ struct ht_converter {
 	ht_time tb_last;
 	uint64_t tb_tokens;
 	uint64_t suppressed; /* Error TLVs not sent (rate limit) */
+	struct ht_ownaddr *own; /* keeps the policy's own addresses current */
 	ht_time log_last;
 	uint64_t log_skipped;
 };
@@ -702,32 +703,6 @@ static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 	}
 }
 
-static void add_own_addresses(struct ht_policy *pol)
-{
-	struct ifaddrs *ifa, *i;
-	size_t n = 0;
-
-	if (getifaddrs(&ifa) != 0) {
-		ht_log(HT_LOG_WARN, "converter", "getifaddrs: %s (own addresses not known)",
-		       strerror(errno));
-		return;
-	}
-	for (i = ifa; i != NULL; i = i->ifa_next) {
-		uint8_t a[16];
-
-		if (i->ifa_addr == NULL ||
-		    ht_policy_addr16_from_sockaddr(a, NULL, i->ifa_addr,
-						   i->ifa_addr->sa_family == AF_INET
-							   ? sizeof(struct sockaddr_in)
-							   : sizeof(struct sockaddr_in6)) != HT_OK)
-			continue;
-		if (ht_policy_add_own_addr16(pol, a) == HT_OK)
-			n++;
-	}
-	freeifaddrs(ifa);
-	ht_log(HT_LOG_INFO, "converter", "%zu own addresses refused as destinations", n);
-}
-
 int ht_converter_new(struct ht_converter **out, struct ht_loop *loop,
 		     const struct ht_converter_config *cfg, char *err, size_t errlen)
 {
@@ -745,7 +720,17 @@ int ht_converter_new(struct ht_converter **out, struct ht_loop *loop,
 	cv->lio.fd = -1;
 	cv->tb_last = ht_loop_now(loop);
 	cv->tb_tokens = 2000ull * cfg->errors_per_second;
-	add_own_addresses(cv->cfg.policy);
+	/* Our own addresses are refused as destinations, kept current as
+	 * they come and go (tunnel/ownaddr, as the concentrator does). */
+	if (ht_ownaddr_new(&cv->own, loop, cv->cfg.policy, err, errlen) != 0) {
+		if (cv->own == NULL) {
+			free(cv);
+			return -1;
+		}
+		ht_log(HT_LOG_WARN, "converter",
+		       "%s: addresses added later are not refused until a restart", err);
+		err[0] = '\0';
+	}
 	/* The TFO queue as long as the backlog: an overflow makes an MPTCP
 	 * connection fall back to TCP (docs/protocol/convert.md). */
 	cv->lfd = cv_listen(cfg->listen_addr, cfg->listen_port, backlog, backlog, &cv->l_mptcp, err,
@@ -755,6 +740,7 @@ int ht_converter_new(struct ht_converter **out, struct ht_loop *loop,
 			ht_errbuf(err, errlen, "epoll failed");
 			close(cv->lfd);
 		}
+		ht_ownaddr_free(cv->own);
 		free(cv);
 		return -1;
 	}
@@ -794,6 +780,7 @@ void ht_converter_free(struct ht_converter *cv)
 	if (cv->suppressed > 0)
 		ht_log(HT_LOG_INFO, "converter", "%llu Error TLVs suppressed by the rate limit",
 		       (unsigned long long)cv->suppressed);
+	ht_ownaddr_free(cv->own);
 	free(cv);
 }
 

@@ -95,7 +95,8 @@ grep -q '^tlv 14 .*1e040101' "$TB_DIR/up.out" \
 	|| tb_fail "upload: Extended TCP Header without MPTCP: $(grep tlv "$TB_DIR/up.out")"
 tb_wait 10 test -f "$TB_DIR/up.recv"
 tb_wait 10 bash -c "[ \$(stat -c %s '$TB_DIR/up.recv') -ge $((MB * 1024 * 1024)) ]"
-[ "$(sha256sum <"$TB_DIR/up.recv" | cut -d' ' -f1)" = "$up_sum" ] || tb_fail "upload: SHA-256 differs"
+[ "$(sha256sum <"$TB_DIR/up.recv" | cut -d' ' -f1)" = "$up_sum" ] ||
+	tb_fail "upload: SHA-256 differs ($(stat -c %s "$TB_DIR/up.recv") bytes; $(cmp "$TB_DIR/up.bin" "$TB_DIR/up.recv" 2>&1 | head -n 1); docs/NEXT.md issue 6)"
 TB_TIMEOUT=$((60 + MB)) raw --mptcp --tfo --shut --timeout $((30 + MB)) --save "$TB_DIR/down.recv" \
 	"$CONV" $PORT connect "$SRV" 9001 1e02 >"$TB_DIR/down.out" || tb_fail "download failed"
 [ "$(sha256sum <"$TB_DIR/down.recv" | cut -d' ' -f1)" = "$down_sum" ] \
