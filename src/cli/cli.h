@@ -46,6 +46,18 @@ int cli_usage_error(const struct cli_command *cmd, const char *fmt, ...)
 /* Check that exactly n positional arguments remain at argv[optind]. */
 int cli_want_args(const struct cli_command *cmd, int argc, char **argv, int n, const char *what);
 
+/* Shared option handlers (cli_options.c); each returns 0 or CLI_EXIT_USAGE
+ * after its one-line message. */
+struct ht_policy;
+enum ht_log_level;
+/* --allow-dest / --deny-dest CIDR (allow: which list) into pol.  The first
+ * one on the command line replaces what a config file listed; *cli_seen
+ * remembers it.  A repeated prefix is fine. */
+int cli_opt_dest(const struct cli_command *cmd, struct ht_policy *pol, bool allow, bool in_file,
+		 bool *cli_seen, const char *arg);
+/* --log-level error|warn|info|debug */
+int cli_opt_log_level(const struct cli_command *cmd, const char *arg, enum ht_log_level *out);
+
 int cmd_genkey(const struct cli_command *cmd, int argc, char **argv);
 int cmd_fingerprint(const struct cli_command *cmd, int argc, char **argv);
 int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv);

@@ -46,7 +46,6 @@ static int conv_opt(const struct cli_command *cmd, int c, const char *arg, void 
 {
 	struct conv_opts *o = ctx;
 	const char *why;
-	int rc;
 
 	switch (c) {
 	case 'c':
@@ -69,28 +68,9 @@ static int conv_opt(const struct cli_command *cmd, int c, const char *arg, void 
 		o->cfg.nclients++;
 		return 0;
 	case O_ALLOW_DEST:
-	case O_DENY_DEST: {
-		bool allow = c == O_ALLOW_DEST;
-		bool *cli = allow ? &o->allow_dest_cli : &o->deny_dest_cli;
-
-		if (!o->in_file && !*cli) {
-			*cli = true;
-			if (allow)
-				o->policy->n_allow = 0;
-			else
-				o->policy->n_deny = 0;
-		}
-		rc = allow ? ht_policy_add_allow(o->policy, arg, strlen(arg))
-			   : ht_policy_add_deny(o->policy, arg, strlen(arg));
-		if (rc == HT_ERR_DUPLICATE)
-			return 0;
-		if (rc != HT_OK)
-			return cli_usage_error(cmd, "%s: '%s' %s", allow ? "--allow-dest" : "--deny-dest",
-					       arg,
-					       rc == HT_ERR_NOBUF ? "is one prefix too many"
-								  : "is not a CIDR prefix (e.g. 192.0.2.0/24)");
-		return 0;
-	}
+		return cli_opt_dest(cmd, o->policy, true, o->in_file, &o->allow_dest_cli, arg);
+	case O_DENY_DEST:
+		return cli_opt_dest(cmd, o->policy, false, o->in_file, &o->deny_dest_cli, arg);
 	case O_MAX_CONNS:
 		if (ht_parse_u64(arg, 1, 1u << 20, &o->max_conns) != 0)
 			return cli_usage_error(cmd, "--max-conns: '%s' is not 1-1048576", arg);
@@ -119,10 +99,7 @@ static int conv_opt(const struct cli_command *cmd, int c, const char *arg, void 
 					       arg);
 		return 0;
 	case O_LOG_LEVEL:
-		if (ht_log_parse_level(arg, &o->level) != 0)
-			return cli_usage_error(
-				cmd, "--log-level: '%s' is not one of error, warn, info, debug", arg);
-		return 0;
+		return cli_opt_log_level(cmd, arg, &o->level);
 	case O_SYSLOG:
 		o->syslog = true;
 		return 0;
@@ -299,10 +276,7 @@ static int cvc_opt(const struct cli_command *cmd, int c, const char *arg, void *
 					       arg);
 		return 0;
 	case O_LOG_LEVEL:
-		if (ht_log_parse_level(arg, &o->level) != 0)
-			return cli_usage_error(
-				cmd, "--log-level: '%s' is not one of error, warn, info, debug", arg);
-		return 0;
+		return cli_opt_log_level(cmd, arg, &o->level);
 	case O_SYSLOG:
 		o->syslog = true;
 		return 0;

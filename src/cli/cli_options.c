@@ -1,0 +1,40 @@
+/* hatun — option handlers shared by the commands that run a daemon
+ * (concentrator, client, converter), so that a flag means and checks the
+ * same everywhere and says so in the same words. */
+#include <string.h>
+
+#include "cli.h"
+#include "core/log.h"
+#include "proto/err.h"
+#include "proto/policy.h"
+
+int cli_opt_dest(const struct cli_command *cmd, struct ht_policy *pol, bool allow, bool in_file,
+		 bool *cli_seen, const char *arg)
+{
+	int rc;
+
+	if (!in_file && !*cli_seen) {
+		*cli_seen = true; /* the command line replaces the file's list */
+		if (allow)
+			pol->n_allow = 0;
+		else
+			pol->n_deny = 0;
+	}
+	rc = allow ? ht_policy_add_allow(pol, arg, strlen(arg))
+		   : ht_policy_add_deny(pol, arg, strlen(arg));
+	if (rc == HT_ERR_DUPLICATE)
+		return 0;
+	if (rc != HT_OK)
+		return cli_usage_error(cmd, "%s: '%s' %s", allow ? "--allow-dest" : "--deny-dest", arg,
+				       rc == HT_ERR_NOBUF ? "is one prefix too many"
+							  : "is not a CIDR prefix (e.g. 192.0.2.0/24)");
+	return 0;
+}
+
+int cli_opt_log_level(const struct cli_command *cmd, const char *arg, enum ht_log_level *out)
+{
+	if (ht_log_parse_level(arg, out) != 0)
+		return cli_usage_error(cmd, "--log-level: '%s' is not one of error, warn, info, debug",
+				       arg);
+	return 0;
+}
