@@ -138,8 +138,16 @@ def exchange(host, port, msg, mptcp, tfo, shut, send_file, save, timeout):
         import threading
 
         def pump():
+            # sendall from a user buffer, not sendfile(): sendfile splices
+            # page-cache pages into the MPTCP socket, and one upload in
+            # about seven arrived with 15,696 bytes at the wrong offset
+            # (docs/NEXT.md, issue 6) — to be placed in the kernel or not.
             with open(send_file, "rb") as f:
-                s.sendfile(f)
+                while True:
+                    b = f.read(256 << 10)
+                    if not b:
+                        break
+                    s.sendall(b)
             s.shutdown(socket.SHUT_WR)
         threading.Thread(target=pump, daemon=True).start()
     elif shut:
