@@ -217,7 +217,7 @@ static void start_relay(struct cc_conn *c, const uint8_t *pending, size_t n)
 	struct ht_cvclient *cl = c->cl;
 
 	c->relay_on = true;
-	if (cv_relay_init(&c->relay, c->afd, c->cfd) != 0 ||
+	if (cv_relay_init(&c->relay, c->afd, c->cfd, cv_relay_copy_mask()) != 0 ||
 	    cv_relay_preload(&c->relay, 0, pending, n) != 0) {
 		cc_fail(c, SOCKS5_REP_GENERAL_FAILURE, "relay setup failed");
 		return;
