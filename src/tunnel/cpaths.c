@@ -297,10 +297,15 @@ static void on_closed(struct ht_qconn *qc, void *user, const struct ht_qconn_clo
 	struct cp_path *p = &ps->path[c->home];
 	bool was_new = c->negotiating && c->ctrl.join_len == 0;
 
-	ht_log(ps->stopping ? HT_LOG_INFO : HT_LOG_WARN, "client", "%s%s%stunnel to %s %s: %s",
-	       ps->multi ? "path " : "", ps->multi ? path_name(ps, c->path) : "",
-	       ps->multi ? ": " : "", ps->cfg.server_str, c->up ? "lost" : "not established",
-	       info->text != NULL ? info->text : "closed");
+	if (c->home != c->path)
+		ht_log(HT_LOG_INFO, "client",
+		       "path %s: its connection (moved to path %s) closed: %s", path_name(ps, c->home),
+		       path_name(ps, c->path), info->text != NULL ? info->text : "closed");
+	else
+		ht_log(ps->stopping ? HT_LOG_INFO : HT_LOG_WARN, "client", "%s%s%stunnel to %s %s: %s",
+		       ps->multi ? "path " : "", ps->multi ? path_name(ps, c->path) : "",
+		       ps->multi ? ": " : "", ps->cfg.server_str, c->up ? "lost" : "not established",
+		       info->text != NULL ? info->text : "closed");
 	ps->hooks->conn_gone(ps->arg, qc);
 	if (c->dg_in)
 		ht_dgclient_conn_out(ps->dg, c->slot);
