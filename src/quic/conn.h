@@ -277,6 +277,19 @@ struct ht_qconn_stats {
 };
 void ht_qconn_get_stats(struct ht_qconn *c, struct ht_qconn_stats *st);
 
+/* What a multipath client watches on every path, often: cheap (no walk
+ * over the streams).  Times are ht_now() values, 0 for "never". */
+struct ht_qconn_pathinfo {
+	ht_time srtt, rttvar, min_rtt;
+	uint64_t cwnd, bytes_in_flight;
+	size_t dgram_queued;       /* DATAGRAM frames waiting in our queue */
+	size_t streams_bidi;       /* open bidirectional streams */
+	ht_time last_rx;           /* last UDP datagram received */
+	ht_time last_tx_eliciting; /* last ack-eliciting packet sent (1-RTT) */
+	uint64_t bytes_sent, bytes_received;
+};
+void ht_qconn_get_pathinfo(struct ht_qconn *c, struct ht_qconn_pathinfo *pi);
+
 /* Connections allocated on this thread and not yet freed (including ones
  * lingering in their closing period): a leak check for tests. */
 size_t ht_qconn_live_count(void);

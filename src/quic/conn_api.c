@@ -361,3 +361,27 @@ void ht_qconn_get_stats(struct ht_qconn *c, struct ht_qconn_stats *st)
 			st->lost_pkts += ngtcp2_conn_get_stream_loss_count(c->conn, s->id);
 	}
 }
+
+void ht_qconn_get_pathinfo(struct ht_qconn *c, struct ht_qconn_pathinfo *pi)
+{
+	ngtcp2_conn_stat cs;
+	ngtcp2_tstamp tx;
+
+	memset(pi, 0, sizeof(*pi));
+	pi->dgram_queued = c->dq_len;
+	pi->streams_bidi = c->nstreams - c->nuni;
+	pi->last_rx = c->last_rx;
+	pi->bytes_sent = c->bytes_sent;
+	pi->bytes_received = c->bytes_received;
+	if (c->conn == NULL)
+		return;
+	ngtcp2_conn_get_conn_stat(c->conn, &cs);
+	pi->srtt = cs.smoothed_rtt;
+	pi->rttvar = cs.rttvar;
+	pi->min_rtt = cs.min_rtt;
+	pi->cwnd = cs.cwnd;
+	pi->bytes_in_flight = cs.bytes_in_flight;
+	/* ngtcp2 keeps UINT64_MAX for "never". */
+	tx = cs.last_tx_pkt_ts[NGTCP2_PKTNS_ID_APPLICATION];
+	pi->last_tx_eliciting = tx == UINT64_MAX ? 0 : (ht_time)tx;
+}

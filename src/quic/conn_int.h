@@ -126,7 +126,7 @@ struct ht_qconn {
 	/* Streams: hash by id, round-robin ring of streams with data to send,
 	 * list of streams owed a stream_writable. */
 	struct ht_qstream **sbuckets;
-	size_t nbuckets, nstreams;
+	size_t nbuckets, nstreams, nuni; /* nuni: unidirectional among nstreams */
 	struct ht_qstream *ready;
 	struct ht_qstream *notify;
 
@@ -137,6 +137,7 @@ struct ht_qconn {
 
 	/* Stats not kept by ngtcp2. */
 	uint64_t bytes_sent, bytes_received, pkts_sent, pkts_received, lost_closed;
+	ht_time last_rx; /* last UDP datagram received for this connection */
 
 	/* Server bookkeeping (owned by server.c). */
 	struct ht_server *srv;

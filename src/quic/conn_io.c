@@ -44,7 +44,8 @@ int ht_qconn_input(struct ht_qconn *c, const struct ht_udp_addr *local,
 	path.user_data = NULL;
 	c->bytes_received += len;
 	c->pkts_received++;
-	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, ht_now());
+	c->last_rx = ht_now();
+	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, c->last_rx);
 	switch (rv) {
 	case 0:
 		ht_qconn_queue_flush(c);

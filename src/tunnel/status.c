@@ -205,6 +205,10 @@ int ht_status_json(const struct ht_status *st, char **out, size_t *len)
 		const struct ht_status_conn *c = &st->conns[i];
 
 		put(&b, "%s{", i ? "," : "");
+		if (c->path[0] != '\0') {
+			put_str(&b, "path", c->path);
+			put(&b, ",\"share_pct\":%d,", c->share_pct);
+		}
 		put_str(&b, "peer", c->peer);
 		put(&b, ",");
 		put_str(&b, "fingerprint", c->fp);
@@ -273,7 +277,13 @@ int ht_status_text(const struct ht_status *st, char **out, size_t *len)
 	for (size_t i = 0; i < st->nconns; i++) {
 		const struct ht_status_conn *c = &st->conns[i];
 
-		put(&b, "  peer %s (%s)\n", c->peer, c->state);
+		if (c->path[0] != '\0' && c->share_pct >= 0)
+			put(&b, "  path %s: peer %s (%s)  share %d%%\n", c->path, c->peer, c->state,
+			    c->share_pct);
+		else if (c->path[0] != '\0')
+			put(&b, "  path %s: peer %s (%s)\n", c->path, c->peer, c->state);
+		else
+			put(&b, "  peer %s (%s)\n", c->peer, c->state);
 		put(&b, "    fingerprint %s\n", c->fp[0] ? c->fp : "-");
 		put(&b, "    alpn %s%s%s  srtt %.2f ms  cwnd %llu  lost %llu packets\n",
 		    c->alpn[0] ? c->alpn : "-", c->zero_rtt[0] ? "  0-RTT " : "", c->zero_rtt,

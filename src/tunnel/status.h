@@ -35,7 +35,9 @@ struct ht_status_conn {
 	char peer[64];                 /* "192.0.2.1:443" */
 	char fp[HT_FP_STRLEN + 1];     /* the peer's fingerprint ("" unknown) */
 	char alpn[16];
-	char state[16];                /* "up", "connecting" */
+	char path[40];                 /* client with --path: the access path ("" none) */
+	char state[16];                /* "up", "connecting"; with paths "active", ... */
+	int share_pct;                 /* client with --path: datagrams it carried, % (-1: n/a) */
 	char zero_rtt[12];             /* "", "offered", "accepted", "rejected" */
 	struct ht_qconn_stats st;
 	uint64_t tcp_open;             /* tunnelled TCP connections on it now */
