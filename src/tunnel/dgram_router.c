@@ -435,19 +435,21 @@ static void on_sess_deliver(void *arg, void *from, const uint8_t *pkt, size_t le
 		ip_deliver(rs, pkt, len, ctr);
 }
 
-/* dgsess: a member's connection state, for the scheduler. */
+/* dgsess: a member's connection state, for the scheduler (cheap: no walk
+ * over the streams). */
 static void on_sess_path(void *arg, void *member, struct ht_dgsess_pathinfo *pi)
 {
 	struct ht_dgpeer *p = member;
-	struct ht_qconn_stats st;
+	struct ht_qconn_pathinfo qi;
 
 	(void)arg;
-	ht_qconn_get_stats(p->qc, &st);
-	pi->srtt = st.smoothed_rtt;
-	pi->rttvar = st.rttvar;
-	pi->cwnd = st.cwnd;
-	pi->in_flight = st.bytes_in_flight;
-	pi->pkts_received = st.pkts_received;
+	ht_qconn_get_pathinfo(p->qc, &qi);
+	pi->srtt = qi.srtt;
+	pi->rttvar = qi.rttvar;
+	pi->cwnd = qi.cwnd;
+	pi->in_flight = qi.bytes_in_flight;
+	pi->queued = qi.dgram_queued;
+	pi->rx_count = qi.bytes_received;
 }
 
 static const struct ht_dgsess_ops sess_ops = {

@@ -33,7 +33,7 @@ struct member {
 	unsigned mtu;
 	struct ht_liveness live;
 	enum ht_path_state shown; /* the state last logged */
-	uint64_t rx_seen;         /* pkts_received at the last refresh */
+	uint64_t rx_seen;         /* rx_count at the last refresh */
 	bool sent;                /* a datagram went on it since then */
 };
 
@@ -330,9 +330,10 @@ static void refresh(struct ht_dgsess *s, ht_time now)
 		s->ops->path(s->arg, m->user, &pi);
 		p->srtt = pi.srtt;
 		p->cwnd = pi.cwnd;
-		p->in_flight = pi.in_flight;
-		if (pi.pkts_received != m->rx_seen) {
-			m->rx_seen = pi.pkts_received;
+		/* what waits in our queue is as good as in flight */
+		p->in_flight = pi.in_flight + pi.queued * m->mtu;
+		if (pi.rx_count != m->rx_seen) {
+			m->rx_seen = pi.rx_count;
 			ht_liveness_on_rx(&m->live, now);
 		}
 		if (m->sent)

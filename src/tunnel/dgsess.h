@@ -4,8 +4,8 @@
  * the per-session Packet Tag, and the upstream reorder buffer.
  *
  *   downstream  ht_dgsess_pick: which member(s) a packet goes on (ht_sched,
- *               min-rtt; each member's srtt / cwnd / bytes in flight
- *               refreshed from its connection at most once per
+ *               min-rtt; each member's srtt / cwnd / bytes in flight (and
+ *               queued datagrams) refreshed from its connection at most once per
  *               HT_DGSESS_REFRESH, its liveness from what it received), then
  *               ht_dgsess_next_tag: one tag per packet for the whole session
  *               (copies of one packet share it, the receiver drops them).
@@ -38,7 +38,8 @@
 struct ht_dgsess_pathinfo {
 	ht_time srtt, rttvar;
 	uint64_t cwnd, in_flight;  /* bytes */
-	uint64_t pkts_received;    /* grows when anything arrives on it */
+	uint64_t queued;           /* DATAGRAM frames waiting in its queue */
+	uint64_t rx_count;         /* grows when anything arrives on it */
 };
 
 struct ht_dgsess_ops {

@@ -211,13 +211,13 @@ static void test_pick_min_rtt_and_failure(void **state)
 	assert_int_equal(on[1], 8);
 	/* A's acknowledgements come back, B's too: A again */
 	now += 5 * HT_MS;
-	A.pi.pkts_received = 10;
-	B.pi.pkts_received = 10;
+	A.pi.rx_count = 10;
+	B.pi.rx_count = 10;
 	assert_int_equal(ht_dgsess_pick(s, 1000, now), 1u);
 	/* A goes silent: after 4 RTTs (150 ms at least) it failed */
 	for (int i = 1; i <= 40; i++) {
 		now += 5 * HT_MS;
-		B.pi.pkts_received += 1;
+		B.pi.rx_count += 1;
 		(void)ht_dgsess_pick(s, 1000, now);
 	}
 	assert_int_equal(ht_dgsess_pick(s, 1000, now + 5 * HT_MS), 2u);
@@ -225,7 +225,7 @@ static void test_pick_min_rtt_and_failure(void **state)
 	assert_string_equal(st.path_state, "failed");
 	assert_int_equal(st.conns, 2);
 	/* anything from A: it works again */
-	A.pi.pkts_received++;
+	A.pi.rx_count++;
 	assert_int_equal(ht_dgsess_pick(s, 1000, now + 10 * HT_MS), 1u);
 	ht_dgsess_status(s, 0, &st);
 	assert_string_equal(st.path_state, "active");
