@@ -604,6 +604,8 @@ static bool conn_usable(const struct ht_cpaths *ps, const struct cp_conn *c)
 
 static void sched_refresh(struct ht_cpaths *ps, bool streams)
 {
+	uint64_t top = 0;
+
 	for (unsigned s = 0; s < HT_CPATHS_CONNS; s++) {
 		struct cp_conn *c = &ps->conn[s];
 		struct ht_sched_path *sp = &ps->sched.path[s];
@@ -620,7 +622,16 @@ static void sched_refresh(struct ht_cpaths *ps, bool streams)
 		sp->cwnd = pi.cwnd;
 		sp->in_flight = pi.bytes_in_flight + pi.dgram_queued * DGRAM_GUESS;
 		sp->streams = (unsigned)pi.streams_bidi;
+		if (sp->cwnd > top)
+			top = sp->cwnd;
 	}
+	/* Stream placement weighs paths by cwnd / srtt, but a window is only
+	 * learnt by carrying traffic: an idle path still has its initial one.
+	 * Count every path as having at least half the largest window, so an
+	 * idle path gets connections and learns its own. */
+	for (unsigned s = 0; streams && s < HT_CPATHS_CONNS; s++)
+		if (ps->sched.path[s].usable && ps->sched.path[s].cwnd < top / 2)
+			ps->sched.path[s].cwnd = top / 2;
 	ps->sched_at = ht_loop_now(ps->loop);
 }
 
