@@ -87,15 +87,8 @@ bench_path1() {
 bench_hatun_session() {
 	local d hatun cfp sfp
 	bench__reset "hatun session"
-	hatun=${BENCH_HATUN:-${HATUN_BUILD_DIR:-build/release}/src/cli/hatun}
-	if [ ! -x "$hatun" ]; then
-		BENCH_SKIP="no hatun binary at $hatun (set BENCH_HATUN or HATUN_BUILD_DIR)"
-		return 2
-	fi
-	d=$BENCH_KDIR
-	mkdir -p "$d/hc" "$d/hs"
-	cfp=$("$hatun" genkey --force "$d/hc") || return 1
-	sfp=$("$hatun" genkey --force "$d/hs") || return 1
+	bench__hatun_keys || return $?
+	hatun=$HATUN_BIN cfp=$HATUN_CFP sfp=$HATUN_SFP d=$BENCH_KDIR
 	bench__bg --port udp:4433 concentrator "$hatun" concentrator \
 		--listen "$TB_CONC_V4:4433" --cert "$d/hs/hatun.crt" --key "$d/hs/hatun.key" \
 		--allow "$cfp" --log-level warn || return 1
