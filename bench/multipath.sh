@@ -81,11 +81,31 @@ bench_path1() {
 	bench__probe
 }
 
-# hatun's multipath session: not wired yet (docs/NEXT.md, issue 5).
+# hatun's multipath session, stream mode: one QUIC connection per access
+# link (--path src=WAN0, --path src=WAN1), joined into one session; iperf3
+# through -L, the handover download through --socks.
 bench_hatun_session() {
+	local d hatun cfp sfp
 	bench__reset "hatun session"
-	BENCH_SKIP="not built yet (issue 5: sessions are not wired to connections)"
-	return 2
+	bench__hatun_keys || return $?
+	hatun=$HATUN_BIN cfp=$HATUN_CFP sfp=$HATUN_SFP d=$BENCH_KDIR
+	bench__bg --port udp:4433 concentrator "$hatun" concentrator \
+		--listen "$TB_CONC_V4:4433" --cert "$d/hs/hatun.crt" --key "$d/hs/hatun.key" \
+		--allow "$cfp" --log-level warn || return 1
+	bench__bg --port tcp:1080 --log "$d/client.log" client "$hatun" client \
+		--server "$TB_CONC_V4:4433" --pin "$sfp" --cert "$d/hc/hatun.crt" \
+		--key "$d/hc/hatun.key" --log-level info --ticket-file none \
+		--path "name=link0,src=$TB_CLIENT_WAN0_V4" --path "name=link1,src=$TB_CLIENT_WAN1_V4" \
+		${BENCH_SCHED:+--scheduler "$BENCH_SCHED"} \
+		-L "5401:$TB_SERVER_V4:$BENCH_IPERF_PORT" --socks 127.0.0.1:1080 || return 1
+	tb_wait 10 grep -q "joined the session" "$d/client.log" || {
+		tb__err "hatun session: the second path did not join"
+		return 1
+	}
+	BENCH_DST=127.0.0.1
+	BENCH_PORT=5401
+	BENCH_SOCKS=127.0.0.1:1080
+	BENCH_NOTE="hatun $("$hatun" version | head -1 | cut -d' ' -f2) stream mode, two paths in one session (--path src=wan0, --path src=wan1, scheduler ${BENCH_SCHED:-min-rtt}): each TCP connection on one path's QUIC connection; a failed path's connection migrates to the other"
 }
 
 pct() { awk -v v="$1" -v s="$SUM" 'BEGIN { if (v != "-") printf "%.0f%%", 100 * v / s; else printf "-" }'; }
@@ -97,6 +117,7 @@ handover() {
 	local i out gaps=() lost=0 wrap=() src=()
 	[ "$BENCH_NAME" = mptcp ] && wrap=(--mptcp)
 	[ -z "$BENCH_SRC" ] || src=(--src "$BENCH_SRC")
+	[ -z "${BENCH_SOCKS:-}" ] || src=(--socks "$BENCH_SOCKS")
 	for ((i = 0; i < CUTS; i++)); do
 		tb_exec client python3 "$SRC/tests/tools/gapmeter.py" recv "$TB_SERVER_V4" \
 			"$GAP_PORT" 7 "${wrap[@]}" "${src[@]}" >"$BENCH_KDIR/gap.$i" 2>&1 &
@@ -126,6 +147,7 @@ for a in "${ALTS[@]}"; do
 		continue
 	fi
 	echo "== $a" >&2
+	BENCH_SOCKS=""
 	"bench_$a"
 	rc=$?
 	if [ "$rc" != 0 ]; then

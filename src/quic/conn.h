@@ -301,6 +301,11 @@ struct ht_qconn_pathinfo {
 };
 void ht_qconn_get_pathinfo(struct ht_qconn *c, struct ht_qconn_pathinfo *pi);
 
+/* Change the keep-alive: a PING once nothing was sent or received for
+ * timeout (0: none).  A multipath client shortens it on a path that was
+ * receiving, so that a silent link is probed within a few RTTs. */
+void ht_qconn_set_keep_alive(struct ht_qconn *c, ht_time timeout);
+
 /* Connections allocated on this thread and not yet freed (including ones
  * lingering in their closing period): a leak check for tests. */
 size_t ht_qconn_live_count(void);

@@ -396,3 +396,12 @@ void ht_qconn_get_pathinfo(struct ht_qconn *c, struct ht_qconn_pathinfo *pi)
 	tx = cs.last_tx_pkt_ts[NGTCP2_PKTNS_ID_APPLICATION];
 	pi->last_tx_eliciting = tx == UINT64_MAX ? 0 : (ht_time)tx;
 }
+
+void ht_qconn_set_keep_alive(struct ht_qconn *c, ht_time timeout)
+{
+	c->set.keep_alive = timeout;
+	if (c->conn == NULL || c->state != QC_OPEN)
+		return;
+	ngtcp2_conn_set_keep_alive_timeout(c->conn, timeout); /* 0: off */
+	ht_qc_arm_timer(c, false);
+}

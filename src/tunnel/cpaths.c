@@ -21,6 +21,8 @@
 #define SCHED_REFRESH (1 * HT_MS)     /* the scheduler's view of the windows */
 #define REJOIN_MAX (25 * HT_SECONDS)  /* below the concentrator's 30 s linger */
 #define PATH_KEEPALIVE (1 * HT_SECONDS)
+#define BUSY_KEEPALIVE_MIN (30 * HT_MS)
+#define BUSY_BYTES 4096 /* received in a tick: more than PINGs and ACKs */
 #define PATH_HANDSHAKE_TIMEOUT (4 * HT_SECONDS)
 #define DGRAM_GUESS 1200 /* bytes per queued DATAGRAM, for the scheduler */
 
@@ -39,6 +41,9 @@ struct cp_conn {
 	bool ctrl_on;
 	struct ht_ctrl ctrl;
 	ht_time seen_rx, seen_tx;
+	uint64_t rx_mark;    /* bytes received at the last tick */
+	ht_time busy_until;  /* received data recently: probe silence quickly */
+	ht_time ka;          /* the keep-alive set on the connection now */
 	uint64_t bytes_mark; /* bytes sent + received at the last share update */
 	int share;           /* % of the session's bytes over the last second */
 };
@@ -297,10 +302,15 @@ static void on_closed(struct ht_qconn *qc, void *user, const struct ht_qconn_clo
 	struct cp_path *p = &ps->path[c->home];
 	bool was_new = c->negotiating && c->ctrl.join_len == 0;
 
-	ht_log(ps->stopping ? HT_LOG_INFO : HT_LOG_WARN, "client", "%s%s%stunnel to %s %s: %s",
-	       ps->multi ? "path " : "", ps->multi ? path_name(ps, c->path) : "",
-	       ps->multi ? ": " : "", ps->cfg.server_str, c->up ? "lost" : "not established",
-	       info->text != NULL ? info->text : "closed");
+	if (c->home != c->path)
+		ht_log(HT_LOG_INFO, "client",
+		       "path %s: its connection (moved to path %s) closed: %s", path_name(ps, c->home),
+		       path_name(ps, c->path), info->text != NULL ? info->text : "closed");
+	else
+		ht_log(ps->stopping ? HT_LOG_INFO : HT_LOG_WARN, "client", "%s%s%stunnel to %s %s: %s",
+		       ps->multi ? "path " : "", ps->multi ? path_name(ps, c->path) : "",
+		       ps->multi ? ": " : "", ps->cfg.server_str, c->up ? "lost" : "not established",
+		       info->text != NULL ? info->text : "closed");
 	ps->hooks->conn_gone(ps->arg, qc);
 	if (c->dg_in)
 		ht_dgclient_conn_out(ps->dg, c->slot);
@@ -481,10 +491,11 @@ static void path_failed(struct ht_cpaths *ps, unsigned i)
 	p->conn = -1; /* the path reconnects on its own */
 }
 
-static void feed_liveness(struct ht_cpaths *ps, struct cp_conn *c)
+static void feed_liveness(struct ht_cpaths *ps, struct cp_conn *c, ht_time now)
 {
 	struct cp_path *p = &ps->path[c->home];
 	struct ht_qconn_pathinfo pi;
+	ht_time ka;
 	bool rx, tx;
 
 	ht_qconn_get_pathinfo(c->qc, &pi);
@@ -500,6 +511,22 @@ static void feed_liveness(struct ht_cpaths *ps, struct cp_conn *c)
 		ht_liveness_on_tx(&p->live, pi.last_tx_eliciting);
 	c->seen_rx = pi.last_rx;
 	c->seen_tx = pi.last_tx_eliciting;
+	/* A path that receives data sends only ACKs, which prove nothing when
+	 * the link dies.  While it is busy, a PING goes out after 2 RTTs of
+	 * silence (ngtcp2's keep-alive; not while data flows), so a cut is
+	 * noticed within a few RTTs; an idle path is probed every second. */
+	if (pi.bytes_received - c->rx_mark > BUSY_BYTES)
+		c->busy_until = now + HT_SECONDS;
+	c->rx_mark = pi.bytes_received;
+	ka = PATH_KEEPALIVE;
+	if (now < c->busy_until) {
+		ka = 2 * (pi.srtt > 0 ? pi.srtt : 100 * HT_MS);
+		ka = ka < BUSY_KEEPALIVE_MIN ? BUSY_KEEPALIVE_MIN : ka > PATH_KEEPALIVE ? PATH_KEEPALIVE : ka;
+	}
+	if (ka != c->ka) {
+		c->ka = ka;
+		ht_qconn_set_keep_alive(c->qc, ka);
+	}
 }
 
 /* Each connection's share of the bytes over the last second (status). */
@@ -542,7 +569,7 @@ static void on_tick(struct ht_loop *loop, struct ht_timer *t)
 		enum ht_path_state before = p->live.state;
 
 		if (c != NULL && c->up)
-			feed_liveness(ps, c);
+			feed_liveness(ps, c, now);
 		if (before == HT_PATH_FAILED && p->live.state != HT_PATH_FAILED && c != NULL &&
 		    c->in_session && !c->dg_in) {
 			ht_log(HT_LOG_INFO, "client", "path %s is back", path_name(ps, (int)i));
@@ -599,6 +626,8 @@ static bool conn_usable(const struct ht_cpaths *ps, const struct cp_conn *c)
 
 static void sched_refresh(struct ht_cpaths *ps, bool streams)
 {
+	uint64_t top = 0;
+
 	for (unsigned s = 0; s < HT_CPATHS_CONNS; s++) {
 		struct cp_conn *c = &ps->conn[s];
 		struct ht_sched_path *sp = &ps->sched.path[s];
@@ -615,7 +644,16 @@ static void sched_refresh(struct ht_cpaths *ps, bool streams)
 		sp->cwnd = pi.cwnd;
 		sp->in_flight = pi.bytes_in_flight + pi.dgram_queued * DGRAM_GUESS;
 		sp->streams = (unsigned)pi.streams_bidi;
+		if (sp->cwnd > top)
+			top = sp->cwnd;
 	}
+	/* Stream placement weighs paths by cwnd / srtt, but a window is only
+	 * learnt by carrying traffic: an idle path still has its initial one.
+	 * Count every path as having at least half the largest window, so an
+	 * idle path gets connections and learns its own. */
+	for (unsigned s = 0; streams && s < HT_CPATHS_CONNS; s++)
+		if (ps->sched.path[s].usable && ps->sched.path[s].cwnd < top / 2)
+			ps->sched.path[s].cwnd = top / 2;
 	ps->sched_at = ht_loop_now(ps->loop);
 }
 
