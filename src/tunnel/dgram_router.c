@@ -659,6 +659,42 @@ static uint64_t session_create(struct ht_dgpeer *p, uint8_t *id, size_t *id_len)
 	return 0;
 }
 
+/* A Join to a full session: the connection heard from least recently is
+ * closed to make room, if it has been silent for EVICT_SILENCE (a client
+ * path keeps its connection alive with a PING after 1 s of idleness).  A
+ * connection whose access link died could not get its CONNECTION_CLOSE
+ * through; without this a client whose links flap would be locked out of
+ * its own session until those time out.  0 if one was closed. */
+#define EVICT_SILENCE (2 * HT_SECONDS)
+static int evict_stalest(struct ht_dgr_sess *rs)
+{
+	struct ht_dgpeer *victim = NULL;
+	ht_time oldest = HT_TIME_NEVER, now = ht_now();
+
+	for (unsigned i = 0; i < HT_DGSESS_MEMBERS; i++) {
+		struct ht_dgpeer *m = ht_dgsess_member(rs->ds, i);
+		struct ht_qconn_pathinfo pi;
+
+		if (m == NULL)
+			continue;
+		ht_qconn_get_pathinfo(m->qc, &pi);
+		if (victim == NULL || pi.last_rx < oldest) {
+			oldest = pi.last_rx;
+			victim = m;
+		}
+	}
+	if (victim == NULL || (oldest != 0 && now < oldest + EVICT_SILENCE))
+		return -1;
+	ht_log(HT_LOG_INFO, "session",
+	       "session #%llu is full: its connection on path %d, silent for %.1f s, closed "
+	       "for the new one",
+	       (unsigned long long)rs->sess->serial, victim->slot,
+	       oldest != 0 ? (double)(now - oldest) / 1e9 : 0.0);
+	ht_dgpeer_release(victim);
+	ht_qconn_close(victim->qc, 0);
+	return 0;
+}
+
 /* Join Session: only the identity that created the session may join it,
  * and a stranger learns nothing (the same answer as an unknown ID). */
 static uint64_t session_join(struct ht_dgpeer *p, const struct qt_ctrl_tlv *t)
@@ -671,6 +707,11 @@ static uint64_t session_join(struct ht_dgpeer *p, const struct qt_ctrl_tlv *t)
 	enum ht_session_result res;
 
 	res = ht_session_join(tab, t->id, t->id_len, p->fp, now, &s);
+	if (res == HT_SESSION_FULL) { /* the owner is checked before the room */
+		o = ht_session_lookup(tab, t->id, t->id_len, now);
+		if (o != NULL && o->user != NULL && evict_stalest(o->user) == 0)
+			res = ht_session_join(tab, t->id, t->id_len, p->fp, now, &s);
+	}
 	switch (res) {
 	case HT_SESSION_OK:
 		if (s->user == NULL || member_join(p, s->user) != 0) {
@@ -693,8 +734,10 @@ static uint64_t session_join(struct ht_dgpeer *p, const struct qt_ctrl_tlv *t)
 		       (unsigned long long)(o != NULL ? o->serial : 0), owner, who);
 		return QT_CTRL_UNKNOWN_SESSION_ID;
 	case HT_SESSION_FULL:
-		ht_log(HT_LOG_WARN, "session", "Join Session refused: the session has %u connections",
-		       HT_SESSION_CONNS_MAX);
+		ht_log(HT_LOG_WARN, "session",
+		       "Join Session refused: the session has %u connections, all heard from "
+		       "within %.0f s",
+		       HT_SESSION_CONNS_MAX, (double)EVICT_SILENCE / 1e9);
 		return QT_CTRL_CONFLICTING_STATE;
 	case HT_SESSION_UNKNOWN:
 	default:

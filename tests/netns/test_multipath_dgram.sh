@@ -16,6 +16,9 @@
 #   - link 0, then link 1, is cut in the middle of a download: it completes
 #     with the right SHA-256 (the other link carries on); restored, the
 #     path rejoins;
+#   - both links down for 3 s: the paths come back in the same session (no
+#     new one, whether they reconnected and joined or revived), with the
+#     same address, and traffic flows;
 #   - SIGTERM: both exit 0 (ASan: no leaks).
 # Root only (else SKIP, exit 77).
 set -u
@@ -157,6 +160,21 @@ for L in 0 1; do
 	tb_exec client ping -c 2 -i 0.2 -W 2 "$SV" >/dev/null || tb_fail "ping after link $L restored"
 	tb_ok "link $L restored: path $name active again, ping through the TUN"
 done
+# ---- both links down at once, back within the linger ---------------------------------
+tb_link_down 0 || tb_fail "link 0 down"
+tb_link_down 1 || tb_fail "link 1 down"
+sleep 3
+tb_link_up 0 || tb_fail "link 0 up"
+tb_link_up 1 || tb_fail "link 1 up"
+wait_state dsl active 20 || { cstatus; tb_fail "path dsl did not come back"; }
+wait_state lte active 20 || { cstatus; tb_fail "path lte did not come back"; }
+tb_exec client ping -c 2 -i 0.2 -W 2 "$SV" >/dev/null || tb_fail "ping after both links came back"
+grep -q "session #2 created" "$TB_DIR/conc.log" && tb_fail "a new session instead of the old one"
+A4b=$(grep -o "hc0: address 192\.0\.2\.[0-9]*" "$TB_DIR/client.log" | tail -1 | cut -d' ' -f3)
+[ "$A4b" = "$A4" ] || tb_fail "address changed: $A4 -> $A4b"
+download back || tb_fail "download after both links came back"
+tb_ok "both links down for 3 s: still session #1 (no new one), same address $A4, ping and download"
+
 grep -q "session #[0-9]*: path [01] failed" "$TB_DIR/conc.log" &&
 	tb_log "the concentrator saw a path fail: $(grep -c 'path [01] failed' "$TB_DIR/conc.log") time(s)"
 
