@@ -488,18 +488,25 @@ bench_dante() {
 # (UDP 4433), `hatun client` in the client namespace with two -L forwards,
 # 127.0.0.1:5401 -> iperf3 and 127.0.0.1:5402 -> the HTTP server.  The binary
 # is $BENCH_HATUN, else $HATUN_BUILD_DIR/src/cli/hatun, else build/release.
+# bench__hatun_keys: the hatun binary (HATUN_BIN) and a client and a
+# concentrator identity in $BENCH_KDIR/hc, /hs (fingerprints HATUN_CFP,
+# HATUN_SFP).  Returns 2 with BENCH_SKIP set when there is no binary.
+bench__hatun_keys() {
+	HATUN_BIN=${BENCH_HATUN:-${HATUN_BUILD_DIR:-build/release}/src/cli/hatun}
+	if [ ! -x "$HATUN_BIN" ]; then
+		BENCH_SKIP="no hatun binary at $HATUN_BIN (set BENCH_HATUN or HATUN_BUILD_DIR)"
+		return 2
+	fi
+	mkdir -p "$BENCH_KDIR/hc" "$BENCH_KDIR/hs"
+	HATUN_CFP=$("$HATUN_BIN" genkey --force "$BENCH_KDIR/hc") || return 1
+	HATUN_SFP=$("$HATUN_BIN" genkey --force "$BENCH_KDIR/hs") || return 1
+}
+
 bench_hatun_stream() {
 	local d hatun cfp sfp
 	bench__reset hatun-stream
-	hatun=${BENCH_HATUN:-${HATUN_BUILD_DIR:-build/release}/src/cli/hatun}
-	if [ ! -x "$hatun" ]; then
-		BENCH_SKIP="no hatun binary at $hatun (set BENCH_HATUN or HATUN_BUILD_DIR)"
-		return 2
-	fi
-	d=$BENCH_KDIR
-	mkdir -p "$d/hc" "$d/hs"
-	cfp=$("$hatun" genkey --force "$d/hc") || return 1
-	sfp=$("$hatun" genkey --force "$d/hs") || return 1
+	bench__hatun_keys || return $?
+	hatun=$HATUN_BIN cfp=$HATUN_CFP sfp=$HATUN_SFP d=$BENCH_KDIR
 	bench__bg --port udp:4433 concentrator "$hatun" concentrator \
 		--listen "$TB_CONC_V4:4433" --cert "$d/hs/hatun.crt" --key "$d/hs/hatun.key" \
 		--allow "$cfp" --log-level warn || return 1
@@ -521,25 +528,20 @@ bench_hatun_stream() {
 # into the tunnel (policy rule "from <inner> lookup 112", table: default
 # dev <tun>), so the testbed's routes are untouched.
 BENCH_HD_POOL=192.0.2.80/29
+BENCH_HD_CLIENT_ARGS=() # more client options (multipath.sh: the --paths)
 bench_hatun_datagram() {
 	local d hatun cfp sfp inner
 	bench__reset hatun-datagram
-	hatun=${BENCH_HATUN:-${HATUN_BUILD_DIR:-build/release}/src/cli/hatun}
-	if [ ! -x "$hatun" ]; then
-		BENCH_SKIP="no hatun binary at $hatun (set BENCH_HATUN or HATUN_BUILD_DIR)"
-		return 2
-	fi
-	d=$BENCH_KDIR
-	mkdir -p "$d/hc" "$d/hs"
-	cfp=$("$hatun" genkey --force "$d/hc") || return 1
-	sfp=$("$hatun" genkey --force "$d/hs") || return 1
+	bench__hatun_keys || return $?
+	hatun=$HATUN_BIN cfp=$HATUN_CFP sfp=$HATUN_SFP d=$BENCH_KDIR
 	bench__bg --port udp:4434 concentrator "$hatun" concentrator \
 		--listen "$TB_CONC_V4:4434" --cert "$d/hs/hatun.crt" --key "$d/hs/hatun.key" \
 		--allow "$cfp" --tun "hds$TB_PREFIX" --pool "4:$BENCH_HD_POOL" || return 1
 	bench__bg --log "$d/client.log" \
 		--until "grep -q 'hdc$TB_PREFIX: address 192' $d/client.log" client \
 		"$hatun" client --server "$TB_CONC_V4:4434" --pin "$sfp" \
-		--cert "$d/hc/hatun.crt" --key "$d/hc/hatun.key" --tun "hdc$TB_PREFIX" || return 1
+		--cert "$d/hc/hatun.crt" --key "$d/hc/hatun.key" --tun "hdc$TB_PREFIX" \
+		"${BENCH_HD_CLIENT_ARGS[@]}" || return 1
 	inner=$(grep -o "hdc$TB_PREFIX: address 192\.0\.2\.[0-9]*" "$d/client.log" | tail -1 | cut -d' ' -f3)
 	[ -n "$inner" ] || { tb__err "hatun datagram: no address assigned"; return 1; }
 	tb_exec client ip route add default dev "hdc$TB_PREFIX" table 112 || return 1

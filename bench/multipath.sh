@@ -11,6 +11,7 @@
 #   --cuts N    handover runs: link 0 cut 2 s into a download, restored 3 s
 #               later (default 3; the issue's figure is the median of 10)
 #   --only LIST comma-separated subset of: path0 path1 mptcp hatun_session
+#               hatun_session_dgram
 # env: HATUN_BUILD_DIR (linkem; default build/bench, built on demand)
 #
 # Prints progress on stderr and markdown on stdout: Mbit/s with 1 and 8
@@ -25,7 +26,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 CUTS=3
 UNEQUAL=0
 ONLY=""
-ALL=(path0 path1 mptcp hatun_session)
+ALL=(path0 path1 mptcp hatun_session hatun_session_dgram)
 GAP_PORT=5401
 
 while [ $# -gt 0 ]; do
@@ -81,11 +82,47 @@ bench_path1() {
 	bench__probe
 }
 
-# hatun's multipath session: not wired yet (docs/NEXT.md, issue 5).
+# hatun's multipath session, stream mode: one QUIC connection per access
+# link (--path src=WAN0, --path src=WAN1), joined into one session; iperf3
+# through -L, the handover download through --socks.
 bench_hatun_session() {
+	local d hatun cfp sfp
 	bench__reset "hatun session"
-	BENCH_SKIP="not built yet (issue 5: sessions are not wired to connections)"
-	return 2
+	bench__hatun_keys || return $?
+	hatun=$HATUN_BIN cfp=$HATUN_CFP sfp=$HATUN_SFP d=$BENCH_KDIR
+	bench__bg --port udp:4433 concentrator "$hatun" concentrator \
+		--listen "$TB_CONC_V4:4433" --cert "$d/hs/hatun.crt" --key "$d/hs/hatun.key" \
+		--allow "$cfp" --log-level warn || return 1
+	bench__bg --port tcp:1080 --log "$d/client.log" client "$hatun" client \
+		--server "$TB_CONC_V4:4433" --pin "$sfp" --cert "$d/hc/hatun.crt" \
+		--key "$d/hc/hatun.key" --log-level info --ticket-file none \
+		--path "name=link0,src=$TB_CLIENT_WAN0_V4" --path "name=link1,src=$TB_CLIENT_WAN1_V4" \
+		${BENCH_SCHED:+--scheduler "$BENCH_SCHED"} \
+		-L "5401:$TB_SERVER_V4:$BENCH_IPERF_PORT" --socks 127.0.0.1:1080 || return 1
+	tb_wait 10 grep -q "joined the session" "$d/client.log" || {
+		tb__err "hatun session: the second path did not join"
+		return 1
+	}
+	BENCH_DST=127.0.0.1
+	BENCH_PORT=5401
+	BENCH_SOCKS=127.0.0.1:1080
+	BENCH_NOTE="hatun $("$hatun" version | head -1 | cut -d' ' -f2) stream mode, two paths in one session (--path src=wan0, --path src=wan1, scheduler ${BENCH_SCHED:-min-rtt}): each TCP connection on one path's QUIC connection; a failed path's connection migrates to the other"
+}
+
+# The same session in datagram mode: iperf3 and the handover download from
+# the client's tunnel address, every packet scheduled over both paths
+# (min-rtt) and put back in order by Packet Tag at the other end.
+bench_hatun_session_dgram() {
+	local rc
+	BENCH_HD_CLIENT_ARGS=(--ticket-file none
+		--path "name=link0,src=$TB_CLIENT_WAN0_V4" --path "name=link1,src=$TB_CLIENT_WAN1_V4"
+		${BENCH_SCHED:+--scheduler "$BENCH_SCHED"})
+	bench_hatun_datagram
+	rc=$?
+	BENCH_HD_CLIENT_ARGS=()
+	[ "$rc" = 0 ] || return "$rc"
+	BENCH_NAME="hatun session, datagram mode"
+	BENCH_NOTE="$BENCH_NOTE; two paths in one session (--path src=wan0, --path src=wan1, scheduler ${BENCH_SCHED:-min-rtt} at both ends), reorder by Packet Tag at both ends"
 }
 
 pct() { awk -v v="$1" -v s="$SUM" 'BEGIN { if (v != "-") printf "%.0f%%", 100 * v / s; else printf "-" }'; }
@@ -97,6 +134,7 @@ handover() {
 	local i out gaps=() lost=0 wrap=() src=()
 	[ "$BENCH_NAME" = mptcp ] && wrap=(--mptcp)
 	[ -z "$BENCH_SRC" ] || src=(--src "$BENCH_SRC")
+	[ -z "${BENCH_SOCKS:-}" ] || src=(--socks "$BENCH_SOCKS")
 	for ((i = 0; i < CUTS; i++)); do
 		tb_exec client python3 "$SRC/tests/tools/gapmeter.py" recv "$TB_SERVER_V4" \
 			"$GAP_PORT" 7 "${wrap[@]}" "${src[@]}" >"$BENCH_KDIR/gap.$i" 2>&1 &
@@ -126,6 +164,7 @@ for a in "${ALTS[@]}"; do
 		continue
 	fi
 	echo "== $a" >&2
+	BENCH_SOCKS=""
 	"bench_$a"
 	rc=$?
 	if [ "$rc" != 0 ]; then

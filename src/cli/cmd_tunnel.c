@@ -63,6 +63,9 @@ enum {
 	O_NAT,
 	O_ROUTE,
 	O_FULL_TUNNEL,
+	O_PATH,
+	O_SCHEDULER,
+	O_PATH_TIMEOUT,
 };
 
 /* Options common to both commands. */
@@ -466,6 +469,11 @@ struct client_opts {
 	char server_name[HT_NAME_MAX + 1];
 	char tun[IFNAMSIZ];
 	struct ht_dgclient_config dg;
+	struct ht_pathspec path[HT_CPATHS_MAX];
+	size_t npath;
+	bool path_cli; /* --path on the command line replaces the file's */
+	int sched;
+	uint64_t fail_rtts;
 };
 
 static int client_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -554,6 +562,33 @@ static int client_opt(const struct cli_command *cmd, int c, const char *arg, voi
 	case O_FULL_TUNNEL:
 		o->dg.full_tunnel = true;
 		return 0;
+	case O_PATH:
+		if (!o->co.in_file && !o->path_cli) {
+			o->path_cli = true;
+			o->npath = 0;
+		}
+		if (o->npath == HT_CPATHS_MAX)
+			return cli_usage_error(cmd, "--path: at most %u", HT_CPATHS_MAX);
+		if (ht_pathspec_parse(arg, &o->path[o->npath], &why) != 0)
+			return cli_usage_error(cmd, "--path: '%s': %s", arg, why);
+		for (size_t i = 0; i < o->npath; i++)
+			if (strcmp(o->path[i].name, o->path[o->npath].name) == 0)
+				return cli_usage_error(cmd, "--path: two paths named '%s' (add name=)",
+						       o->path[i].name);
+		o->npath++;
+		return 0;
+	case O_SCHEDULER:
+		o->sched = ht_sched_policy_parse(arg);
+		if (o->sched < 0)
+			return cli_usage_error(cmd,
+					       "--scheduler: '%s' is not min-rtt, weighted, redundant "
+					       "or backup-only",
+					       arg);
+		return 0;
+	case O_PATH_TIMEOUT:
+		if (ht_parse_u64(arg, 2, 50, &o->fail_rtts) != 0)
+			return cli_usage_error(cmd, "--path-timeout: '%s' is not 2-50 (RTTs)", arg);
+		return 0;
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -573,6 +608,9 @@ static const struct option client_longopts[] = {
 	{"tap", required_argument, NULL, O_TAP},
 	{"route", required_argument, NULL, O_ROUTE},
 	{"full-tunnel", no_argument, NULL, O_FULL_TUNNEL},
+	{"path", required_argument, NULL, O_PATH},
+	{"scheduler", required_argument, NULL, O_SCHEDULER},
+	{"path-timeout", required_argument, NULL, O_PATH_TIMEOUT},
 	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
 	{"quic-idle-timeout", required_argument, NULL, O_QUIC_IDLE},
 	{"keepalive", required_argument, NULL, O_KEEPALIVE},
@@ -669,6 +707,9 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 				     "nothing to do: give -L, --socks, --transparent and/or --tun");
 	if (rc < 0 && (o->tun[0] == '\0' || o->dg.tap) && (o->dg.nroute > 0 || o->dg.full_tunnel))
 		rc = cli_usage_error(cmd, "--route and --full-tunnel need --tun");
+	if (rc < 0 && o->dg.full_tunnel && o->npath >= 2)
+		rc = cli_usage_error(cmd, "--full-tunnel with several --path is not supported yet "
+					  "(one host route to the concentrator per path is needed)");
 	if (rc < 0)
 		rc = common_check(cmd, &o->co);
 	if (rc >= 0)
@@ -713,6 +754,10 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	cfg.ticket_file = o->ticket_file[0] != '\0' ? o->ticket_file : NULL;
 	cfg.dgram = o->dg;
 	cfg.dgram.tun = o->tun[0] != '\0' ? o->tun : NULL;
+	memcpy(cfg.path, o->path, sizeof(cfg.path));
+	cfg.npath = o->npath;
+	cfg.sched = (enum ht_sched_policy)o->sched;
+	cfg.fail_rtts = (unsigned)o->fail_rtts;
 	if (ht_loop_new(&rn.loop) != 0)
 		goto out;
 	if (ht_client_new(&rn.cl, rn.loop, &cfg, err, sizeof(err)) != 0) {

@@ -211,10 +211,21 @@ int ht_qconn_stream_stop_sending(struct ht_qconn *c, int64_t sid, uint64_t app_e
  * HT_QERR_STATE (peer has no DATAGRAM support / handshake not done).
  * The queue (settings.max_dgram_queue) is managed by sojourn time: CoDel
  * (codel.h, target 5 ms, interval 100 ms) drops at its head while it
- * stands above target; stats.dgram_codel_drops counts those. */
+ * stands above target; stats.dgram_codel_drops counts those.  The sojourn
+ * includes the path's standing queue (pathq.h: minimum RTT of the last
+ * interval, at least HT_QDGRAM_MIN_SAMPLES samples, minus the minimum of
+ * the last one or two HT_QDGRAM_BASE_SPAN). */
 #define HT_QDGRAM_TARGET (5 * HT_MS)
 #define HT_QDGRAM_INTERVAL (100 * HT_MS)
+#define HT_QDGRAM_BASE_SPAN (2000 * HT_MS)
+#define HT_QDGRAM_MIN_SAMPLES 8
 int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len);
+/* The same for a packet of flow `flow` (a hash of the inner packet's
+ * addresses, protocol and ports; 0: unknown): a packet whose flow has
+ * nothing queued is sent before the bulk (dgq.h), so sparse flows (ping,
+ * DNS, interactive) do not wait behind a bulk transfer's queue. */
+int ht_qconn_send_datagram_flow(struct ht_qconn *c, const uint8_t *data, size_t len,
+				uint32_t flow);
 
 /* The largest DATAGRAM payload ht_qconn_send_datagram takes now: on the
  * current path (PMTUD may still raise it) and as the peer allows; 0 before
@@ -276,6 +287,24 @@ struct ht_qconn_stats {
 	uint64_t dgram_codel_drops; /* DATAGRAMs dropped by sojourn time (CoDel) */
 };
 void ht_qconn_get_stats(struct ht_qconn *c, struct ht_qconn_stats *st);
+
+/* What a multipath client watches on every path, often: cheap (no walk
+ * over the streams).  Times are ht_now() values, 0 for "never". */
+struct ht_qconn_pathinfo {
+	ht_time srtt, rttvar, min_rtt;
+	uint64_t cwnd, bytes_in_flight;
+	size_t dgram_queued;       /* DATAGRAM frames waiting in our queue */
+	size_t streams_bidi;       /* open bidirectional streams */
+	ht_time last_rx;           /* last UDP datagram received */
+	ht_time last_tx_eliciting; /* last ack-eliciting packet sent (1-RTT) */
+	uint64_t bytes_sent, bytes_received;
+};
+void ht_qconn_get_pathinfo(struct ht_qconn *c, struct ht_qconn_pathinfo *pi);
+
+/* Change the keep-alive: a PING once nothing was sent or received for
+ * timeout (0: none).  A multipath client shortens it on a path that was
+ * receiving, so that a silent link is probed within a few RTTs. */
+void ht_qconn_set_keep_alive(struct ht_qconn *c, ht_time timeout);
 
 /* Connections allocated on this thread and not yet freed (including ones
  * lingering in their closing period): a leak check for tests. */

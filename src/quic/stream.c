@@ -64,6 +64,7 @@ struct ht_qstream *ht_qstream_new(struct ht_qconn *c, int64_t id)
 	s->hnext = c->sbuckets[k];
 	c->sbuckets[k] = s;
 	c->nstreams++;
+	c->nuni += (id & 2) != 0;
 	return s;
 }
 
@@ -109,6 +110,7 @@ void ht_qstream_free(struct ht_qconn *c, struct ht_qstream *s)
 		if (*pp == s) {
 			*pp = s->hnext;
 			c->nstreams--;
+			c->nuni -= (s->id & 2) != 0;
 			break;
 		}
 	}
@@ -148,7 +150,7 @@ void ht_qstream_free_all(struct ht_qconn *c)
 	c->nchunk_cache = 0;
 	free(c->sbuckets);
 	c->sbuckets = NULL;
-	c->nbuckets = c->nstreams = 0;
+	c->nbuckets = c->nstreams = c->nuni = 0;
 	c->ready = NULL;
 	c->notify = NULL;
 }

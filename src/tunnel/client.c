@@ -16,13 +16,12 @@
 #include "proto/socks5.h"
 #include "quic/conn.h"
 #include "quic/tls.h"
+#include "tunnel/cpaths.h"
 #include "tunnel/relay.h"
 #include "tunnel/resolver.h"
 #include "tunnel/status.h"
 #include "tunnel/tcp.h"
 
-#define BACKOFF_MIN (250 * HT_MS)
-#define BACKOFF_MAX (30 * HT_SECONDS)
 #define SOCKS_BUF (SOCKS5_GREETING_MAX + SOCKS5_MSG_MAX)
 #define SOCKS_HANDSHAKE_TIMEOUT (10 * HT_SECONDS)
 #define ACCEPTS_PER_EVENT 64
@@ -66,10 +65,8 @@ struct ht_client {
 	struct ht_client_config cfg;
 	struct ht_fwd *fwd;
 	struct ht_tls_config *tls;
-	struct ht_qconn *qc;
-	bool up, stopping;
-	ht_time backoff;
-	struct ht_timer reconnect;
+	struct ht_cpaths *paths; /* the QUIC connections, one per access path */
+	bool stopping;
 	struct cli_listener *ls;
 	size_t nls;
 	struct ht_relay *relays; /* every relay */
@@ -82,7 +79,6 @@ struct ht_client {
 	char server_str[64];
 };
 
-static const struct ht_qconn_ops cli_ops;
 static const struct ht_relay_hooks cli_hooks;
 static void drain_queue(struct ht_client *cl);
 
@@ -237,7 +233,7 @@ static void hook_timeout(struct ht_relay *r)
 
 	if (cr->st == ST_QUEUED)
 		cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE,
-			 cr->cl->up ? "no stream available in time" : "tunnel down");
+			 ht_cpaths_up(cr->cl->paths) ? "no stream available in time" : "tunnel down");
 	else if (cr->st == ST_SOCKS_GREETING || cr->st == ST_SOCKS_REQUEST)
 		ht_relay_close(r, HT_RELAY_QUIET, "SOCKS handshake timeout");
 	else
@@ -429,11 +425,13 @@ static int try_open(struct cli_relay *cr, bool front)
 {
 	struct ht_client *cl = cr->cl;
 	uint8_t hdr[QT_TLV_CONNECT_SIZE + QT_TLV_END_SIZE];
+	struct ht_qconn *qc = ht_cpaths_stream_conn(cl->paths);
 	int64_t sid;
 	int rv = HT_QERR_CLOSED;
 
-	if (cl->qc != NULL && (cl->up || ht_qconn_can_open_early(cl->qc)))
-		rv = ht_qconn_open_bidi(cl->qc, &sid);
+	/* The path scheduler places it; the stream never moves. */
+	if (qc != NULL)
+		rv = ht_qconn_open_bidi(qc, &sid);
 	if (rv == HT_QERR_STREAM_LIMIT || rv == HT_QERR_CLOSED) {
 		if (!cr->queued && cl->qlen >= cl->cfg.queue_max) {
 			cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE, "wait queue full");
@@ -451,8 +449,8 @@ static int try_open(struct cli_relay *cr, bool front)
 		cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE, ht_qerr_str(rv));
 		return 0;
 	}
-	if (ht_relay_attach(&cr->r, cl->qc, sid, false) != 0) {
-		(void)ht_qconn_stream_reset(cl->qc, sid, QT_STREAM_RESET_TCP_CONNECTION_RESET);
+	if (ht_relay_attach(&cr->r, qc, sid, false) != 0) {
+		(void)ht_qconn_stream_reset(qc, sid, QT_STREAM_RESET_TCP_CONNECTION_RESET);
 		cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE, "out of memory");
 		return 0;
 	}
@@ -491,8 +489,7 @@ static void start_stream(struct cli_relay *cr)
 
 static void drain_queue(struct ht_client *cl)
 {
-	while (cl->qhead != NULL && cl->qc != NULL &&
-	       (cl->up || ht_qconn_can_open_early(cl->qc))) {
+	while (cl->qhead != NULL && ht_cpaths_stream_conn(cl->paths) != NULL) {
 		struct cli_relay *cr = cl->qhead;
 
 		queue_del(cl, cr);
@@ -611,187 +608,72 @@ fail:
 	return -1;
 }
 
-/* ---- the QUIC connection ------------------------------------------------------ */
+/* ---- the QUIC connections (cpaths.h) ------------------------------------------ */
 
-static void connect_now(struct ht_client *cl);
-
-static void schedule_reconnect(struct ht_client *cl)
+static void on_streams_ready(void *arg)
 {
-	if (cl->stopping)
-		return;
-	ht_log(HT_LOG_INFO, "client", "reconnecting to %s in %llu ms", cl->server_str,
-	       (unsigned long long)(cl->backoff / HT_MS));
-	(void)ht_timer_set(cl->loop, &cl->reconnect, ht_loop_now(cl->loop) + cl->backoff);
-	cl->backoff *= 2;
-	if (cl->backoff > BACKOFF_MAX)
-		cl->backoff = BACKOFF_MAX;
+	drain_queue(arg);
 }
 
-static void on_reconnect(struct ht_loop *loop, struct ht_timer *t)
+/* Connection qc is gone: the tunnelled connections on it lose their
+ * stream (those still waiting for Connect OK get their failure reply). */
+static void on_conn_gone(void *arg, struct ht_qconn *qc)
 {
-	(void)loop;
-	connect_now(t->arg);
-}
-
-static void connect_now(struct ht_client *cl)
-{
-	struct ht_qconn_client_args a = {
-		.remote = (const struct sockaddr *)&cl->cfg.server,
-		.remote_len = cl->cfg.server_len,
-		.tls = cl->tls,
-		.ops = &cli_ops,
-		.user = cl,
-		.ticket_file = cl->cfg.ticket_file,
-	};
-	struct ht_qconn_settings set;
-	int rv;
-
-	if (cl->stopping || cl->qc != NULL)
-		return;
-	ht_qconn_settings_default(&set);
-	if (cl->cfg.quic_idle_timeout > 0)
-		set.idle_timeout = cl->cfg.quic_idle_timeout;
-	if (cl->cfg.keep_alive > 0 || cl->cfg.no_keep_alive)
-		set.keep_alive = cl->cfg.keep_alive;
-	set.ngtcp2_debug = getenv("HATUN_NGTCP2_DEBUG") != NULL;
-	set.max_streams_uni = 1; /* the concentrator's control stream (-01 §7.1) */
-	set.fixed_udp_payload = cl->cfg.dgram.tun != NULL;
-	a.set = &set;
-	rv = ht_qconn_connect(&cl->qc, cl->loop, &a);
-	if (rv != 0) {
-		cl->qc = NULL;
-		ht_log(HT_LOG_WARN, "client", "cannot connect to %s: %s", cl->server_str,
-		       rv < 0 && rv > -4096 ? strerror(-rv) : ht_qerr_str(rv));
-		schedule_reconnect(cl);
-		return;
-	}
-	/* Resuming: connections may go in 0-RTT (docs/QUIC.md). */
-	if (ht_qconn_can_open_early(cl->qc))
-		drain_queue(cl);
-}
-
-static void on_handshake_done(struct ht_qconn *c, void *user)
-{
-	struct ht_client *cl = user;
-	enum ht_qconn_early e = ht_qconn_early_state(c);
-
-	cl->up = true;
-	cl->backoff = BACKOFF_MIN;
-	ht_log(HT_LOG_INFO, "client", "tunnel to %s up (alpn %s%s)", cl->server_str,
-	       ht_qconn_alpn(c),
-	       e == HT_QEARLY_ACCEPTED	 ? ", 0-RTT accepted"
-	       : e == HT_QEARLY_REJECTED ? ", 0-RTT rejected"
-					 : "");
-	ht_dgclient_conn_up(cl->dg, c);
-	drain_queue(cl);
-}
-
-static void on_closed(struct ht_qconn *c, void *user, const struct ht_qconn_close_info *info)
-{
-	struct ht_client *cl = user;
+	struct ht_client *cl = arg;
 	struct ht_relay *r, *next;
 
-	(void)c;
-	ht_log(cl->stopping ? HT_LOG_INFO : HT_LOG_WARN, "client", "tunnel to %s %s: %s",
-	       cl->server_str, cl->up ? "lost" : "not established",
-	       info->text != NULL ? info->text : "closed");
-	cl->up = false;
-	cl->qc = NULL;
-	ht_dgclient_conn_down(cl->dg);
 	for (r = cl->relays; r != NULL; r = next) {
 		struct cli_relay *cr = (struct cli_relay *)r;
 
 		next = r->next;
+		if (r->qc != qc)
+			continue;
 		if (cr->st == ST_WAIT_OK) {
 			r->qc = NULL;
 			r->sid = -1;
 			cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE, "tunnel connection lost");
-		} else if (cr->st == ST_RELAY && r->qc != NULL) {
+		} else if (cr->st == ST_RELAY) {
 			ht_relay_conn_lost(r, "tunnel connection lost");
 		}
 	}
-	schedule_reconnect(cl);
 }
 
-static void on_streams_available(struct ht_qconn *c, void *user)
-{
-	(void)c;
-	drain_queue(user);
-}
-
-static void on_stream_open(struct ht_qconn *c, void *user, int64_t sid)
-{
-	(void)user;
-	/* The concentrator has no reason to open streams towards us. */
-	(void)ht_qconn_stream_reset(c, sid, QT_STREAM_RESET_TCP_CONNECTION_RESET);
-}
-
-/* The control streams (2 and 3) belong to dgram_client, the rest to relays. */
-static void on_stream_closed(struct ht_qconn *c, void *user, int64_t sid)
-{
-	struct ht_client *cl = user;
-
-	if (ht_dgclient_stream_closed(cl->dg, sid))
-		return;
-	ht_relay_on_stream_closed(c, user, sid);
-}
-
-static void on_stream_data(struct ht_qconn *c, void *user, int64_t sid, const uint8_t *data,
-			   size_t len, bool fin)
-{
-	struct ht_client *cl = user;
-
-	if (ht_dgclient_stream_data(cl->dg, sid, data, len, fin))
-		return;
-	ht_relay_on_stream_data(c, user, sid, data, len, fin);
-}
-
-static void on_stream_reset(struct ht_qconn *c, void *user, int64_t sid, uint64_t code)
-{
-	struct ht_client *cl = user;
-
-	if (ht_dgclient_stream_reset(cl->dg, sid, code))
-		return;
-	ht_relay_on_stream_reset(c, user, sid, code);
-}
-
-static void on_stream_stop(struct ht_qconn *c, void *user, int64_t sid, uint64_t code)
-{
-	struct ht_client *cl = user;
-
-	if (ht_dgclient_stream_closed(cl->dg, sid))
-		return;
-	ht_relay_on_stream_stop(c, user, sid, code);
-}
-
-static void on_uni_open(struct ht_qconn *c, void *user, int64_t sid)
-{
-	struct ht_client *cl = user;
-
-	(void)ht_dgclient_uni_open(cl->dg, c, sid);
-}
-
-static void on_datagram(struct ht_qconn *c, void *user, const uint8_t *data, size_t len)
-{
-	struct ht_client *cl = user;
-
-	(void)c;
-	ht_dgclient_datagram(cl->dg, data, len);
-}
-
-static const struct ht_qconn_ops cli_ops = {
-	.handshake_done = on_handshake_done,
-	.stream_open = on_stream_open,
-	.uni_stream_open = on_uni_open,
-	.stream_data = on_stream_data,
-	.stream_reset = on_stream_reset,
-	.stream_stop_sending = on_stream_stop,
-	.stream_writable = ht_relay_on_stream_writable,
-	.stream_closed = on_stream_closed,
-	.datagram = on_datagram,
-	.streams_available = on_streams_available,
-	.closed = on_closed,
+static const struct ht_cpaths_hooks cli_paths_hooks = {
+	.streams_ready = on_streams_ready,
+	.conn_gone = on_conn_gone,
 };
+
+static int paths_new(struct ht_client *cl, char *err, size_t errlen)
+{
+	const struct ht_client_config *cfg = &cl->cfg;
+	struct ht_cpaths_config pc;
+
+	memset(&pc, 0, sizeof(pc));
+	pc.server = cfg->server;
+	pc.server_len = cfg->server_len;
+	pc.server_str = cl->server_str;
+	pc.tls = cl->tls;
+	pc.ticket_file = cfg->ticket_file;
+	ht_qconn_settings_default(&pc.set);
+	if (cfg->quic_idle_timeout > 0)
+		pc.set.idle_timeout = cfg->quic_idle_timeout;
+	if (cfg->keep_alive > 0 || cfg->no_keep_alive)
+		pc.set.keep_alive = cfg->keep_alive;
+	pc.set.ngtcp2_debug = getenv("HATUN_NGTCP2_DEBUG") != NULL;
+	pc.set.max_streams_uni = 1; /* the concentrator's control stream (-01 §7.1) */
+	pc.set.fixed_udp_payload = cfg->dgram.tun != NULL;
+	if (cfg->npath > HT_CPATHS_MAX) {
+		snprintf(err, errlen, "at most %u --path", HT_CPATHS_MAX);
+		return -1;
+	}
+	memcpy(pc.path, cfg->path, cfg->npath * sizeof(cfg->path[0]));
+	pc.npath = cfg->npath;
+	pc.policy = cfg->sched;
+	ht_liveness_config_default(&pc.live);
+	if (cfg->fail_rtts > 0)
+		pc.live.fail_rtts = cfg->fail_rtts;
+	return ht_cpaths_new(&cl->paths, cl->loop, &pc, &cli_paths_hooks, cl, err, errlen);
+}
 
 /* ---- set-up ------------------------------------------------------------------- */
 
@@ -809,9 +691,7 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 	}
 	cl->loop = loop;
 	cl->cfg = *cfg;
-	cl->backoff = BACKOFF_MIN;
 	cl->started = ht_loop_now(loop);
-	ht_timer_init(&cl->reconnect, on_reconnect, cl);
 	if (ht_sockaddr_to16((const struct sockaddr *)&cfg->server, cfg->server_len, a16, &port) ==
 	    0)
 		ht_addr16_str(a16, port, cl->server_str, sizeof(cl->server_str));
@@ -827,10 +707,6 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 		goto nomem;
 	if (cfg->dns && ht_resolver_new(&cl->rs, loop, open_dns_conn, cl) != 0)
 		goto nomem;
-	cl->cfg.dgram.server = cfg->server;
-	cl->cfg.dgram.server_len = cfg->server_len;
-	if (ht_dgclient_new(&cl->dg, loop, &cl->cfg.dgram, err, errlen) != 0)
-		goto fail;
 	if (ht_tls_config_new(&cl->tls, HT_TLS_CLIENT, cfg->cert, cfg->key,
 			      (const uint8_t(*)[HT_FP_LEN]) & cl->cfg.pin, cfg->have_pin ? 1 : 0, err,
 			      errlen) != 0)
@@ -841,6 +717,14 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 			snprintf(err, errlen, "--ca needs the --server name");
 		goto fail;
 	}
+	if (paths_new(cl, err, errlen) != 0)
+		goto fail;
+	cl->cfg.dgram.server = cfg->server;
+	cl->cfg.dgram.server_len = cfg->server_len;
+	cl->cfg.dgram.paths = cl->paths;
+	if (ht_dgclient_new(&cl->dg, loop, &cl->cfg.dgram, err, errlen) != 0)
+		goto fail;
+	ht_cpaths_set_dgclient(cl->paths, cl->dg);
 	for (size_t i = 0; i <= cfg->nfwd; i++) {
 		struct cli_listener *l = &cl->ls[cl->nls];
 		const struct ht_hostport *hp;
@@ -895,7 +779,7 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 		       "transparent proxy (TPROXY) on %s: redirected TCP goes through the tunnel",
 		       ht_addr16_str(any.addr, any.port, a, sizeof(a)));
 	}
-	connect_now(cl);
+	ht_cpaths_start(cl->paths);
 	*out = cl;
 	return 0;
 nomem:
@@ -908,7 +792,6 @@ fail:
 void ht_client_shutdown(struct ht_client *cl)
 {
 	cl->stopping = true;
-	ht_timer_cancel(cl->loop, &cl->reconnect);
 	for (size_t i = 0; i < cl->nls; i++) {
 		ht_io_stop(cl->loop, &cl->ls[i].io);
 		close(cl->ls[i].fd);
@@ -919,8 +802,8 @@ void ht_client_shutdown(struct ht_client *cl)
 			       "shutting down");
 	ht_resolver_free(cl->rs);
 	cl->rs = NULL;
-	if (cl->qc != NULL)
-		ht_qconn_close(cl->qc, 0);
+	if (cl->paths != NULL)
+		ht_cpaths_shutdown(cl->paths);
 }
 
 void ht_client_free(struct ht_client *cl)
@@ -931,6 +814,7 @@ void ht_client_free(struct ht_client *cl)
 		ht_client_shutdown(cl);
 	free(cl->ls);
 	free(cl->fwd);
+	ht_cpaths_free(cl->paths);
 	ht_dgclient_free(cl->dg);
 	ht_tls_config_free(cl->tls);
 	free(cl);
@@ -939,7 +823,6 @@ void ht_client_free(struct ht_client *cl)
 int ht_client_status(void *arg, struct ht_status *st)
 {
 	struct ht_client *cl = arg;
-	struct ht_status_conn *c;
 
 	st->role = "client";
 	st->uptime = ht_loop_now(cl->loop) - cl->started;
@@ -952,25 +835,12 @@ int ht_client_status(void *arg, struct ht_status *st)
 
 		ht_resolver_counts(cl->rs, &st->dns_cache_hits, &st->dns_sent, &inflight);
 	}
-	st->conns = calloc(1, sizeof(*st->conns));
-	if (st->conns == NULL)
+	if (ht_cpaths_status(cl->paths, st) != 0)
 		return -1;
-	st->nconns = 1;
-	c = st->conns;
-	snprintf(c->peer, sizeof(c->peer), "%s", cl->server_str);
-	if (cl->qc != NULL && ht_qconn_peer_fingerprint(cl->qc) != NULL)
-		ht_fingerprint_format(ht_qconn_peer_fingerprint(cl->qc), c->fp);
-	else
-		ht_fingerprint_format(cl->cfg.pin, c->fp);
-	if (cl->qc != NULL) {
-		snprintf(c->alpn, sizeof(c->alpn), "%s", ht_qconn_alpn(cl->qc));
-		snprintf(c->zero_rtt, sizeof(c->zero_rtt), "%s",
-			 ht_qconn_early_str(ht_qconn_early_state(cl->qc)));
-		ht_qconn_get_stats(cl->qc, &c->st);
-	}
-	snprintf(c->state, sizeof(c->state), "%s",
-		 cl->up ? "up" : cl->qc != NULL ? "connecting" : "down");
-	c->tcp_open = st->tcp_open;
-	ht_dgclient_status(cl->dg, st, c);
+	/* Before the first handshake: the pinned fingerprint. */
+	for (size_t i = 0; i < st->nconns; i++)
+		if (st->conns[i].fp[0] == '\0' && cl->cfg.have_pin)
+			ht_fingerprint_format(cl->cfg.pin, st->conns[i].fp);
+	ht_dgclient_status(cl->dg, st);
 	return 0;
 }

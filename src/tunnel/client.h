@@ -1,6 +1,7 @@
 /* hatun — the client side of stream mode.
  *
- * One QUIC connection to the concentrator (its certificate pinned),
+ * QUIC connections to the concentrator (its certificate pinned), one per
+ * access path, joined into one tunneling session (cpaths.h); with one path
  * re-established with capped exponential backoff when it dies.  Entry
  * points accept TCP connections: -L forwards and a SOCKS5 server.  Each
  * TCP connection gets a bidirectional stream carrying TCP Connect + End and
@@ -18,6 +19,7 @@
 
 #include "core/loop.h"
 #include "quic/identity.h"
+#include "tunnel/cpaths.h"
 #include "tunnel/dgram_client.h"
 #include "tunnel/spec.h"
 
@@ -46,6 +48,10 @@ struct ht_client_config {
 	bool no_keep_alive;        /* --keepalive 0 */
 	const char *ticket_file;   /* session tickets for 0-RTT; NULL: none */
 	struct ht_dgclient_config dgram; /* --tun, --route, --full-tunnel */
+	struct ht_pathspec path[HT_CPATHS_MAX]; /* --path: the access networks */
+	size_t npath;                           /* 0: one path, the default route */
+	enum ht_sched_policy sched;             /* --scheduler */
+	unsigned fail_rtts;                     /* --path-timeout RTTS; 0: default (4) */
 };
 
 /* Open the listeners and start connecting.  Returns 0, or -1 with a

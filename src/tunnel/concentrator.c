@@ -664,6 +664,7 @@ int ht_conc_status(void *arg, struct ht_status *st)
 		st->tcp_open += p->nrelays;
 		if (st->tun[0] != '\0')
 			ht_dgpeer_status(&p->dg, c);
+		ht_dgpeer_session_status(&p->dg, c);
 	}
 	st->nconns = i;
 	return 0;

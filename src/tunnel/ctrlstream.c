@@ -17,6 +17,7 @@ void ht_ctrl_init(struct ht_ctrl *k, struct ht_qconn *qc, enum qt_ctrl_role role
 	k->user = user;
 	k->role = (uint8_t)role;
 	k->own_sid = -1;
+	k->peer_reset = UINT64_MAX;
 	k->peer_sid = (int64_t)qt_ctrl_stream_id(role == QT_CTRL_CLIENT ? QT_CTRL_CONCENTRATOR
 									 : QT_CTRL_CLIENT);
 	k->ext = strcmp(alpn, "qt") == 0;
@@ -289,6 +290,7 @@ bool ht_ctrl_on_reset(struct ht_ctrl *k, int64_t sid, uint64_t app_error)
 	if (sid != k->peer_sid || !k->active)
 		return false;
 	if (!k->failed) {
+		k->peer_reset = app_error;
 		ht_log(HT_LOG_WARN, "ctrl", "the peer reset its control stream (0x%llx)",
 		       (unsigned long long)app_error);
 		fail(k, HT_ERR_TRUNCATED, app_error, "control stream reset by the peer");

@@ -71,6 +71,7 @@ struct ht_ctrl {
 	uint8_t join_len; /* client: the Session ID we asked to join (0: none) */
 	uint8_t join_id[QT_CTRL_SESSION_ID_MAX];
 	int64_t peer_sid;
+	uint64_t peer_reset; /* the code of the peer's RESET_STREAM, UINT64_MAX: none */
 	uint64_t ext_ignored; /* comprehension-optional TLVs skipped */
 	struct qt_ctrl_conn neg;
 	struct qt_ext_asm asm_;

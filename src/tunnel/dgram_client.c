@@ -8,9 +8,11 @@
 
 #include "core/log.h"
 #include "proto/err.h"
-#include "tunnel/ctrlstream.h"
+#include "proto/qt_ext.h"
+#include "tunnel/cpaths.h"
 #include "tunnel/dgram.h"
 #include "tunnel/ippkt.h"
+#include "tunnel/reorder.h"
 #include "tunnel/status.h"
 #include "tunnel/tcp.h"
 #include "tunnel/tun.h"
@@ -22,9 +24,8 @@ struct ht_dgclient {
 	struct ht_dgclient_config cfg;
 	struct ht_tundev dev;
 	bool have_dev;
-	struct ht_qconn *qc;
-	struct ht_ctrl ctrl;
-	bool ctrl_on;
+	struct ht_cpaths *paths;
+	unsigned nconn;  /* connections in the session */
 	bool configured; /* addresses on the device, datagrams may flow */
 	enum qt_dgram_profile prof;
 	uint16_t tag;
@@ -35,22 +36,50 @@ struct ht_dgclient {
 	bool server_has_gw;
 	int server_ifindex;
 	struct ht_dg_counters ctr;
+	/* Several paths: downstream packets back in Packet Tag order. */
+	struct ht_reorder *ro;
+	struct ht_timer ro_timer;
 };
 
-static const char *err_str(int rv)
-{
-	return rv <= -1000 ? ht_qerr_str(rv) : rv > -4096 && rv < -100 ? ht_strerror(rv)
-								 : strerror(-rv);
-}
+/* A packet the reorder buffer holds (a copy: datagrams are only lent). */
+struct held {
+	size_t len;
+	uint8_t data[];
+};
 
 /* ---- the data path ---------------------------------------------------------------- */
+
+/* Send one packet on the connection(s) the scheduler picks; every copy
+ * carries the same per-session Packet Tag (the receiver drops duplicates). */
+static void send_packet(struct ht_dgclient *d, uint8_t *frame, size_t head, size_t len,
+			uint16_t proto)
+{
+	uint32_t mask = ht_cpaths_pick_dgram(d->paths, len);
+	uint16_t tag = d->tag;
+
+	if (mask == 0) {
+		d->ctr.drop[HT_DG_NO_SERVICE]++;
+		return;
+	}
+	for (unsigned i = 0; mask != 0; i++, mask >>= 1) {
+		uint16_t t = tag;
+
+		if ((mask & 1) == 0)
+			continue;
+		/* ht_dg_send writes the header in the headroom: the same bytes
+		 * for every copy. */
+		(void)ht_dg_send(ht_cpaths_conn(d->paths, i), d->prof, &t, frame, head, len, proto,
+				 &d->ctr);
+		d->tag = t;
+	}
+}
 
 static void on_device(struct ht_tundev *t, uint8_t *frame, size_t head, size_t len, void *arg)
 {
 	struct ht_dgclient *d = arg;
 	uint8_t v = frame[head] >> 4;
 
-	if (!d->configured || d->qc == NULL) {
+	if (!d->configured || d->nconn == 0) {
 		d->ctr.drop[HT_DG_NO_SERVICE]++;
 		return;
 	}
@@ -59,21 +88,52 @@ static void on_device(struct ht_tundev *t, uint8_t *frame, size_t head, size_t l
 			d->ctr.drop[len < QT_ETH_HDR ? HT_DG_MALFORMED : HT_DG_TOO_BIG]++;
 			return;
 		}
-		(void)ht_dg_send(d->qc, d->prof, &d->tag, frame, head, len, QT_ETHERTYPE_TEB,
-				 &d->ctr);
+		send_packet(d, frame, head, len, QT_ETHERTYPE_TEB);
 		return;
 	}
 	if (v != 4 && v != 6) {
 		d->ctr.drop[HT_DG_MALFORMED]++;
 		return;
 	}
-	(void)ht_dg_send(d->qc, d->prof, &d->tag, frame, head, len,
-			 v == 4 ? QT_ETHERTYPE_IPV4 : QT_ETHERTYPE_IPV6, &d->ctr);
+	send_packet(d, frame, head, len, v == 4 ? QT_ETHERTYPE_IPV4 : QT_ETHERTYPE_IPV6);
 }
 
-void ht_dgclient_datagram(struct ht_dgclient *d, const uint8_t *data, size_t len)
+static void deliver(struct ht_dgclient *d, const uint8_t *pkt, size_t len)
+{
+	if (ht_tundev_write(&d->dev, pkt, len) != 0) {
+		d->ctr.drop[HT_DG_DEVICE]++;
+		return;
+	}
+	d->ctr.rx_pkts++;
+	d->ctr.rx_bytes += len;
+}
+
+static void drain_reorder(struct ht_dgclient *d)
+{
+	ht_time now = ht_loop_now(d->loop), next;
+	struct held *h;
+
+	while ((h = ht_reorder_pop(d->ro, now)) != NULL) {
+		deliver(d, h->data, h->len);
+		free(h);
+	}
+	next = ht_reorder_deadline(d->ro);
+	if (next == HT_TIME_NEVER)
+		ht_timer_cancel(d->loop, &d->ro_timer);
+	else
+		(void)ht_timer_set(d->loop, &d->ro_timer, next);
+}
+
+static void on_reorder_timer(struct ht_loop *loop, struct ht_timer *t)
+{
+	(void)loop;
+	drain_reorder(t->arg);
+}
+
+void ht_dgclient_datagram(struct ht_dgclient *d, unsigned slot, const uint8_t *data, size_t len)
 {
 	struct qt_dgram g;
+	struct held *h;
 	int rv;
 
 	if (!d->configured) {
@@ -89,12 +149,30 @@ void ht_dgclient_datagram(struct ht_dgclient *d, const uint8_t *data, size_t len
 		d->ctr.drop[HT_DG_MALFORMED]++;
 		return;
 	}
-	if (ht_tundev_write(&d->dev, g.pkt, g.pkt_len) != 0) {
-		d->ctr.drop[HT_DG_DEVICE]++;
+	if (d->ro == NULL || d->prof != QT_DGRAM_TAGGED) {
+		deliver(d, g.pkt, g.pkt_len);
 		return;
 	}
-	d->ctr.rx_pkts++;
-	d->ctr.rx_bytes += g.pkt_len;
+	h = malloc(sizeof(*h) + g.pkt_len);
+	if (h == NULL) {
+		d->ctr.drop[HT_DG_QUEUE]++;
+		return;
+	}
+	h->len = g.pkt_len;
+	memcpy(h->data, g.pkt, g.pkt_len);
+	switch (ht_reorder_push(d->ro, g.tag, slot, ht_loop_now(d->loop), h)) {
+	case HT_REORDER_DELIVER:
+		deliver(d, h->data, h->len);
+		free(h);
+		break;
+	case HT_REORDER_DROP:
+		free(h);
+		break;
+	case HT_REORDER_HELD:
+	default:
+		break;
+	}
+	drain_reorder(d);
 }
 
 /* ---- applying a configuration -------------------------------------------------------- */
@@ -150,13 +228,13 @@ static void add_host_route(struct ht_dgclient *d)
 	       s);
 }
 
-static void apply(struct ht_dgclient *d, const struct qt_ext_config *c)
+static void apply(struct ht_dgclient *d, struct ht_qconn *qc, const struct qt_ext_config *c)
 {
 	static const uint8_t V4_0[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0};
 	static const uint8_t V4_128[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 128, 0, 0, 0};
 	static const uint8_t V6_0[16] = {0};
 	static const uint8_t V6_8[16] = {0x80};
-	unsigned mtu = c->mtu, own = ht_dg_tunnel_mtu(d->qc, d->prof);
+	unsigned mtu = c->mtu, own = ht_dg_tunnel_mtu(qc, d->prof);
 	char s[64];
 	int rv;
 
@@ -214,22 +292,33 @@ static void apply(struct ht_dgclient *d, const struct qt_ext_config *c)
 	d->configured = c->naddr > 0;
 }
 
-/* ---- the control stream ------------------------------------------------------------ */
+/* ---- the session's connections (cpaths.h) ----------------------------------------------- */
 
-static void on_session(struct ht_ctrl *k, void *user, const uint8_t *id, size_t len)
+static bool same_config(const struct qt_ext_config *a, const struct qt_ext_config *b)
 {
-	(void)k;
-	(void)user;
-	(void)id;
-	ht_log(HT_LOG_DEBUG, "dgram", "session id of %zu bytes", len);
+	if (a->mtu != b->mtu || a->naddr != b->naddr || a->nroute != b->nroute || a->ndns != b->ndns)
+		return false;
+	for (unsigned i = 0; i < a->naddr; i++)
+		if (a->addr[i].version != b->addr[i].version || a->addr[i].len != b->addr[i].len ||
+		    memcmp(a->addr[i].addr, b->addr[i].addr, 16) != 0)
+			return false;
+	for (unsigned i = 0; i < a->nroute; i++)
+		if (a->route[i].version != b->route[i].version || a->route[i].len != b->route[i].len ||
+		    memcmp(a->route[i].addr, b->route[i].addr, 16) != 0)
+			return false;
+	for (unsigned i = 0; i < a->ndns; i++)
+		if (memcmp(a->dns[i].addr, b->dns[i].addr, 16) != 0)
+			return false;
+	return true;
 }
 
-static void on_config(struct ht_ctrl *k, void *user, const struct qt_ext_config *c)
+void ht_dgclient_config(struct ht_dgclient *d, struct ht_qconn *qc, const struct qt_ext_config *c)
 {
-	struct ht_dgclient *d = user;
-
-	(void)k;
 	if (!d->have_dev)
+		return;
+	/* Every path of a session asks, and gets the session's configuration:
+	 * apply it once. */
+	if (d->configured && same_config(&d->applied, c))
 		return;
 	if (d->cfg.tap) {
 		/* TAP: no addresses (the bridge behind the device has them). */
@@ -250,101 +339,54 @@ static void on_config(struct ht_ctrl *k, void *user, const struct qt_ext_config 
 		d->configured = false;
 		return;
 	}
-	apply(d, c);
+	apply(d, qc, c);
 }
 
-static void on_failed(struct ht_ctrl *k, void *user, int err, const char *what)
+bool ht_dgclient_address_request(const struct ht_dgclient *d, struct qt_ext_request *req)
 {
-	struct ht_dgclient *d = user;
+	memset(req, 0, sizeof(*req));
+	if (!d->have_dev)
+		return false;
+	if (d->cfg.tap)
+		return true; /* a configuration without addresses */
+	/* Any IPv4 and any IPv6 address, or the ones we had. */
+	req->n = 2;
+	req->want[0].version = 4;
+	req->want[0].len = 32;
+	req->want[0].addr[10] = req->want[0].addr[11] = 0xff;
+	req->want[1].version = 6;
+	req->want[1].len = 128;
+	for (unsigned i = 0; i < d->applied.naddr; i++) {
+		struct qt_ext_prefix *w = &req->want[d->applied.addr[i].version == 6];
 
-	(void)k;
-	ht_log(HT_LOG_WARN, "dgram", "control stream: %s (%s); closing the connection", what,
-	       err_str(err));
-	d->configured = false;
-	if (d->qc != NULL)
-		ht_qconn_close(d->qc, 0);
+		memcpy(w->addr, d->applied.addr[i].addr, 16);
+	}
+	return true;
 }
 
-static const struct ht_ctrl_ops client_ctrl_ops = {
-	.session = on_session,
-	.config = on_config,
-	.failed = on_failed,
-};
-
-void ht_dgclient_conn_up(struct ht_dgclient *d, struct ht_qconn *qc)
+void ht_dgclient_conn_in(struct ht_dgclient *d, unsigned slot, struct ht_qconn *qc)
 {
 	const char *alpn = ht_qconn_alpn(qc);
 	int prof = qt_dgram_profile_from_alpn((const uint8_t *)alpn, strlen(alpn));
-	struct qt_ext_request req, *rp = NULL;
-	int rv;
 
-	d->qc = qc;
 	d->prof = prof >= 0 ? (enum qt_dgram_profile)prof : QT_DGRAM_TAGGED;
-	ht_ctrl_init(&d->ctrl, qc, QT_CTRL_CLIENT, &client_ctrl_ops, d);
-	d->ctrl_on = true;
-	if (!d->ctrl.active) {
-		if (d->have_dev)
-			ht_log(HT_LOG_ERROR, "dgram",
-			       "--tun needs ALPN qt (address assignment); the concentrator chose %s",
-			       alpn);
-		return;
+	d->nconn++;
+	if (d->have_dev && strcmp(alpn, "qt") != 0)
+		ht_log(HT_LOG_ERROR, "dgram",
+		       "--%s needs ALPN qt (address assignment); the concentrator chose %s",
+		       d->cfg.tap ? "tap" : "tun", alpn);
+	if (d->ro != NULL)
+		ht_reorder_path_up(d->ro, slot, ht_loop_now(d->loop));
+}
+
+void ht_dgclient_conn_out(struct ht_dgclient *d, unsigned slot)
+{
+	if (d->nconn > 0)
+		d->nconn--;
+	if (d->ro != NULL) {
+		ht_reorder_path_down(d->ro, slot);
+		drain_reorder(d); /* a gap it held back may be given up now */
 	}
-	if (d->have_dev && d->ctrl.ext && d->cfg.tap) {
-		memset(&req, 0, sizeof(req)); /* a configuration without addresses */
-		rp = &req;
-	} else if (d->have_dev && d->ctrl.ext) {
-		/* Any IPv4 and any IPv6 address, or the ones we had. */
-		memset(&req, 0, sizeof(req));
-		req.n = 2;
-		req.want[0].version = 4;
-		req.want[0].len = 32;
-		req.want[0].addr[10] = req.want[0].addr[11] = 0xff;
-		req.want[1].version = 6;
-		req.want[1].len = 128;
-		for (unsigned i = 0; i < d->applied.naddr; i++) {
-			struct qt_ext_prefix *w = &req.want[d->applied.addr[i].version == 6];
-
-			memcpy(w->addr, d->applied.addr[i].addr, 16);
-		}
-		rp = &req;
-	}
-	rv = ht_ctrl_client_start(&d->ctrl, rp);
-	if (rv != 0) {
-		ht_log(HT_LOG_WARN, "dgram", "cannot open the control stream: %s", err_str(rv));
-		ht_qconn_close(qc, 0);
-	}
-}
-
-void ht_dgclient_conn_down(struct ht_dgclient *d)
-{
-	d->qc = NULL;
-	d->ctrl_on = false;
-	d->configured = false;
-}
-
-bool ht_dgclient_uni_open(struct ht_dgclient *d, struct ht_qconn *qc, int64_t sid)
-{
-	if (!d->ctrl_on) {
-		(void)ht_qconn_stream_stop_sending(qc, sid, 0);
-		return true;
-	}
-	return ht_ctrl_on_uni_open(&d->ctrl, sid);
-}
-
-bool ht_dgclient_stream_data(struct ht_dgclient *d, int64_t sid, const uint8_t *data, size_t len,
-			     bool fin)
-{
-	return d->ctrl_on && ht_ctrl_on_data(&d->ctrl, sid, data, len, fin);
-}
-
-bool ht_dgclient_stream_reset(struct ht_dgclient *d, int64_t sid, uint64_t code)
-{
-	return d->ctrl_on && ht_ctrl_on_reset(&d->ctrl, sid, code);
-}
-
-bool ht_dgclient_stream_closed(struct ht_dgclient *d, int64_t sid)
-{
-	return d->ctrl_on && ht_ctrl_on_closed(&d->ctrl, sid);
 }
 
 /* ---- set-up and status ----------------------------------------------------------------- */
@@ -363,11 +405,25 @@ int ht_dgclient_new(struct ht_dgclient **out, struct ht_loop *loop,
 	d->loop = loop;
 	d->cfg = *cfg;
 	d->dev.fd = -1;
+	d->paths = cfg->paths;
+	ht_timer_init(&d->ro_timer, on_reorder_timer, d);
+	if (cfg->tun != NULL && cfg->paths != NULL && ht_cpaths_multi(cfg->paths)) {
+		struct ht_reorder_config rc;
+
+		ht_reorder_config_default(&rc);
+		d->ro = ht_reorder_new(&rc);
+		if (d->ro == NULL) {
+			snprintf(err, errlen, "out of memory");
+			free(d);
+			return -1;
+		}
+	}
 	(void)ht_sockaddr_to16((const struct sockaddr *)&cfg->server, cfg->server_len, d->server16,
 			       &port);
 	if (cfg->tun != NULL) {
 		if (ht_tundev_open(&d->dev, loop, cfg->tun, cfg->tap, BOOT_MTU, on_device, d, err,
 				   errlen) != 0) {
+			ht_reorder_free(d->ro);
 			free(d);
 			return -1;
 		}
@@ -385,24 +441,34 @@ void ht_dgclient_free(struct ht_dgclient *d)
 		(void)ht_rtnl_route_del(d->server_ifindex, d->server16,
 					ht_addr16_is_v4(d->server16) ? 32 : 128,
 					d->server_has_gw ? d->server_gw : NULL);
+	if (d->ro != NULL) {
+		struct held *h;
+
+		ht_timer_cancel(d->loop, &d->ro_timer);
+		while ((h = ht_reorder_flush(d->ro)) != NULL)
+			free(h);
+		ht_reorder_free(d->ro);
+	}
 	if (d->have_dev)
 		ht_tundev_close(&d->dev);
 	free(d);
 }
 
-void ht_dgclient_status(const struct ht_dgclient *d, struct ht_status *st,
-			struct ht_status_conn *c)
+void ht_dgclient_status(const struct ht_dgclient *d, struct ht_status *st)
 {
+	struct ht_status_conn *c = st->conns;
 	size_t n = 0;
 
-	if (!d->have_dev)
+	if (!d->have_dev || st->nconns == 0)
 		return;
 	snprintf(st->tun, sizeof(st->tun), "%s", d->dev.name);
 	c->dgram = true;
 	c->dg = d->ctr;
 	c->dg.drop[HT_DG_DEVICE] += d->dev.write_drops;
 	c->dg.drop[HT_DG_MALFORMED] += d->dev.split_errors;
-	c->dg.drop[HT_DG_SOJOURN] = c->st.dgram_codel_drops; /* the QUIC layer's */
+	c->dg.drop[HT_DG_SOJOURN] = 0; /* the QUIC layer's, on every connection */
+	for (size_t i = 0; i < st->nconns; i++)
+		c->dg.drop[HT_DG_SOJOURN] += st->conns[i].st.dgram_codel_drops;
 	c->addrs[0] = '\0';
 	for (unsigned i = 0; d->configured && i < d->applied.naddr; i++) {
 		char a[64];

@@ -1,16 +1,19 @@
-/* hatun — the client's control stream and datagram mode (`--tun`).
- *
- * On every connection to the concentrator the client opens its control
- * stream and sends New Session (quic-tunnel-01 §6); under ALPN `qt` with
- * --tun it adds an Address Request (the addresses it had before as
- * preferences) and applies the configuration that comes back
- * (datagram-config.md): host addresses, MTU, the routes it announces, the
- * --route prefixes and, with --full-tunnel, 0/1 + 128/1 and ::/1 + 8000::/1
- * through the device plus a host route to the concentrator over the
- * access network.  Packets then flow device ↔ DATAGRAM frames.
+/* hatun — the client's datagram mode (`--tun`, `--tap`).
  *
  * The device is created at start (down until the first configuration) and
- * kept across reconnects, so applications see one stable interface.
+ * kept across reconnects, so applications see one stable interface.  The
+ * session's connections (cpaths.h) carry the control streams: each asks
+ * with the Address Request built here (the addresses it had before as
+ * preferences) and hands the configuration that comes back to
+ * ht_dgclient_config, applied once (datagram-config.md): host addresses,
+ * MTU, the routes it announces, the --route prefixes and, with
+ * --full-tunnel, 0/1 + 128/1 and ::/1 + 8000::/1 through the device plus a
+ * host route to the concentrator over the access network.
+ *
+ * Packets read from the device get the session's next Packet Tag and go
+ * on the connection(s) the path scheduler picks.  With several paths,
+ * received datagrams go through the reorder buffer (reorder.h) back into
+ * tag order before the device; with one they go straight to it.
  */
 #ifndef HATUN_TUNNEL_DGRAM_CLIENT_H
 #define HATUN_TUNNEL_DGRAM_CLIENT_H
@@ -25,6 +28,7 @@
 
 #define HT_DGC_MAX_ROUTES 32
 
+struct ht_cpaths;
 struct ht_dgclient;
 struct ht_status;
 struct ht_status_conn;
@@ -40,6 +44,7 @@ struct ht_dgclient_config {
 	bool full_tunnel;
 	struct sockaddr_storage server; /* for the --full-tunnel host route */
 	socklen_t server_len;
+	struct ht_cpaths *paths; /* the session's connections (required) */
 };
 
 int ht_dgclient_new(struct ht_dgclient **out, struct ht_loop *loop,
@@ -47,22 +52,22 @@ int ht_dgclient_new(struct ht_dgclient **out, struct ht_loop *loop,
 /* Removes the routes it added (the device goes with its descriptor). */
 void ht_dgclient_free(struct ht_dgclient *d);
 
-/* The connection's handshake is done: control stream, Address Request. */
-void ht_dgclient_conn_up(struct ht_dgclient *d, struct ht_qconn *qc);
-/* It is gone (no calls on qc after this). */
-void ht_dgclient_conn_down(struct ht_dgclient *d);
+/* For each connection's control stream: false when there is nothing to
+ * ask for (no device). */
+struct qt_ext_request;
+struct qt_ext_config;
+bool ht_dgclient_address_request(const struct ht_dgclient *d, struct qt_ext_request *req);
+/* A configuration arrived on qc (the same for every connection of a
+ * session: applied once). */
+void ht_dgclient_config(struct ht_dgclient *d, struct ht_qconn *qc, const struct qt_ext_config *c);
+/* Connection `slot` joined the session (datagrams may use it) / left it. */
+void ht_dgclient_conn_in(struct ht_dgclient *d, unsigned slot, struct ht_qconn *qc);
+void ht_dgclient_conn_out(struct ht_dgclient *d, unsigned slot);
+/* A DATAGRAM frame received on connection `slot`. */
+void ht_dgclient_datagram(struct ht_dgclient *d, unsigned slot, const uint8_t *data, size_t len);
 
-/* Stream events of the connection: true when they were the control
- * streams' (handled here). */
-bool ht_dgclient_uni_open(struct ht_dgclient *d, struct ht_qconn *qc, int64_t sid);
-bool ht_dgclient_stream_data(struct ht_dgclient *d, int64_t sid, const uint8_t *data, size_t len,
-			     bool fin);
-bool ht_dgclient_stream_reset(struct ht_dgclient *d, int64_t sid, uint64_t code);
-bool ht_dgclient_stream_closed(struct ht_dgclient *d, int64_t sid);
-void ht_dgclient_datagram(struct ht_dgclient *d, const uint8_t *data, size_t len);
-
-/* Status: device, addresses and counters into st and its connection c. */
-void ht_dgclient_status(const struct ht_dgclient *d, struct ht_status *st,
-			struct ht_status_conn *c);
+/* Status: the device into st, the session's addresses and counters into
+ * its first connection line (st->conns[0]). */
+void ht_dgclient_status(const struct ht_dgclient *d, struct ht_status *st);
 
 #endif

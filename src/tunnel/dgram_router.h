@@ -11,7 +11,11 @@
  * Every client connection has one ht_dgpeer, embedded in the
  * concentrator's per-connection object: it carries the control streams
  * (ctrlstream.h) under every ALPN, so the session negotiation of issue 5
- * has its place even without --tun.
+ * has its place even without --tun.  Each connection is a member of one
+ * tunneling session (sessions.h); the session, not the connection, owns
+ * the addresses, the downstream Packet Tag, the choice of the connection a
+ * packet goes on and the order upstream packets leave in (dgsess.h).  A
+ * session with one connection behaves as that connection alone.
  */
 #ifndef HATUN_TUNNEL_DGRAM_ROUTER_H
 #define HATUN_TUNNEL_DGRAM_ROUTER_H
@@ -48,6 +52,10 @@ struct ht_dgrouter_config {
 	ht_time session_linger; /* a session outlives its last connection (0: 30 s) */
 };
 
+/* A tunneling session's datagram state (dgram_router.c): hung on
+ * ht_session.user, it holds the pool leases and the session's dgsess. */
+struct ht_dgr_sess;
+
 /* One client connection's datagram-mode state. */
 struct ht_dgpeer {
 	struct ht_dgrouter *r;
@@ -56,12 +64,10 @@ struct ht_dgpeer {
 	struct ht_ctrl ctrl;
 	bool ctrl_ready; /* ht_ctrl_init ran (handshake done) */
 	enum qt_dgram_profile prof;
-	uint8_t naddr;
-	uint8_t addr[2][16]; /* leased: IPv4 (mapped) and/or IPv6 */
-	unsigned mtu;        /* tunnel MTU announced to this client */
-	uint16_t tag;        /* next Packet Tag (per connection until sessions) */
-	bool tap_ok;         /* TAP mode: configured, frames flow */
-	struct ht_session *sess; /* the tunneling session it created or joined */
+	unsigned mtu;             /* this connection's tunnel MTU */
+	struct ht_session *sess;  /* the tunneling session it created or joined */
+	struct ht_dgr_sess *ds;   /* that session's datagram state (sess->user) */
+	int slot;                 /* its path index in the session; -1: none */
 	struct ht_dg_counters ctr;
 };
 
@@ -76,13 +82,16 @@ void ht_dgrouter_free(struct ht_dgrouter *r);
 /* A connection was accepted (handshake done): the peer's control streams. */
 void ht_dgpeer_init(struct ht_dgpeer *p, struct ht_dgrouter *r, struct ht_qconn *qc,
 		    const uint8_t fp[HT_FP_LEN]);
-/* Its connection is gone: leases released (kept reserved). */
+/* Its connection is gone: it leaves its session (the session keeps its
+ * addresses while it lingers, docs/protocol/sessions.md). */
 void ht_dgpeer_release(struct ht_dgpeer *p);
 /* A DATAGRAM frame from it. */
 void ht_dgpeer_on_datagram(struct ht_dgpeer *p, const uint8_t *data, size_t len);
 
 /* Status: the peer's addresses ("10.8.0.7 2001:db8:8::7") and counters. */
 void ht_dgpeer_status(const struct ht_dgpeer *p, struct ht_status_conn *c);
+/* Status: its session (c->sess), in any mode. */
+void ht_dgpeer_session_status(const struct ht_dgpeer *p, struct ht_status_conn *c);
 /* The device name ("" without) and counters not tied to a client. */
 const char *ht_dgrouter_tun(const struct ht_dgrouter *r);
 void ht_dgrouter_counters(const struct ht_dgrouter *r, struct ht_dg_counters *c);

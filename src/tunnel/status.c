@@ -143,6 +143,41 @@ static void text_dg(struct sbuf *b, const char *indent, const struct ht_dg_count
 		put(b, "\n");
 }
 
+/* "session":{...}: the connection's tunneling session (issue 5). */
+static void put_sess(struct sbuf *b, const struct ht_status_sess *s)
+{
+	put(b, ",\"session\":{\"id\":%llu,\"connections\":%u,\"path\":%d,",
+	    (unsigned long long)s->id, s->conns, s->path);
+	put_str(b, "path_state", s->path_state);
+	put(b, ",\"picks\":%llu,\"picks_total\":%llu", (unsigned long long)s->picks,
+	    (unsigned long long)s->picks_total);
+	if (s->reorder)
+		put(b,
+		    ",\"reorder\":{\"in_order\":%llu,\"reordered\":%llu,\"late\":%llu,"
+		    "\"duplicates\":%llu,\"lost\":%llu,\"timed_out\":%llu,\"forced\":%llu,"
+		    "\"held\":%u,\"wait_ms\":%.3f}",
+		    (unsigned long long)s->ro.in_order, (unsigned long long)s->ro.reordered,
+		    (unsigned long long)s->ro.late, (unsigned long long)s->ro.dup,
+		    (unsigned long long)s->ro.lost, (unsigned long long)s->ro.timed_out,
+		    (unsigned long long)s->ro.forced, s->held, (double)s->wait / 1e6);
+	put(b, "}");
+}
+
+static void text_sess(struct sbuf *b, const struct ht_status_sess *s)
+{
+	put(b, "    session #%llu  path %d of %u  %s  share %.0f%%\n", (unsigned long long)s->id,
+	    s->path, s->conns, s->path_state[0] ? s->path_state : "-",
+	    s->picks_total ? 100.0 * (double)s->picks / (double)s->picks_total : 0.0);
+	if (s->reorder)
+		put(b,
+		    "    reorder: in order %llu  reordered %llu  late %llu  duplicates %llu  "
+		    "lost %llu  timed out %llu  forced %llu  held %u  wait %.1f ms\n",
+		    (unsigned long long)s->ro.in_order, (unsigned long long)s->ro.reordered,
+		    (unsigned long long)s->ro.late, (unsigned long long)s->ro.dup,
+		    (unsigned long long)s->ro.lost, (unsigned long long)s->ro.timed_out,
+		    (unsigned long long)s->ro.forced, s->held, (double)s->wait / 1e6);
+}
+
 int ht_status_json(const struct ht_status *st, char **out, size_t *len)
 {
 	struct sbuf b;
@@ -170,6 +205,10 @@ int ht_status_json(const struct ht_status *st, char **out, size_t *len)
 		const struct ht_status_conn *c = &st->conns[i];
 
 		put(&b, "%s{", i ? "," : "");
+		if (c->path[0] != '\0') {
+			put_str(&b, "path", c->path);
+			put(&b, ",\"share_pct\":%d,", c->share_pct);
+		}
 		put_str(&b, "peer", c->peer);
 		put(&b, ",");
 		put_str(&b, "fingerprint", c->fp);
@@ -192,6 +231,8 @@ int ht_status_json(const struct ht_status *st, char **out, size_t *len)
 			put(&b, ",");
 			put_dg(&b, &c->dg);
 		}
+		if (c->sess.id != 0)
+			put_sess(&b, &c->sess);
 		put(&b, "}");
 	}
 	put(&b, "]}\n");
@@ -236,7 +277,13 @@ int ht_status_text(const struct ht_status *st, char **out, size_t *len)
 	for (size_t i = 0; i < st->nconns; i++) {
 		const struct ht_status_conn *c = &st->conns[i];
 
-		put(&b, "  peer %s (%s)\n", c->peer, c->state);
+		if (c->path[0] != '\0' && c->share_pct >= 0)
+			put(&b, "  path %s: peer %s (%s)  share %d%%\n", c->path, c->peer, c->state,
+			    c->share_pct);
+		else if (c->path[0] != '\0')
+			put(&b, "  path %s: peer %s (%s)\n", c->path, c->peer, c->state);
+		else
+			put(&b, "  peer %s (%s)\n", c->peer, c->state);
 		put(&b, "    fingerprint %s\n", c->fp[0] ? c->fp : "-");
 		put(&b, "    alpn %s%s%s  srtt %.2f ms  cwnd %llu  lost %llu packets\n",
 		    c->alpn[0] ? c->alpn : "-", c->zero_rtt[0] ? "  0-RTT " : "", c->zero_rtt,
@@ -250,6 +297,8 @@ int ht_status_text(const struct ht_status *st, char **out, size_t *len)
 			put(&b, "    addresses %s\n", c->addrs[0] ? c->addrs : "-");
 			text_dg(&b, "    ", &c->dg);
 		}
+		if (c->sess.id != 0)
+			text_sess(&b, &c->sess);
 	}
 	return end(&b, out, len);
 }

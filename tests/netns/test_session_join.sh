@@ -11,6 +11,8 @@
 #   - a forged 16-byte ID and a 5-byte ID: UNKNOWN_SESSION_ID;
 #   - qt: New Session then Join on one connection (a second negotiation):
 #     CONFLICTING_STATE (0x2), then the connection is closed;
+#   - a session full of 8 connections that went silent (SIGKILLed clients):
+#     a ninth Join gets in, the stalest connection closed to make room;
 #   - the concentrator exits 0 on SIGTERM (ASan: no leak).
 # Root only (else SKIP, exit 77).
 set -u
@@ -100,6 +102,26 @@ expect "qt: second negotiation on one connection: stream reset 2 or connection c
 tb_wait 5 grep -q "control stream 2: element out of order" "$TB_DIR/conc.log" ||
 	tb_fail "no log line for the second negotiation"
 tb_ok "qt: the second negotiation is logged as out of order"
+
+# A full session: eight connections join A's session and then vanish
+# without a word (SIGKILL: no CONNECTION_CLOSE, as over a dead access link);
+# once they have been silent for 2 s a ninth Join gets in, the stalest
+# connection being closed to make room.
+pids=()
+for i in 1 2 3 4 5 6 7 8; do
+	tb_exec client timeout -s KILL 4 "$RAW" "$TB_CONC_V4:$PORT" "$SFP" "$TB_DIR/a/hatun.crt" \
+		"$TB_DIR/a/hatun.key" --uni --alpn qt --wait 30 "0210$ID" >/dev/null 2>&1 &
+	pids+=($!)
+done
+tb_wait 10 grep -q "session #1 joined: 8 connections" "$TB_DIR/conc.log" ||
+	{ tb__tail "$TB_DIR/conc.log"; tb_fail "eight connections did not join"; }
+for pid in "${pids[@]}"; do wait "$pid"; done
+sleep 2.5
+out=$(raw a qt "0210$ID")
+expect "a ninth Join to a session of 8 silent connections: accepted" "$out" "^stream 3 data 0110$ID\$"
+grep -q "session #1 is full: its connection on path [0-7], silent for [0-9.]* s, closed for the new one" \
+	"$TB_DIR/conc.log" || tb_fail "no log line for the connection closed to make room"
+tb_ok "the stalest connection was closed to make room (logged)"
 
 kill -TERM "$CONC_PID"
 wait "$CONC_PID"; rc=$?

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Multipath sessions in datagram mode (issue 5): the concentrator's side
+# (src/tunnel/dgsess.c) with the multipath client, on the standard testbed
+# with linkem on both access links (10 ms and 20 ms one way, 10 Mbit/s each,
+# so that one flow fills a link and the fast path's RTT grows until the
+# scheduler spills over to the other):
+# `hatun client --path name=dsl,src=WAN0 --path name=lte,src=WAN1 --tun`.
+#   - both paths join one session; the Address Request is answered with the
+#     session's address; `hatun status` at the concentrator shows both
+#     connections in the same session (path 0 and 1);
+#   - ping through the TUN; a download (curl) and an upload (socat) of
+#     MP_MB MiB each through the TUN arrive with the right SHA-256, the
+#     download spread over both links by the concentrator's scheduler
+#     (both access routers forward a share towards the client), and the
+#     session's reorder buffer at the concentrator counted the upload;
+#   - link 0, then link 1, is cut in the middle of a download: it completes
+#     with the right SHA-256 (the other link carries on); restored, the
+#     path rejoins;
+#   - both links down for 3 s: the paths come back in the same session (no
+#     new one, whether they reconnected and joined or revived), with the
+#     same address, and traffic flows;
+#   - SIGTERM: both exit 0 (ASan: no leaks).
+# Root only (else SKIP, exit 77).
+set -u
+# shellcheck source=tests/netns/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+tb_require_root
+tb_require_cmd curl python3 sha256sum socat
+
+BUILD=${HATUN_BUILD_DIR:-build}
+HATUN=$BUILD/src/cli/hatun
+[ -x "$HATUN" ] || tb_skip "no hatun binary at $HATUN"
+[ -c /dev/net/tun ] || tb_skip "no /dev/net/tun"
+PORT=4433
+MB=${MP_MB:-8}
+POOL4=192.0.2.64/26
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+
+tb_init
+[ -n "$TB_LINKEM" ] || tb_skip "no linkem (tools/linkem)"
+tb_topology_standard --linkem --delay 0:10 --delay 1:20 --rate 0:10 --rate 1:10 ||
+	tb_fail "topology"
+SV=$TB_SERVER_V4
+
+mkdir -p "$TB_DIR/c" "$TB_DIR/s" "$TB_DIR/www"
+CFP=$("$HATUN" genkey "$TB_DIR/c") || tb_fail "genkey client"
+SFP=$("$HATUN" genkey "$TB_DIR/s") || tb_fail "genkey concentrator"
+head -c $((MB * 1048576)) /dev/urandom >"$TB_DIR/www/file"
+want=$(sha256sum <"$TB_DIR/www/file" | cut -d' ' -f1)
+tb_bg --port tcp:8080 server python3 -m http.server 8080 --bind "$SV" \
+	--directory "$TB_DIR/www" || tb_fail "http server"
+
+tb_bg --port udp:$PORT --log "$TB_DIR/conc.log" concentrator \
+	"$HATUN" concentrator --listen "$TB_CONC_V4:$PORT" --cert "$TB_DIR/s/hatun.crt" \
+	--key "$TB_DIR/s/hatun.key" --allow "$CFP" --tun hd0 --pool 4:$POOL4 \
+	--control "$TB_DIR/conc.sock" --log-level debug || tb_fail "concentrator"
+CONC=$TB_LAST_PID
+
+tb_bg --log "$TB_DIR/client.log" client \
+	"$HATUN" client --server "$TB_CONC_V4:$PORT" --pin "$SFP" \
+	--cert "$TB_DIR/c/hatun.crt" --key "$TB_DIR/c/hatun.key" --ticket-file none \
+	--path "name=dsl,src=$TB_CLIENT_WAN0_V4" --path "name=lte,src=$TB_CLIENT_WAN1_V4" \
+	--tun hc0 --route "$SV/32" --control "$TB_DIR/client.sock" --log-level debug ||
+	tb_fail "client"
+CLI=$TB_LAST_PID
+
+cstatus() { tb_exec client "$HATUN" status --control "$TB_DIR/client.sock" 2>/dev/null; }
+conc_json() { "$HATUN" status --json --control "$TB_DIR/conc.sock"; }
+
+# path_state NAME: the state the client's `hatun status` shows for path NAME.
+path_state() {
+	cstatus | awk -v p="$1" '$1 == "path" && $2 == p ":" { s = $5; gsub(/[()]/, "", s); print s }'
+}
+
+wait_state() { # NAME STATE SECONDS
+	local i
+	for i in $(seq 1 $(($3 * 10))); do
+		[ "$(path_state "$1")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+down_pkts() { tb_link_counters | awk -v l="$1" '{ print $(2 + 2 * l) }'; }
+
+download() { # TAG
+	tb_exec client curl -sS --max-time 90 "http://$SV:8080/file" -o "$TB_DIR/dl-$1" \
+		2>"$TB_DIR/dl-$1.err" || { tb_log "download $1: $(cat "$TB_DIR/dl-$1.err")"; return 1; }
+	[ "$(sha256sum <"$TB_DIR/dl-$1" | cut -d' ' -f1)" = "$want" ] ||
+		{ tb_log "download $1: sha256 mismatch"; return 1; }
+	rm -f "$TB_DIR/dl-$1"
+}
+
+wait_state dsl active 10 || { cstatus; tb__tail "$TB_DIR/client.log"; tb_fail "path dsl not active"; }
+wait_state lte active 10 || { cstatus; tb_fail "path lte not active"; }
+tb_wait 5 grep -q "joined: 2 connections" "$TB_DIR/conc.log" ||
+	tb_fail "the concentrator did not see a session of 2 connections"
+tb_wait 10 grep -q "hc0: address 192\.0\.2\." "$TB_DIR/client.log" ||
+	{ tb__tail "$TB_DIR/client.log"; tb_fail "no configuration on hc0"; }
+A4=$(grep -o "hc0: address 192\.0\.2\.[0-9]*" "$TB_DIR/client.log" | tail -1 | cut -d' ' -f3)
+conc_json >"$TB_DIR/st0.json" || tb_fail "hatun status (concentrator)"
+python3 - "$TB_DIR/st0.json" "$A4" <<'PY' || tb_fail "concentrator status: one session of two connections"
+import json, sys
+s = json.load(open(sys.argv[1]))
+c = s["connections"]
+assert len(c) == 2, c
+ids = {x["session"]["id"] for x in c}
+assert len(ids) == 1 and 0 not in ids, ids
+assert sorted(x["session"]["path"] for x in c) == [0, 1], c
+assert all(x["session"]["connections"] == 2 for x in c), c
+assert all(x["addresses"] == sys.argv[2] for x in c), c
+PY
+tb_ok "two paths in one session, the session's address $A4 on both connections"
+
+tb_exec client ping -c 3 -i 0.2 -W 2 "$SV" >/dev/null || tb_fail "ping $SV through the tunnel"
+tb_ok "ping through the TUN"
+
+# ---- download spread over both links, upload reordered ------------------------------
+d0=$(down_pkts 0)
+d1=$(down_pkts 1)
+download spread || tb_fail "download over two paths"
+d0=$(($(down_pkts 0) - d0))
+d1=$(($(down_pkts 1) - d1))
+if [ "$d0" -le 100 ] || [ "$d1" -le 100 ]; then
+	tb_fail "download not spread over both links (packets down: $d0 / $d1)"
+fi
+tb_ok "$MB MiB download through the TUN, sha256 match, spread over both links ($d0 / $d1 packets)"
+
+tb_bg --port tcp:9000 server socat -u TCP-LISTEN:9000,bind="$SV" \
+	"CREATE:$TB_DIR/upload" || tb_fail "upload sink"
+tb_exec client socat -u "FILE:$TB_DIR/www/file" "TCP:$SV:9000" || tb_fail "upload"
+tb_wait 10 sh -c "[ \"\$(sha256sum <'$TB_DIR/upload' | cut -d' ' -f1)\" = '$want' ]" ||
+	tb_fail "upload: sha256 mismatch"
+conc_json >"$TB_DIR/st1.json" || tb_fail "hatun status (concentrator)"
+ro=$(python3 - "$TB_DIR/st1.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))["connections"]
+r = c[0]["session"]["reorder"]
+picks = [x["session"]["picks"] for x in c]
+assert r["in_order"] + r["reordered"] > 1000, r
+assert all(p > 0 for p in picks), picks
+print("in order %d, reordered %d, late %d, lost %d, timed out %d; downstream picks %s" %
+      (r["in_order"], r["reordered"], r["late"], r["lost"], r["timed_out"], picks))
+PY
+) || tb_fail "concentrator status after the transfers"
+tb_ok "$MB MiB upload through the TUN, sha256 match; concentrator: $ro"
+
+# ---- cut each link during a download -------------------------------------------------
+for L in 0 1; do
+	name=$([ "$L" = 0 ] && echo dsl || echo lte)
+	download "cut$L" &
+	dl=$!
+	sleep 1
+	tb_link_down "$L" || tb_fail "link $L down"
+	wait "$dl" || { tb__tail "$TB_DIR/conc.log"; tb_fail "download lost when link $L was cut"; }
+	tb_ok "link $L cut during a download: complete and correct"
+	tb_link_up "$L" || tb_fail "link $L up"
+	wait_state "$name" active 20 || { cstatus; tb_fail "path $name did not come back"; }
+	tb_exec client ping -c 2 -i 0.2 -W 2 "$SV" >/dev/null || tb_fail "ping after link $L restored"
+	tb_ok "link $L restored: path $name active again, ping through the TUN"
+done
+# ---- both links down at once, back within the linger ---------------------------------
+tb_link_down 0 || tb_fail "link 0 down"
+tb_link_down 1 || tb_fail "link 1 down"
+sleep 3
+tb_link_up 0 || tb_fail "link 0 up"
+tb_link_up 1 || tb_fail "link 1 up"
+wait_state dsl active 20 || { cstatus; tb_fail "path dsl did not come back"; }
+wait_state lte active 20 || { cstatus; tb_fail "path lte did not come back"; }
+tb_exec client ping -c 2 -i 0.2 -W 2 "$SV" >/dev/null || tb_fail "ping after both links came back"
+grep -q "session #2 created" "$TB_DIR/conc.log" && tb_fail "a new session instead of the old one"
+A4b=$(grep -o "hc0: address 192\.0\.2\.[0-9]*" "$TB_DIR/client.log" | tail -1 | cut -d' ' -f3)
+[ "$A4b" = "$A4" ] || tb_fail "address changed: $A4 -> $A4b"
+download back || tb_fail "download after both links came back"
+tb_ok "both links down for 3 s: still session #1 (no new one), same address $A4, ping and download"
+
+grep -q "session #[0-9]*: path [01] failed" "$TB_DIR/conc.log" &&
+	tb_log "the concentrator saw a path fail: $(grep -c 'path [01] failed' "$TB_DIR/conc.log") time(s)"
+
+tb_stop "$CLI" || tb_fail "client exit status (ASan?)"
+tb_stop "$CONC" || tb_fail "concentrator exit status (ASan?)"
+grep -q "ERROR: AddressSanitizer\\|runtime error" "$TB_DIR/conc.log" &&
+	tb_fail "sanitizer report in the concentrator log"
+tb_ok "both exit 0 on SIGTERM"
+tb_ok "multipath_dgram"
