@@ -376,7 +376,8 @@ static void connected(struct cv_conn *c)
 		conn_free(c, true, NULL);
 		return;
 	}
-	if (cv_relay_init(&c->relay, c->cfd, c->sfd, cv_relay_copy_mask()) != 0) {
+	if (cv_relay_init(&c->relay, c->cfd, c->sfd,
+			  cv_relay_copy_mask(c->c_mptcp, c->s_mptcp)) != 0) {
 		c->relay_on = true;
 		conn_free(c, true, NULL);
 		return;

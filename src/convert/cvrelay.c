@@ -12,11 +12,16 @@
  * then (the loop is level-triggered, so it comes back). */
 #define PUMP_ROUNDS 16
 
-unsigned cv_relay_copy_mask(void)
+unsigned cv_relay_copy_mask(bool fd0_mptcp, bool fd1_mptcp)
 {
 	const char *env = getenv("HATUN_CONVERT_COPY");
 
-	return env != NULL && strcmp(env, "1") == 0 ? 3u : 0u;
+	if (env != NULL && strcmp(env, "1") == 0)
+		return 3;
+	if (env != NULL && strcmp(env, "0") == 0)
+		return 0;
+	/* Direction 0 writes to fd1, direction 1 to fd0. */
+	return (fd1_mptcp ? 1u : 0u) | (fd0_mptcp ? 2u : 0u);
 }
 
 int cv_relay_init(struct cv_relay *r, int fd0, int fd1, unsigned copy_mask)

@@ -10,10 +10,11 @@
  * shutdown(SHUT_WR) on the destination once its buffer is empty (half-close
  * is relayed).  Not thread-safe; no allocation after cv_relay_init.
  *
- * Which directions copy is the caller's choice (cv_relay_copy_mask).
- * Splice is the default: on 6.18 it is not what corrupted uploads over two
- * MPTCP subflows (docs/protocol/convert.md, "Corrupted uploads over two
- * subflows"); copy exists to show that, and to compare costs.
+ * Which directions copy is the caller's choice (cv_relay_copy_mask): on
+ * 6.18, bytes spliced (or sent with sendfile() / MSG_MORE) into an MPTCP
+ * socket with two subflows sometimes reach the peer at the wrong offset
+ * (docs/protocol/convert.md, "Corrupted uploads over two subflows"), so
+ * directions into MPTCP sockets copy.
  */
 #ifndef HATUN_CONVERT_CVRELAY_H
 #define HATUN_CONVERT_CVRELAY_H
@@ -40,10 +41,12 @@ struct cv_relay {
 	uint32_t want[2];  /* after cv_relay_pump: epoll events fd[i] needs */
 };
 
-/* Bit i set: direction i copies.  Every direction splices, unless
- * HATUN_CONVERT_COPY=1 is in the environment (both copy): a switch for
- * comparisons (tests/netns/test_mptcp_splice.sh, perf), not an option. */
-unsigned cv_relay_copy_mask(void);
+/* Bit i set: direction i copies.  fdN_mptcp: socket N is an MPTCP socket.
+ * A direction that writes into an MPTCP socket copies (send(), no
+ * MSG_MORE); the others splice.  HATUN_CONVERT_COPY in the environment
+ * overrides, for the reproducer and comparisons (not an option): "1" every
+ * direction copies, "0" every direction splices. */
+unsigned cv_relay_copy_mask(bool fd0_mptcp, bool fd1_mptcp);
 
 /* Set up the directions (copy_mask from cv_relay_copy_mask).  0 or -errno
  * (r is then safe to cv_relay_close). */

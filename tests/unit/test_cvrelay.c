@@ -214,11 +214,15 @@ static void copy_switch(void **state)
 {
 	(void)state;
 	unsetenv("HATUN_CONVERT_COPY");
-	assert_int_equal(cv_relay_copy_mask(), 0);
+	/* Into an MPTCP socket: copy.  Direction 0 writes to fd1. */
+	assert_int_equal(cv_relay_copy_mask(false, false), 0);
+	assert_int_equal(cv_relay_copy_mask(false, true), 1);
+	assert_int_equal(cv_relay_copy_mask(true, false), 2);
+	assert_int_equal(cv_relay_copy_mask(true, true), 3);
 	setenv("HATUN_CONVERT_COPY", "1", 1);
-	assert_int_equal(cv_relay_copy_mask(), 3);
+	assert_int_equal(cv_relay_copy_mask(false, false), 3);
 	setenv("HATUN_CONVERT_COPY", "0", 1);
-	assert_int_equal(cv_relay_copy_mask(), 0);
+	assert_int_equal(cv_relay_copy_mask(true, true), 0);
 	unsetenv("HATUN_CONVERT_COPY");
 }
 
