@@ -4,10 +4,12 @@
 # topology, same run.
 #
 # usage: bench/datagram.sh [--seconds S] [--only NAME,NAME...] [--no-latency]
+#                          [--no-throughput]
 #   --seconds S   iperf3 duration per run (default $BENCH_SECONDS or 10)
 #   --only LIST   subset of: wireguard openvpn hatun_datagram (direct is
 #                 always measured first, as the reference)
 #   --no-latency  skip part 2
+#   --no-throughput  skip part 1
 # env: HATUN_BUILD_DIR (hatun and linkem; default build/release),
 #      BENCH_HATUN, BENCH_SECONDS, PING_SECONDS (part 2, default 10)
 #
@@ -28,6 +30,7 @@ set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 ONLY=""
 LATENCY=yes
+THROUGHPUT=yes
 ALL=(wireguard openvpn hatun_datagram)
 
 while [ $# -gt 0 ]; do
@@ -35,7 +38,8 @@ while [ $# -gt 0 ]; do
 	--seconds) BENCH_SECONDS=$2; shift 2 ;;
 	--only) ONLY=$2; shift 2 ;;
 	--no-latency) LATENCY=no; shift ;;
-	-h | --help) sed -n '2,27p' "$0"; exit 0 ;;
+	--no-throughput) THROUGHPUT=no; shift ;;
+	-h | --help) sed -n '2,28p' "$0"; exit 0 ;;
 	*) echo "datagram.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -52,9 +56,11 @@ fi
 # ---- part 1: throughput and CPU --------------------------------------------------------
 only=direct
 for a in "${ALTS[@]}"; do only+=",$a"; done
-echo "## Throughput: iperf3 TCP through each full-tunnel VPN (plain veth, ${BENCH_SECONDS} s per run)"
-echo
-bash "$SRC/bench/throughput.sh" --seconds "$BENCH_SECONDS" --only "$only" || exit 1
+if [ "$THROUGHPUT" = yes ]; then
+	echo "## Throughput: iperf3 TCP through each full-tunnel VPN (plain veth, ${BENCH_SECONDS} s per run)"
+	echo
+	bash "$SRC/bench/throughput.sh" --seconds "$BENCH_SECONDS" --only "$only" || exit 1
+fi
 [ "$LATENCY" = yes ] || exit 0
 
 # ---- part 2: latency under load -------------------------------------------------------------

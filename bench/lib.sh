@@ -528,6 +528,7 @@ bench_hatun_stream() {
 # into the tunnel (policy rule "from <inner> lookup 112", table: default
 # dev <tun>), so the testbed's routes are untouched.
 BENCH_HD_POOL=192.0.2.80/29
+BENCH_HD_CLIENT_ARGS=() # more client options (multipath.sh: the --paths)
 bench_hatun_datagram() {
 	local d hatun cfp sfp inner
 	bench__reset hatun-datagram
@@ -539,7 +540,8 @@ bench_hatun_datagram() {
 	bench__bg --log "$d/client.log" \
 		--until "grep -q 'hdc$TB_PREFIX: address 192' $d/client.log" client \
 		"$hatun" client --server "$TB_CONC_V4:4434" --pin "$sfp" \
-		--cert "$d/hc/hatun.crt" --key "$d/hc/hatun.key" --tun "hdc$TB_PREFIX" || return 1
+		--cert "$d/hc/hatun.crt" --key "$d/hc/hatun.key" --tun "hdc$TB_PREFIX" \
+		"${BENCH_HD_CLIENT_ARGS[@]}" || return 1
 	inner=$(grep -o "hdc$TB_PREFIX: address 192\.0\.2\.[0-9]*" "$d/client.log" | tail -1 | cut -d' ' -f3)
 	[ -n "$inner" ] || { tb__err "hatun datagram: no address assigned"; return 1; }
 	tb_exec client ip route add default dev "hdc$TB_PREFIX" table 112 || return 1

@@ -11,6 +11,7 @@
 #   --cuts N    handover runs: link 0 cut 2 s into a download, restored 3 s
 #               later (default 3; the issue's figure is the median of 10)
 #   --only LIST comma-separated subset of: path0 path1 mptcp hatun_session
+#               hatun_session_dgram
 # env: HATUN_BUILD_DIR (linkem; default build/bench, built on demand)
 #
 # Prints progress on stderr and markdown on stdout: Mbit/s with 1 and 8
@@ -25,7 +26,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 CUTS=3
 UNEQUAL=0
 ONLY=""
-ALL=(path0 path1 mptcp hatun_session)
+ALL=(path0 path1 mptcp hatun_session hatun_session_dgram)
 GAP_PORT=5401
 
 while [ $# -gt 0 ]; do
@@ -106,6 +107,22 @@ bench_hatun_session() {
 	BENCH_PORT=5401
 	BENCH_SOCKS=127.0.0.1:1080
 	BENCH_NOTE="hatun $("$hatun" version | head -1 | cut -d' ' -f2) stream mode, two paths in one session (--path src=wan0, --path src=wan1, scheduler ${BENCH_SCHED:-min-rtt}): each TCP connection on one path's QUIC connection; a failed path's connection migrates to the other"
+}
+
+# The same session in datagram mode: iperf3 and the handover download from
+# the client's tunnel address, every packet scheduled over both paths
+# (min-rtt) and put back in order by Packet Tag at the other end.
+bench_hatun_session_dgram() {
+	local rc
+	BENCH_HD_CLIENT_ARGS=(--ticket-file none
+		--path "name=link0,src=$TB_CLIENT_WAN0_V4" --path "name=link1,src=$TB_CLIENT_WAN1_V4"
+		${BENCH_SCHED:+--scheduler "$BENCH_SCHED"})
+	bench_hatun_datagram
+	rc=$?
+	BENCH_HD_CLIENT_ARGS=()
+	[ "$rc" = 0 ] || return "$rc"
+	BENCH_NAME="hatun session, datagram mode"
+	BENCH_NOTE="$BENCH_NOTE; two paths in one session (--path src=wan0, --path src=wan1, scheduler ${BENCH_SCHED:-min-rtt} at both ends), reorder by Packet Tag at both ends"
 }
 
 pct() { awk -v v="$1" -v s="$SUM" 'BEGIN { if (v != "-") printf "%.0f%%", 100 * v / s; else printf "-" }'; }

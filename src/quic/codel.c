@@ -19,12 +19,14 @@ static ht_time control_law(const struct ht_codel *c, ht_time t)
 }
 
 /* RFC 8289 dodequeue(): is this packet's sojourn part of a standing queue? */
-static bool ok_to_drop(struct ht_codel *c, ht_time now, ht_time enq, size_t left)
+static bool ok_to_drop(struct ht_codel *c, ht_time now, ht_time enq, size_t left,
+		       ht_time path_delay)
 {
-	ht_time sojourn = now > enq ? now - enq : 0;
+	ht_time sojourn = (now > enq ? now - enq : 0) + path_delay;
 
-	/* Below target, or the last packet (an MTU's worth): no standing queue. */
-	if (sojourn < c->target || left == 0) {
+	/* Below target, or the last packet (an MTU's worth) of a queue that is
+	 * only ours: no standing queue. */
+	if (sojourn < c->target || (left == 0 && path_delay < c->target)) {
 		c->first_above = 0;
 		return false;
 	}
@@ -35,9 +37,10 @@ static bool ok_to_drop(struct ht_codel *c, ht_time now, ht_time enq, size_t left
 	return now >= c->first_above;
 }
 
-bool ht_codel_drop(struct ht_codel *c, ht_time now, ht_time enq, size_t left)
+bool ht_codel_drop(struct ht_codel *c, ht_time now, ht_time enq, size_t left,
+		   ht_time path_delay)
 {
-	bool ok = ok_to_drop(c, now, enq, left);
+	bool ok = ok_to_drop(c, now, enq, left, path_delay);
 
 	if (c->dropping) {
 		if (!ok) {

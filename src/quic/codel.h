@@ -33,7 +33,12 @@ struct ht_codel {
 void ht_codel_init(struct ht_codel *c, ht_time target, ht_time interval);
 
 /* The head packet was enqueued at `enq` and would leave now; `left` packets
- * stay behind it.  True: drop it (and ask again for the next head). */
-bool ht_codel_drop(struct ht_codel *c, ht_time now, ht_time enq, size_t left);
+ * stay behind it; `path_delay` is the standing queue it will meet after
+ * ours (pathq.h; 0 if none).  Its sojourn is (now - enq) + path_delay:
+ * the queue CoDel manages is ours and the path's together, so the last
+ * packet of ours is spared only when the path has no standing queue.
+ * True: drop it (and ask again for the next head). */
+bool ht_codel_drop(struct ht_codel *c, ht_time now, ht_time enq, size_t left,
+		   ht_time path_delay);
 
 #endif

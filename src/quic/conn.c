@@ -143,9 +143,8 @@ void ht_qc_conn_free(struct ht_qconn *c)
 		free(c->rx);
 	}
 	ht_qstream_free_all(c);
-	for (size_t i = 0; i < c->dq_len; i++)
-		free(c->dq[(c->dq_head + i) % c->dq_cap]);
-	free(c->dq);
+	if (c->dq_on)
+		ht_dgq_free(&c->dq);
 	if (c->conn != NULL)
 		ngtcp2_conn_del(c->conn);
 	ht_tls_session_deinit(&c->tls);

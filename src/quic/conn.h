@@ -211,10 +211,21 @@ int ht_qconn_stream_stop_sending(struct ht_qconn *c, int64_t sid, uint64_t app_e
  * HT_QERR_STATE (peer has no DATAGRAM support / handshake not done).
  * The queue (settings.max_dgram_queue) is managed by sojourn time: CoDel
  * (codel.h, target 5 ms, interval 100 ms) drops at its head while it
- * stands above target; stats.dgram_codel_drops counts those. */
+ * stands above target; stats.dgram_codel_drops counts those.  The sojourn
+ * includes the path's standing queue (pathq.h: minimum RTT of the last
+ * interval, at least HT_QDGRAM_MIN_SAMPLES samples, minus the minimum of
+ * the last one or two HT_QDGRAM_BASE_SPAN). */
 #define HT_QDGRAM_TARGET (5 * HT_MS)
 #define HT_QDGRAM_INTERVAL (100 * HT_MS)
+#define HT_QDGRAM_BASE_SPAN (2000 * HT_MS)
+#define HT_QDGRAM_MIN_SAMPLES 8
 int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len);
+/* The same for a packet of flow `flow` (a hash of the inner packet's
+ * addresses, protocol and ports; 0: unknown): a packet whose flow has
+ * nothing queued is sent before the bulk (dgq.h), so sparse flows (ping,
+ * DNS, interactive) do not wait behind a bulk transfer's queue. */
+int ht_qconn_send_datagram_flow(struct ht_qconn *c, const uint8_t *data, size_t len,
+				uint32_t flow);
 
 /* The largest DATAGRAM payload ht_qconn_send_datagram takes now: on the
  * current path (PMTUD may still raise it) and as the peer allows; 0 before

@@ -251,7 +251,8 @@ int ht_qconn_stream_stop_sending(struct ht_qconn *c, int64_t sid, uint64_t app_e
 	return 0;
 }
 
-int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len)
+int ht_qconn_send_datagram_flow(struct ht_qconn *c, const uint8_t *data, size_t len,
+				uint32_t flow)
 {
 	const ngtcp2_transport_params *rp;
 	struct ht_qdgram *d;
@@ -265,23 +266,33 @@ int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len)
 	if (len + 8 > rp->max_datagram_frame_size ||
 	    len + 64 > ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn))
 		return HT_QERR_TOO_BIG;
-	if (c->dq == NULL) {
-		c->dq_cap = c->set.max_dgram_queue ? c->set.max_dgram_queue : 128;
-		if ((c->dq = calloc(c->dq_cap, sizeof(*c->dq))) == NULL)
-			return HT_QERR_NOMEM;
-		ht_codel_init(&c->dq_codel, HT_QDGRAM_TARGET, HT_QDGRAM_INTERVAL);
+	if (!c->dq_on) {
+		int rv = ht_dgq_init(&c->dq, c->set.max_dgram_queue ? c->set.max_dgram_queue : 128,
+				     HT_QDGRAM_TARGET, HT_QDGRAM_INTERVAL);
+
+		if (rv < 0)
+			return rv;
+		ht_pathq_init(&c->dq_pathq, HT_QDGRAM_INTERVAL, HT_QDGRAM_BASE_SPAN,
+			      HT_QDGRAM_MIN_SAMPLES);
+		c->dq_on = true;
 	}
-	if (c->dq_len == c->dq_cap)
-		return HT_QERR_FULL;
 	if ((d = malloc(sizeof(*d) + len)) == NULL)
 		return HT_QERR_NOMEM;
 	d->len = len;
 	d->t = ht_now();
+	d->flow = flow;
 	memcpy(d->data, data, len);
-	c->dq[(c->dq_head + c->dq_len) % c->dq_cap] = d;
-	c->dq_len++;
+	if (!ht_dgq_push(&c->dq, d)) {
+		free(d);
+		return HT_QERR_FULL;
+	}
 	ht_qconn_queue_flush(c);
 	return 0;
+}
+
+int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len)
+{
+	return ht_qconn_send_datagram_flow(c, data, len, 0);
 }
 
 size_t ht_qconn_max_datagram(struct ht_qconn *c, bool nominal)
@@ -346,7 +357,7 @@ void ht_qconn_get_stats(struct ht_qconn *c, struct ht_qconn_stats *st)
 	st->pkts_received = c->pkts_received;
 	st->streams_open = c->nstreams;
 	st->lost_pkts = c->lost_closed;
-	st->dgram_codel_drops = c->dq_codel.drops;
+	st->dgram_codel_drops = c->dq.codel.drops;
 	if (c->conn == NULL)
 		return;
 	ngtcp2_conn_get_conn_stat(c->conn, &cs);
@@ -368,7 +379,7 @@ void ht_qconn_get_pathinfo(struct ht_qconn *c, struct ht_qconn_pathinfo *pi)
 	ngtcp2_tstamp tx;
 
 	memset(pi, 0, sizeof(*pi));
-	pi->dgram_queued = c->dq_len;
+	pi->dgram_queued = c->dq_on ? ht_dgq_len(&c->dq) : 0;
 	pi->streams_bidi = c->nstreams - c->nuni;
 	pi->last_rx = c->last_rx;
 	pi->bytes_sent = c->bytes_sent;

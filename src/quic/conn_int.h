@@ -5,8 +5,9 @@
 
 #include <ngtcp2/ngtcp2.h>
 
-#include "quic/codel.h"
+#include "quic/dgq.h"
 #include "quic/conn.h"
+#include "quic/pathq.h"
 #include "quic/tls.h"
 #include "quic/udp.h"
 
@@ -64,12 +65,6 @@ enum ht_qconn_state {
 	QC_DRAINING, /* the peer closed: linger silently */
 };
 
-struct ht_qdgram {
-	ht_time t; /* enqueued (CoDel sojourn) */
-	size_t len;
-	uint8_t data[];
-};
-
 struct ht_qcid {
 	struct ht_qcid *hnext;     /* server table chain */
 	struct ht_qcid *conn_next; /* all CIDs of one connection */
@@ -117,6 +112,10 @@ struct ht_qconn {
 	size_t pend_off, pend_len, pend_seg;
 	struct ht_udp_addr pend_local, pend_remote;
 	bool tx_blocked;
+	/* Client in datagram mode: local queue limits (conn_io.c,
+	 * tune_local_queue): batch bytes (0: no limit yet), last tuning. */
+	size_t txq_batch;
+	ht_time txq_tuned;
 
 	/* Closing: the CONNECTION_CLOSE packet, repeated on input. */
 	uint8_t *close_pkt;
@@ -130,10 +129,13 @@ struct ht_qconn {
 	struct ht_qstream *ready;
 	struct ht_qstream *notify;
 
-	/* Outgoing DATAGRAM frames (bounded FIFO, CoDel at the head). */
-	struct ht_qdgram **dq;
-	size_t dq_head, dq_len, dq_cap;
-	struct ht_codel dq_codel;
+	/* Outgoing DATAGRAM frames (dgq.h: bounded, sparse flows first, CoDel
+	 * fed the path's standing queue from the RTT samples; dq_rtt_seen:
+	 * the last latest_rtt fed, to feed each sample once). */
+	struct ht_dgq dq;
+	bool dq_on; /* dq initialised (the first datagram sent) */
+	struct ht_pathq dq_pathq;
+	ht_time dq_rtt_seen;
 
 	/* Stats not kept by ngtcp2. */
 	uint64_t bytes_sent, bytes_received, pkts_sent, pkts_received, lost_closed;

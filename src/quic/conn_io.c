@@ -21,11 +21,26 @@
 
 /* ---- read path ------------------------------------------------------------------ */
 
+/* Feed a new RTT sample, if the packet just read brought one, to the
+ * estimate of the path's standing queue (pathq.h) that the DATAGRAM
+ * queue's CoDel adds to each sojourn. */
+static void pathq_sample(struct ht_qconn *c, ht_time ts)
+{
+	ngtcp2_conn_stat cs;
+
+	ngtcp2_conn_get_conn_stat(c->conn, &cs);
+	if (cs.latest_rtt == c->dq_rtt_seen || cs.latest_rtt == 0)
+		return;
+	c->dq_rtt_seen = cs.latest_rtt;
+	ht_pathq_sample(&c->dq_pathq, ts, cs.latest_rtt);
+}
+
 int ht_qconn_input(struct ht_qconn *c, const struct ht_udp_addr *local,
 		   const struct ht_udp_addr *remote, const uint8_t *data, size_t len)
 {
 	ngtcp2_path path;
 	ngtcp2_pkt_info pi = {0};
+	ht_time ts = ht_now();
 	int rv;
 
 	if (c->state == QC_CLOSING) {
@@ -44,10 +59,12 @@ int ht_qconn_input(struct ht_qconn *c, const struct ht_udp_addr *local,
 	path.user_data = NULL;
 	c->bytes_received += len;
 	c->pkts_received++;
-	c->last_rx = ht_now();
-	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, c->last_rx);
+	c->last_rx = ts;
+	rv = ngtcp2_conn_read_pkt(c->conn, &path, &pi, data, len, ts);
 	switch (rv) {
 	case 0:
+		if (c->dq_on)
+			pathq_sample(c, ts);
 		ht_qconn_queue_flush(c);
 		break;
 	case NGTCP2_ERR_DRAINING:
@@ -185,27 +202,23 @@ static ngtcp2_ssize write_one(struct ht_qconn *c, ngtcp2_path *path, ngtcp2_pkt_
 	ngtcp2_ssize n, wlen = -1;
 	struct ht_qstream *s;
 	size_t nv, bytes;
+	struct ht_qdgram *d = NULL;
 	bool fin;
 
 	*again = false;
-	/* CoDel: a head datagram that waited through a standing queue goes. */
-	while (c->dq_len > 0 &&
-	       ht_codel_drop(&c->dq_codel, ts, c->dq[c->dq_head]->t, c->dq_len - 1)) {
-		free(c->dq[c->dq_head]);
-		c->dq_head = (c->dq_head + 1) % c->dq_cap;
-		c->dq_len--;
-	}
-	if (c->dq_len > 0) {
-		struct ht_qdgram *d = c->dq[c->dq_head];
+	/* The next datagram, after CoDel dropped those that waited through a
+	 * standing queue (ours and the path's). */
+	if (c->dq_on && ht_dgq_len(&c->dq) > 0)
+		d = ht_dgq_peek(&c->dq, ts, ht_pathq_delay(&c->dq_pathq, ts));
+	if (d != NULL) {
 		ngtcp2_vec dv = {d->data, d->len};
 		int accepted = 0;
 
 		n = ngtcp2_conn_writev_datagram(c->conn, path, pi, p, max, &accepted,
 						NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &dv, 1, ts);
 		if (accepted || n == NGTCP2_ERR_INVALID_ARGUMENT || n == NGTCP2_ERR_INVALID_STATE) {
+			ht_dgq_pop(&c->dq);
 			free(d);
-			c->dq_head = (c->dq_head + 1) % c->dq_cap;
-			c->dq_len--;
 		}
 		if (n == NGTCP2_ERR_WRITE_MORE || n == NGTCP2_ERR_INVALID_ARGUMENT ||
 		    n == NGTCP2_ERR_INVALID_STATE) {
@@ -264,6 +277,40 @@ static ngtcp2_ssize write_one(struct ht_qconn *c, ngtcp2_path *path, ngtcp2_pkt_
 	return n;
 }
 
+/* A client's own socket in datagram mode: hold at most ~2 ms of the
+ * delivery rate in the local qdisc and device (SO_SNDBUF), and send
+ * batches of ~1 ms — what TCP Small Queues and TSO autosizing do for a TCP
+ * socket.  A UDP socket has neither, so QUIC's congestion window would
+ * fill a bottleneck qdisc on this host (a shaper on the access link)
+ * where neither the tunnelled flows nor CoDel can see it; held back, the
+ * queue forms in the DATAGRAM queue instead, where CoDel manages it and
+ * sparse flows pass it (dgq.h).  The delivery rate is ngtcp2's maximum of
+ * the last rounds, so this never holds the sender below what the path
+ * delivered; re-tuned every HT_TXQ_RETUNE. */
+#define HT_TXQ_RETUNE (100 * HT_MS)
+#define HT_TXQ_SNDBUF_MIN (16 * 1024)
+#define HT_TXQ_SNDBUF_MAX (8 << 20)
+static void tune_local_queue(struct ht_qconn *c)
+{
+	ngtcp2_conn_stat cs;
+	ht_time now = ht_loop_now(c->loop);
+	uint64_t want;
+
+	if (c->srv != NULL || !c->dq_on || now - c->txq_tuned < HT_TXQ_RETUNE)
+		return;
+	c->txq_tuned = now;
+	ngtcp2_conn_get_conn_stat(c->conn, &cs);
+	if (cs.delivery_rate_sec == 0)
+		return;
+	c->txq_batch = (size_t)(cs.delivery_rate_sec / 1000); /* 1 ms */
+	want = cs.delivery_rate_sec / 500;                    /* 2 ms */
+	if (want < HT_TXQ_SNDBUF_MIN)
+		want = HT_TXQ_SNDBUF_MIN;
+	if (want > HT_TXQ_SNDBUF_MAX)
+		want = HT_TXQ_SNDBUF_MAX;
+	ht_udp_set_sndbuf(c->sock, (int)want);
+}
+
 static void close_app(struct ht_qconn *c)
 {
 	ngtcp2_connection_close_error ccerr;
@@ -286,6 +333,7 @@ void ht_qc_conn_write(struct ht_qconn *c)
 		close_app(c);
 		return;
 	}
+	tune_local_queue(c);
 	ngtcp2_path_storage_zero(&ps);
 	max = ngtcp2_conn_get_max_tx_udp_payload_size(c->conn);
 	if (max > c->txcap)
@@ -299,6 +347,8 @@ void ht_qc_conn_write(struct ht_qconn *c)
 			maxsegs = 1;
 		if (maxsegs > HT_UDP_MAX_GSO_SEGS)
 			maxsegs = HT_UDP_MAX_GSO_SEGS;
+		if (c->txq_batch > 0 && maxsegs > c->txq_batch / max)
+			maxsegs = c->txq_batch / max > 2 ? c->txq_batch / max : 2;
 		ts = ht_now();
 		while (npkts < maxsegs) {
 			bool again;

@@ -44,6 +44,11 @@ static void set_bufsize(int fd, int opt_force, int opt, int size)
 	(void)setsockopt(fd, SOL_SOCKET, opt, &size, sizeof(size));
 }
 
+void ht_udp_set_sndbuf(struct ht_udp_sock *s, int bytes)
+{
+	set_bufsize(s->fd, SO_SNDBUFFORCE, SO_SNDBUF, bytes);
+}
+
 int ht_udp_open(struct ht_udp_sock *s, const struct ht_udp_opts *o)
 {
 	int family = o->family, one = 1, fd, err;

@@ -51,6 +51,9 @@ struct ht_udp_opts {
  * s->fd is -1 on failure. */
 int ht_udp_open(struct ht_udp_sock *s, const struct ht_udp_opts *o);
 void ht_udp_close(struct ht_udp_sock *s);
+/* Change SO_SNDBUF (the kernel doubles it for its bookkeeping): what the
+ * socket may hold in the local qdisc and device before sends get EAGAIN. */
+void ht_udp_set_sndbuf(struct ht_udp_sock *s, int bytes);
 
 /* One received datagram (a GRO batch is split by the caller: `seg` is the
  * segment size, every segment but the last is exactly `seg` bytes). */

@@ -11,6 +11,7 @@
 
 #include "core/log.h"
 #include "proto/err.h"
+#include "tunnel/ippkt.h"
 #include "tunnel/tun.h"
 
 /* Packets read per readiness event: fairness with the QUIC sockets. */
@@ -241,7 +242,9 @@ int ht_dg_send(struct ht_qconn *qc, enum qt_dgram_profile prof, uint16_t *tag, u
 		*tag = qt_tag_add(*tag, 1);
 		off = (size_t)rv;
 	}
-	rv = ht_qconn_send_datagram(qc, frame + off, len + (headroom - off));
+	rv = ht_qconn_send_datagram_flow(qc, frame + off, len + (headroom - off),
+					 ht_ippkt_flow_hash(frame + headroom, len,
+							    proto == QT_ETHERTYPE_TEB));
 	switch (rv) {
 	case 0:
 		ctr->tx_pkts++;

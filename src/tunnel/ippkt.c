@@ -43,6 +43,55 @@ uint16_t ht_ippkt_csum(const uint8_t *buf, size_t len, uint32_t sum)
 	return (uint16_t)~sum;
 }
 
+#define PROTO_UDP 17
+#define ETH_HLEN 14
+
+/* FNV-1a, 32 bits. */
+static uint32_t fnv(uint32_t h, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+uint32_t ht_ippkt_flow_hash(const uint8_t *pkt, size_t len, bool ether)
+{
+	uint32_t h = 2166136261u;
+	size_t off;
+	uint8_t proto;
+
+	if (ether) {
+		uint16_t type;
+
+		if (len < ETH_HLEN)
+			return 0;
+		type = (uint16_t)(pkt[12] << 8 | pkt[13]);
+		if (type != 0x0800 && type != 0x86dd) {
+			h = fnv(h, pkt, ETH_HLEN); /* the MAC pair and EtherType */
+			return h != 0 ? h : 1;
+		}
+		pkt += ETH_HLEN;
+		len -= ETH_HLEN;
+	}
+	if (len >= 20 && pkt[0] >> 4 == 4) {
+		off = (size_t)(pkt[0] & 0xf) * 4;
+		proto = pkt[9];
+		h = fnv(h, pkt + 12, 8);
+		if ((pkt[6] & 0x1f) != 0 || pkt[7] != 0)
+			off = len; /* a non-first fragment: no ports */
+	} else if (len >= 40 && pkt[0] >> 4 == 6) {
+		off = 40;
+		proto = pkt[6];
+		h = fnv(h, pkt + 8, 32);
+	} else {
+		return 0;
+	}
+	h = fnv(h, &proto, 1);
+	if ((proto == PROTO_TCP || proto == PROTO_UDP) && off + 4 <= len)
+		h = fnv(h, pkt + off, 4);
+	return h != 0 ? h : 1;
+}
+
 /* The TCP header of pkt (no extension headers, first fragment only), or NULL. */
 static uint8_t *tcp_of(uint8_t *pkt, size_t len, size_t *tlen, int *v)
 {

@@ -32,6 +32,13 @@ bool ht_ippkt_clamp_mss(uint8_t *pkt, size_t len, unsigned mtu);
 int ht_ippkt_too_big(uint8_t *out, size_t cap, const uint8_t *pkt, size_t len, unsigned mtu,
 		     const uint8_t self[16]);
 
+/* A hash of the packet's flow (addresses, protocol, and the TCP / UDP
+ * ports unless a non-first IPv4 fragment), never 0; 0 when pkt is not an
+ * IPv4 / IPv6 packet.  `ether`: pkt is an Ethernet frame (TAP mode): the
+ * IP packet inside it, else its MAC addresses and EtherType.  For the
+ * DATAGRAM queue's sparse-flow priority (quic/dgq.h). */
+uint32_t ht_ippkt_flow_hash(const uint8_t *pkt, size_t len, bool ether);
+
 /* Internet checksum of buf folded with a running sum (host order). */
 uint16_t ht_ippkt_csum(const uint8_t *buf, size_t len, uint32_t sum);
 

@@ -107,6 +107,21 @@ for dst in "$SV" "[$SV6]"; do
 done
 tb_ok "ping, curl (v4, v6), the server sees the tunnel addresses"
 
+# Sparse packets on an idle tunnel are never dropped: the DATAGRAM queue's
+# CoDel also counts the path's standing queue (quic/pathq.h), and an idle
+# connection's RTT samples (old, few, with the peer's ACK delay) must not
+# read as one.
+for spec in "4 0.2" "3 0.5" "3 1"; do
+	read -r n gap <<<"$spec"
+	got=$(TB_TIMEOUT=15 tb_exec client ping -n -c "$n" -i "$gap" -W 2 "$SV" | grep -c "bytes from")
+	[ "$got" = "$n" ] || tb_fail "idle tunnel: $got of $n pings $gap s apart answered"
+done
+"$HATUN" status --json --control "$TB_DIR/ctl/client.sock" >"$TB_DIR/sti.json" ||
+	tb_fail "hatun status (client)"
+soj=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["connections"][0]["datagrams"]["dropped"]["sojourn"])' "$TB_DIR/sti.json")
+[ "$soj" = 0 ] || tb_fail "idle tunnel: $soj datagrams dropped by sojourn"
+tb_ok "idle tunnel: pings 0.2, 0.5 and 1 s apart all answered, no sojourn drop"
+
 for dst in "$SV" "$SV6"; do
 	src=$A4
 	case $dst in *:*) src=$A6 ;; esac

@@ -1,6 +1,7 @@
 /* Unit tests for src/quic/codel.c with simulated time: no drop for a
  * short burst, drops once a standing queue outlives the interval, a rising
- * drop rate, and the end of dropping when the queue drains. */
+ * drop rate, the end of dropping when the queue drains, and a standing
+ * queue on the path (path_delay) that makes even our last packet go. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,13 +20,13 @@ static void test_burst_passes(void **state)
 	ht_codel_init(&c, 5 * MS, 100 * MS);
 	/* 50 ms of 20 ms-old packets: above target, but not for an interval. */
 	for (ht_time now = 1000 * MS; now < 1050 * MS; now += MS)
-		assert_false(ht_codel_drop(&c, now, now - 20 * MS, 10));
+		assert_false(ht_codel_drop(&c, now, now - 20 * MS, 10, 0));
 	/* Below target resets the clock. */
-	assert_false(ht_codel_drop(&c, 1051 * MS, 1050 * MS, 10));
+	assert_false(ht_codel_drop(&c, 1051 * MS, 1050 * MS, 10, 0));
 	for (ht_time now = 1052 * MS; now < 1140 * MS; now += MS)
-		assert_false(ht_codel_drop(&c, now, now - 20 * MS, 10));
+		assert_false(ht_codel_drop(&c, now, now - 20 * MS, 10, 0));
 	/* The last packet in the queue is never dropped. */
-	assert_false(ht_codel_drop(&c, 2000 * MS, 1000 * MS, 0));
+	assert_false(ht_codel_drop(&c, 2000 * MS, 1000 * MS, 0, 0));
 	assert_int_equal(c.drops, 0);
 }
 
@@ -39,7 +40,7 @@ static void test_standing_queue(void **state)
 	ht_codel_init(&c, 5 * MS, 100 * MS);
 	/* One packet per ms, each 30 ms old: a standing queue. */
 	for (now = 1000 * MS; now < 1600 * MS; now += MS) {
-		if (ht_codel_drop(&c, now, now - 30 * MS, 30)) {
+		if (ht_codel_drop(&c, now, now - 30 * MS, 30, 0)) {
 			if (first == 0)
 				first = now;
 			if (now < first + 200 * MS)
@@ -55,7 +56,30 @@ static void test_standing_queue(void **state)
 	assert_true(drops_next_200 > drops_first_200);
 	assert_true(c.dropping);
 	/* The queue drains: dropping stops at once. */
-	assert_false(ht_codel_drop(&c, now, now - MS, 3));
+	assert_false(ht_codel_drop(&c, now, now - MS, 3, 0));
+	assert_false(c.dropping);
+}
+
+static void test_path_queue(void **state)
+{
+	struct ht_codel c;
+	ht_time now, first = 0;
+
+	(void)state;
+	ht_codel_init(&c, 5 * MS, 100 * MS);
+	/* Our queue holds one fresh packet at a time (left 0): spared
+	 * without a path queue ... */
+	for (now = 1000 * MS; now < 1300 * MS; now += MS)
+		assert_false(ht_codel_drop(&c, now, now, 0, 2 * MS));
+	/* ... not with a 15 ms standing queue on the path: the first drop
+	 * one interval after it became persistent. */
+	for (now = 1300 * MS; now < 1500 * MS; now += MS) {
+		if (ht_codel_drop(&c, now, now, 0, 15 * MS) && first == 0)
+			first = now;
+	}
+	assert_true(first >= 1400 * MS && first <= 1401 * MS);
+	/* The path queue drains: dropping stops. */
+	assert_false(ht_codel_drop(&c, now, now, 0, MS));
 	assert_false(c.dropping);
 }
 
@@ -64,6 +88,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_burst_passes),
 		cmocka_unit_test(test_standing_queue),
+		cmocka_unit_test(test_path_queue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
