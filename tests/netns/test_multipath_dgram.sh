@@ -19,6 +19,9 @@
 #   - both links down for 3 s: the paths come back in the same session (no
 #     new one, whether they reconnected and joined or revived), with the
 #     same address, and traffic flows;
+#   - the client stops: the session expires after its linger
+#     (HATUN_SESSION_LINGER_MS=3000 here) and its address returns to the
+#     pool; a new session of the same identity gets it again;
 #   - SIGTERM: both exit 0 (ASan: no leaks).
 # Root only (else SKIP, exit 77).
 set -u
@@ -52,18 +55,22 @@ tb_bg --port tcp:8080 server python3 -m http.server 8080 --bind "$SV" \
 	--directory "$TB_DIR/www" || tb_fail "http server"
 
 tb_bg --port udp:$PORT --log "$TB_DIR/conc.log" concentrator \
-	"$HATUN" concentrator --listen "$TB_CONC_V4:$PORT" --cert "$TB_DIR/s/hatun.crt" \
+	env HATUN_SESSION_LINGER_MS=3000 "$HATUN" concentrator --listen "$TB_CONC_V4:$PORT" --cert "$TB_DIR/s/hatun.crt" \
 	--key "$TB_DIR/s/hatun.key" --allow "$CFP" --tun hd0 --pool 4:$POOL4 \
 	--control "$TB_DIR/conc.sock" --log-level debug || tb_fail "concentrator"
 CONC=$TB_LAST_PID
 
-tb_bg --log "$TB_DIR/client.log" client \
-	"$HATUN" client --server "$TB_CONC_V4:$PORT" --pin "$SFP" \
-	--cert "$TB_DIR/c/hatun.crt" --key "$TB_DIR/c/hatun.key" --ticket-file none \
-	--path "name=dsl,src=$TB_CLIENT_WAN0_V4" --path "name=lte,src=$TB_CLIENT_WAN1_V4" \
-	--tun hc0 --route "$SV/32" --control "$TB_DIR/client.sock" --log-level debug ||
-	tb_fail "client"
-CLI=$TB_LAST_PID
+start_client() { # LOG
+	CLOG=$TB_DIR/$1
+	tb_bg --log "$CLOG" client \
+		"$HATUN" client --server "$TB_CONC_V4:$PORT" --pin "$SFP" \
+		--cert "$TB_DIR/c/hatun.crt" --key "$TB_DIR/c/hatun.key" --ticket-file none \
+		--path "name=dsl,src=$TB_CLIENT_WAN0_V4" --path "name=lte,src=$TB_CLIENT_WAN1_V4" \
+		--tun hc0 --route "$SV/32" --control "$TB_DIR/client.sock" --log-level debug ||
+		tb_fail "client"
+	CLI=$TB_LAST_PID
+}
+start_client client.log
 
 cstatus() { tb_exec client "$HATUN" status --control "$TB_DIR/client.sock" 2>/dev/null; }
 conc_json() { "$HATUN" status --json --control "$TB_DIR/conc.sock"; }
@@ -92,13 +99,13 @@ download() { # TAG
 	rm -f "$TB_DIR/dl-$1"
 }
 
-wait_state dsl active 10 || { cstatus; tb__tail "$TB_DIR/client.log"; tb_fail "path dsl not active"; }
+wait_state dsl active 10 || { cstatus; tb__tail "$CLOG"; tb_fail "path dsl not active"; }
 wait_state lte active 10 || { cstatus; tb_fail "path lte not active"; }
 tb_wait 5 grep -q "joined: 2 connections" "$TB_DIR/conc.log" ||
 	tb_fail "the concentrator did not see a session of 2 connections"
-tb_wait 10 grep -q "hc0: address 192\.0\.2\." "$TB_DIR/client.log" ||
-	{ tb__tail "$TB_DIR/client.log"; tb_fail "no configuration on hc0"; }
-A4=$(grep -o "hc0: address 192\.0\.2\.[0-9]*" "$TB_DIR/client.log" | tail -1 | cut -d' ' -f3)
+tb_wait 10 grep -q "hc0: address 192\.0\.2\." "$CLOG" ||
+	{ tb__tail "$CLOG"; tb_fail "no configuration on hc0"; }
+A4=$(grep -o "hc0: address 192\.0\.2\.[0-9]*" "$CLOG" | tail -1 | cut -d' ' -f3)
 conc_json >"$TB_DIR/st0.json" || tb_fail "hatun status (concentrator)"
 python3 - "$TB_DIR/st0.json" "$A4" <<'PY' || tb_fail "concentrator status: one session of two connections"
 import json, sys
@@ -170,13 +177,27 @@ wait_state dsl active 20 || { cstatus; tb_fail "path dsl did not come back"; }
 wait_state lte active 20 || { cstatus; tb_fail "path lte did not come back"; }
 tb_exec client ping -c 2 -i 0.2 -W 2 "$SV" >/dev/null || tb_fail "ping after both links came back"
 grep -q "session #2 created" "$TB_DIR/conc.log" && tb_fail "a new session instead of the old one"
-A4b=$(grep -o "hc0: address 192\.0\.2\.[0-9]*" "$TB_DIR/client.log" | tail -1 | cut -d' ' -f3)
+A4b=$(grep -o "hc0: address 192\.0\.2\.[0-9]*" "$CLOG" | tail -1 | cut -d' ' -f3)
 [ "$A4b" = "$A4" ] || tb_fail "address changed: $A4 -> $A4b"
 download back || tb_fail "download after both links came back"
 tb_ok "both links down for 3 s: still session #1 (no new one), same address $A4, ping and download"
 
 grep -q "session #[0-9]*: path [01] failed" "$TB_DIR/conc.log" &&
 	tb_log "the concentrator saw a path fail: $(grep -c 'path [01] failed' "$TB_DIR/conc.log") time(s)"
+
+# ---- the session ends: its linger (3 s here) after the client left --------------------
+tb_stop "$CLI" || tb_fail "client exit status (ASan?)"
+# (connections whose link was cut under them leave only at their idle
+# timeout, 30 s, so the linger may start that late)
+tb_wait 45 grep -q "session #1 expired" "$TB_DIR/conc.log" ||
+	{ tb__tail "$TB_DIR/conc.log"; tb_fail "session #1 did not expire"; }
+start_client client2.log
+wait_state dsl active 10 || { cstatus; tb_fail "path dsl not active (second client)"; }
+tb_wait 10 grep -q "hc0: address 192\.0\.2\." "$CLOG" || tb_fail "no configuration (second client)"
+A4c=$(grep -o "hc0: address 192\.0\.2\.[0-9]*" "$CLOG" | tail -1 | cut -d' ' -f3)
+[ "$A4c" = "$A4" ] || tb_fail "a new session of the same identity got $A4c, not $A4"
+tb_exec client ping -c 2 -i 0.2 -W 2 "$SV" >/dev/null || tb_fail "ping in the new session"
+tb_ok "session #1 expired 3 s after its last connection (leases back to the pool); a new session got $A4 again"
 
 tb_stop "$CLI" || tb_fail "client exit status (ASan?)"
 tb_stop "$CONC" || tb_fail "concentrator exit status (ASan?)"
