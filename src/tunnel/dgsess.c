@@ -46,6 +46,7 @@ struct ht_dgsess {
 	uint16_t tag;
 	struct ht_sched sched;
 	ht_time refreshed; /* 0: refresh at the next pick */
+	unsigned picks_since; /* packets placed since */
 	/* upstream, allocated with the first packet */
 	struct ht_reorder *ro;
 	struct held *held, *free_held;
@@ -332,6 +333,9 @@ static void refresh(struct ht_dgsess *s, ht_time now)
 		p->cwnd = pi.cwnd;
 		/* what waits in our queue is as good as in flight */
 		p->in_flight = pi.in_flight + pi.queued * m->mtu;
+		/* a backlog in our own queue: the path cannot go faster now */
+		if (pi.queued >= HT_DGSESS_BACKLOG && p->in_flight < p->cwnd)
+			p->in_flight = p->cwnd;
 		if (pi.rx_count != m->rx_seen) {
 			m->rx_seen = pi.rx_count;
 			ht_liveness_on_rx(&m->live, now);
@@ -358,13 +362,18 @@ static void refresh(struct ht_dgsess *s, ht_time now)
 	for (unsigned i = 0; i < HT_DGSESS_MEMBERS; i++)
 		s->sched.path[i].usable = (alive >> i) & 1u;
 	s->refreshed = now != 0 ? now : 1;
+	s->picks_since = 0;
 }
 
 uint32_t ht_dgsess_pick(struct ht_dgsess *s, size_t len, ht_time now)
 {
 	uint32_t mask;
 
-	if (s->refreshed == 0 || now >= s->refreshed + HT_DGSESS_REFRESH)
+	/* Loop time stands still while a device burst (up to 64 reads, each
+	 * up to 45 TSO segments) is placed: refresh every few packets too, or
+	 * the whole burst lands on one path and overflows its queue. */
+	if (s->refreshed == 0 || now >= s->refreshed + HT_DGSESS_REFRESH ||
+	    ++s->picks_since >= HT_DGSESS_REFRESH_PICKS)
 		refresh(s, now);
 	mask = ht_sched_pick(&s->sched, len);
 	for (unsigned i = 0; i < HT_DGSESS_MEMBERS; i++)

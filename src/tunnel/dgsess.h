@@ -32,7 +32,9 @@
 #include "tunnel/status.h"
 
 #define HT_DGSESS_MEMBERS HT_SESSION_CONNS_MAX
-#define HT_DGSESS_REFRESH HT_MS /* path statistics are read at most this often */
+#define HT_DGSESS_REFRESH HT_MS /* path statistics are read at most this often, */
+#define HT_DGSESS_REFRESH_PICKS 8 /* and at least every this many packets */
+#define HT_DGSESS_BACKLOG 16      /* queued datagrams that make a path "full" */
 
 /* What the owner reports about a member's connection. */
 struct ht_dgsess_pathinfo {

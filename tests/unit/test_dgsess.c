@@ -200,15 +200,20 @@ static void test_pick_min_rtt_and_failure(void **state)
 	assert_int_equal(ht_dgsess_join(s, &A, 1400, now), 0);
 	assert_int_equal(ht_dgsess_join(s, &B, 1300, now), 1);
 	assert_int_equal(ht_dgsess_mtu(s), 1300);
-	/* 12 kB of window on the 10 ms path: 12 packets, then B */
+	/* 12 kB of window on the 10 ms path: it fills first, then B.  A
+	 * picked packet waits in its connection's queue (what the real one
+	 * reports), and the view is refreshed every few picks. */
 	for (int i = 0; i < 20; i++) {
 		uint32_t m = ht_dgsess_pick(s, 1000, now);
 
 		assert_true(m == 1u || m == 2u);
+		assert_true(i >= 8 || m == 1u);
 		on[m == 2u]++;
+		(m == 1u ? &A : &B)->pi.queued++;
 	}
-	assert_int_equal(on[0], 12);
-	assert_int_equal(on[1], 8);
+	assert_true(on[0] >= 8 && on[0] <= 12);
+	assert_int_equal(on[0] + on[1], 20);
+	A.pi.queued = B.pi.queued = 0; /* written and acknowledged */
 	/* A's acknowledgements come back, B's too: A again */
 	now += 5 * HT_MS;
 	A.pi.rx_count = 10;
