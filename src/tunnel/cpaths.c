@@ -18,13 +18,15 @@
 #define BACKOFF_MIN (250 * HT_MS) /* one path: reconnect backoff, as before */
 #define BACKOFF_MAX (30 * HT_SECONDS)
 #define TICK (25 * HT_MS)             /* several paths: how often liveness looks */
-#define SCHED_REFRESH (1 * HT_MS)     /* the scheduler's view of the windows */
+#define SCHED_REFRESH (1 * HT_MS)     /* the scheduler's view of the windows, */
+#define SCHED_REFRESH_PICKS 8         /* at least this often (a TSO burst) */
 #define REJOIN_MAX (25 * HT_SECONDS)  /* below the concentrator's 30 s linger */
 #define PATH_KEEPALIVE (1 * HT_SECONDS)
 #define BUSY_KEEPALIVE_MIN (30 * HT_MS)
 #define BUSY_BYTES 4096 /* received in a tick: more than PINGs and ACKs */
 #define PATH_HANDSHAKE_TIMEOUT (4 * HT_SECONDS)
 #define DGRAM_GUESS 1200 /* bytes per queued DATAGRAM, for the scheduler */
+#define DGRAM_BACKLOG 16 /* queued DATAGRAMs that mean "this path is full" */
 
 struct cp_conn {
 	struct ht_cpaths *ps;
@@ -70,6 +72,7 @@ struct ht_cpaths {
 	ht_time backoff;      /* one path */
 	struct ht_sched sched;
 	ht_time sched_at;
+	unsigned picks_since; /* datagrams placed since sched_at */
 	uint8_t sid[QT_CTRL_SESSION_ID_MAX];
 	size_t sid_len;
 	ht_time session_lost; /* the last connection in the session went (0: not) */
@@ -643,6 +646,12 @@ static void sched_refresh(struct ht_cpaths *ps, bool streams)
 		sp->srtt = pi.srtt;
 		sp->cwnd = pi.cwnd;
 		sp->in_flight = pi.bytes_in_flight + pi.dgram_queued * DGRAM_GUESS;
+		/* Datagrams waiting in our own queue mean the path cannot send
+		 * faster (pacing, a full socket buffer), whatever its window
+		 * says: no room, spill over to the next path instead of
+		 * overflowing this one's queue. */
+		if (pi.dgram_queued >= DGRAM_BACKLOG && sp->in_flight < sp->cwnd)
+			sp->in_flight = sp->cwnd;
 		sp->streams = (unsigned)pi.streams_bidi;
 		if (sp->cwnd > top)
 			top = sp->cwnd;
@@ -655,6 +664,7 @@ static void sched_refresh(struct ht_cpaths *ps, bool streams)
 		if (ps->sched.path[s].usable && ps->sched.path[s].cwnd < top / 2)
 			ps->sched.path[s].cwnd = top / 2;
 	ps->sched_at = ht_loop_now(ps->loop);
+	ps->picks_since = 0;
 }
 
 struct ht_qconn *ht_cpaths_stream_conn(struct ht_cpaths *ps)
@@ -668,9 +678,12 @@ struct ht_qconn *ht_cpaths_stream_conn(struct ht_cpaths *ps)
 
 uint32_t ht_cpaths_pick_dgram(struct ht_cpaths *ps, size_t len)
 {
-	/* The windows change with every ACK; between refreshes the scheduler
-	 * adds what it placed itself. */
-	if (ht_loop_now(ps->loop) - ps->sched_at >= SCHED_REFRESH || ps->sched_at == 0)
+	/* The windows and the queues change with every ACK and every write;
+	 * between refreshes the scheduler adds what it placed itself.  The
+	 * loop time stands still while a TUN burst (up to 64 reads, each up
+	 * to 45 segments) is placed: refresh every few packets too. */
+	if (ht_loop_now(ps->loop) - ps->sched_at >= SCHED_REFRESH || ps->sched_at == 0 ||
+	    ++ps->picks_since >= SCHED_REFRESH_PICKS)
 		sched_refresh(ps, false);
 	return ht_sched_pick(&ps->sched, len);
 }
