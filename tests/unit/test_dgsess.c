@@ -196,22 +196,33 @@ static void test_pick_min_rtt_and_failure(void **state)
 	struct ht_dgsess *s = ht_dgsess_new(&ops, NULL);
 	struct ht_status_sess st;
 	ht_time now = T0;
-	int on[2] = {0, 0};
 
 	(void)state;
 	assert_int_equal(ht_dgsess_pick(s, 1000, now), 0u); /* no member */
 	assert_int_equal(ht_dgsess_join(s, &A, 1400, now), 0);
 	assert_int_equal(ht_dgsess_join(s, &B, 1300, now), 1);
 	assert_int_equal(ht_dgsess_mtu(s), 1300);
-	/* 12 kB of window on the 10 ms path: 12 packets, then B */
-	for (int i = 0; i < 20; i++) {
-		uint32_t m = ht_dgsess_pick(s, 1000, now);
-
-		assert_true(m == 1u || m == 2u);
-		on[m == 2u]++;
-	}
-	assert_int_equal(on[0], 12);
-	assert_int_equal(on[1], 8);
+	/* 12 kB of window on the 10 ms path: 6 packets of 2000 bytes (placed
+	 * within one loop tick, before the view is read again), then B */
+	for (int i = 0; i < 6; i++)
+		assert_int_equal(ht_dgsess_pick(s, 2000, now), 1u);
+	assert_int_equal(ht_dgsess_pick(s, 2000, now), 2u);
+	assert_int_equal(ht_dgsess_pick(s, 2000, now), 2u);
+	/* 8 packets since the view was read: read again, A's real window
+	 * (nothing in flight here) has room */
+	assert_int_equal(ht_dgsess_pick(s, 2000, now), 1u);
+	/* A's window full: B */
+	A.pi.in_flight = 12000;
+	now += 2 * HT_MS;
+	assert_int_equal(ht_dgsess_pick(s, 1000, now), 2u);
+	/* A's window has room but 16 datagrams wait in its queue: full */
+	A.pi.in_flight = 0;
+	A.pi.queued = 16;
+	now += 2 * HT_MS;
+	assert_int_equal(ht_dgsess_pick(s, 1000, now), 2u);
+	A.pi.queued = 0;
+	now += 2 * HT_MS;
+	assert_int_equal(ht_dgsess_pick(s, 1000, now), 1u);
 	/* A's acknowledgements come back, B's too: A again */
 	now += 5 * HT_MS;
 	A.pi.rx_count = 10;
