@@ -19,10 +19,19 @@
 #include "tunnel/tun.h"
 
 #define MAC_SLOTS 4096 /* learned MAC addresses (TAP mode), power of 2 */
+/* A learned MAC is forgotten after MAC_AGE without a frame from it (the
+ * Linux bridge's default ageing time), and one client may own at most
+ * MAC_PER_CLIENT: a client inventing source addresses cannot fill the
+ * table and push the other clients' entries out (their frames would be
+ * flooded to everyone); its own further MACs are not learned (frames to
+ * them are flooded, they still reach it). */
+#define MAC_AGE (300000 * HT_MS)
+#define MAC_PER_CLIENT 256
 
 struct mac_entry {
 	uint8_t mac[6];
 	struct ht_dgr_sess *sess; /* NULL: free slot */
+	ht_time seen;             /* last frame from it */
 };
 
 /* A tunneling session's datagram state, hung on ht_session.user: the pool
@@ -38,6 +47,8 @@ struct ht_dgr_sess {
 	uint8_t naddr;
 	uint8_t addr[2][16]; /* leased: IPv4 (mapped) and/or IPv6 */
 	bool tap_ok;         /* TAP mode: configured, frames flow */
+	unsigned nmacs;      /* TAP mode: MAC table entries it owns */
+	bool mac_limit_logged;
 	struct ht_timer t_reorder; /* at the reorder buffer's deadline */
 	ht_time armed;             /* its deadline; HT_TIME_NEVER: not armed */
 };
@@ -224,10 +235,34 @@ static size_t mac_slot(const uint8_t mac[6])
 	return h & (MAC_SLOTS - 1);
 }
 
+/* Slot s now belongs to p (NULL: free), owners' counts kept. */
+static void mac_set(struct mac_entry *e, struct ht_dgr_sess *p, ht_time now)
+{
+	if (e->sess != NULL && e->sess->nmacs > 0)
+		e->sess->nmacs--;
+	e->sess = p;
+	e->seen = now;
+	if (p != NULL)
+		p->nmacs++;
+}
+
+/* Slot s, unless free or aged out (then it is freed). */
+static bool mac_live(struct ht_dgrouter *r, size_t s, ht_time now)
+{
+	if (r->macs[s].sess == NULL)
+		return false;
+	if (now - r->macs[s].seen < MAC_AGE)
+		return true;
+	mac_set(&r->macs[s], NULL, now);
+	return false;
+}
+
 static struct ht_dgr_sess *mac_lookup(struct ht_dgrouter *r, const uint8_t mac[6])
 {
+	ht_time now = ht_loop_now(r->loop);
+
 	for (size_t i = 0, s = mac_slot(mac); i < 8; i++, s = (s + 1) & (MAC_SLOTS - 1)) {
-		if (r->macs[s].sess != NULL && memcmp(r->macs[s].mac, mac, 6) == 0)
+		if (mac_live(r, s, now) && memcmp(r->macs[s].mac, mac, 6) == 0)
 			return r->macs[s].sess;
 	}
 	return NULL;
@@ -236,28 +271,40 @@ static struct ht_dgr_sess *mac_lookup(struct ht_dgrouter *r, const uint8_t mac[6
 static void mac_learn(struct ht_dgrouter *r, const uint8_t mac[6], struct ht_dgr_sess *p)
 {
 	size_t s = mac_slot(mac), free_s = MAC_SLOTS;
+	ht_time now = ht_loop_now(r->loop);
 
 	if (mac[0] & 1)
 		return; /* a multicast source is bogus: never learned */
 	for (size_t i = 0; i < 8; i++, s = (s + 1) & (MAC_SLOTS - 1)) {
-		if (r->macs[s].sess != NULL && memcmp(r->macs[s].mac, mac, 6) == 0) {
-			r->macs[s].sess = p;
+		if (mac_live(r, s, now) && memcmp(r->macs[s].mac, mac, 6) == 0) {
+			if (r->macs[s].sess == p)
+				r->macs[s].seen = now;
+			else if (p->nmacs < MAC_PER_CLIENT)
+				mac_set(&r->macs[s], p, now); /* moved to another client */
 			return;
 		}
 		if (r->macs[s].sess == NULL && free_s == MAC_SLOTS)
 			free_s = s;
 	}
+	if (p->nmacs >= MAC_PER_CLIENT) {
+		if (!p->mac_limit_logged)
+			ht_log(HT_LOG_WARN, "dgram", "TAP: a client reached %d MAC addresses: "
+			       "its further ones are not learned (frames to them are flooded)",
+			       MAC_PER_CLIENT);
+		p->mac_limit_logged = true;
+		return;
+	}
 	if (free_s == MAC_SLOTS)
 		free_s = mac_slot(mac);
 	memcpy(r->macs[free_s].mac, mac, 6);
-	r->macs[free_s].sess = p;
+	mac_set(&r->macs[free_s], p, now);
 }
 
 static void mac_forget(struct ht_dgrouter *r, const struct ht_dgr_sess *p)
 {
 	for (size_t i = 0; r->macs != NULL && i < MAC_SLOTS; i++)
 		if (r->macs[i].sess == p)
-			r->macs[i].sess = NULL;
+			mac_set(&r->macs[i], NULL, 0);
 }
 
 static bool tap_add(struct ht_dgrouter *r, struct ht_dgr_sess *p)

@@ -11,15 +11,6 @@
 #include "tunnel/reorder.h"
 #include "tunnel/sched.h"
 
-/* The loop's time stands still while a device burst (up to 64 reads, each
- * split into up to 45 segments) is placed: the view is refreshed every
- * REFRESH_PICKS packets too.  A member with BACKLOG datagrams waiting in
- * its own queue cannot send faster (pacing, a full socket buffer),
- * whatever its window says: it counts as full, so the next one takes the
- * spill-over instead of that queue overflowing. */
-#define REFRESH_PICKS 8
-#define BACKLOG 16
-
 _Static_assert(HT_DGSESS_MEMBERS <= HT_SCHED_PATHS, "a member is a scheduler path");
 _Static_assert(HT_DGSESS_MEMBERS <= HT_REORDER_PATHS, "a member is a reorder path");
 
@@ -55,7 +46,7 @@ struct ht_dgsess {
 	uint16_t tag;
 	struct ht_sched sched;
 	ht_time refreshed; /* 0: refresh at the next pick */
-	unsigned picks;    /* placed since */
+	unsigned picks_since; /* packets placed since */
 	/* upstream, allocated with the first packet */
 	struct ht_reorder *ro;
 	struct held *held, *free_held;
@@ -342,7 +333,8 @@ static void refresh(struct ht_dgsess *s, ht_time now)
 		p->cwnd = pi.cwnd;
 		/* what waits in our queue is as good as in flight */
 		p->in_flight = pi.in_flight + pi.queued * m->mtu;
-		if (pi.queued >= BACKLOG && p->in_flight < p->cwnd)
+		/* a backlog in our own queue: the path cannot go faster now */
+		if (pi.queued >= HT_DGSESS_BACKLOG && p->in_flight < p->cwnd)
 			p->in_flight = p->cwnd;
 		if (pi.rx_count != m->rx_seen) {
 			m->rx_seen = pi.rx_count;
@@ -370,15 +362,18 @@ static void refresh(struct ht_dgsess *s, ht_time now)
 	for (unsigned i = 0; i < HT_DGSESS_MEMBERS; i++)
 		s->sched.path[i].usable = (alive >> i) & 1u;
 	s->refreshed = now != 0 ? now : 1;
-	s->picks = 0;
+	s->picks_since = 0;
 }
 
 uint32_t ht_dgsess_pick(struct ht_dgsess *s, size_t len, ht_time now)
 {
 	uint32_t mask;
 
+	/* Loop time stands still while a device burst (up to 64 reads, each
+	 * up to 45 TSO segments) is placed: refresh every few packets too, or
+	 * the whole burst lands on one path and overflows its queue. */
 	if (s->refreshed == 0 || now >= s->refreshed + HT_DGSESS_REFRESH ||
-	    ++s->picks >= REFRESH_PICKS)
+	    ++s->picks_since >= HT_DGSESS_REFRESH_PICKS)
 		refresh(s, now);
 	mask = ht_sched_pick(&s->sched, len);
 	for (unsigned i = 0; i < HT_DGSESS_MEMBERS; i++)

