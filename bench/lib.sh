@@ -583,6 +583,6 @@ bench_hatun_convert() {
 	BENCH_DST=127.0.0.1
 	BENCH_PORT=5401
 	BENCH_HTTP_URL="http://127.0.0.1:5402/"
-	BENCH_NOTE="hatun $("$hatun" version | head -1 | cut -d' ' -f2) Convert: client -L 127.0.0.1:5401 -> MPTCP+TFO, Convert message in the SYN -> converter ($TB_CONC_V4:5124, splice relay) -> server$([ "${BENCH_CONVERT_SUBFLOW:-0}" = 1 ] && echo ", second subflow on wan1")"
+	BENCH_NOTE="hatun $("$hatun" version | head -1 | cut -d' ' -f2) Convert: client -L 127.0.0.1:5401 -> MPTCP+TFO, Convert message in the SYN -> converter ($TB_CONC_V4:5124, relay copying into MPTCP) -> server$([ "${BENCH_CONVERT_SUBFLOW:-0}" = 1 ] && echo ", second subflow on wan1")"
 	bench__probe
 }

@@ -376,7 +376,8 @@ static void connected(struct cv_conn *c)
 		conn_free(c, true, NULL);
 		return;
 	}
-	if (cv_relay_init(&c->relay, c->cfd, c->sfd) != 0) {
+	if (cv_relay_init(&c->relay, c->cfd, c->sfd,
+			  cv_relay_copy_mask(c->c_mptcp, c->s_mptcp)) != 0) {
 		c->relay_on = true;
 		conn_free(c, true, NULL);
 		return;
@@ -394,11 +395,13 @@ static void connected(struct cv_conn *c)
 	ht_timer_cancel(cv->loop, &c->timer);
 	if (cv->cfg.idle_timeout > 0)
 		(void)ht_timer_set(cv->loop, &c->timer, c->last_io + cv->cfg.idle_timeout);
-	ht_log(HT_LOG_INFO, "converter", "%s: open (client %s, server %s%s, subflows %u)", c->name,
+	ht_log(HT_LOG_INFO, "converter",
+	       "%s: open (client %s, server %s%s, subflows %u, relay up %s down %s)", c->name,
 	       c->c_mptcp ? "MPTCP" : "TCP",
 	       facts.mptcp_active ? "MPTCP" : (c->s_mptcp ? "TCP (MPTCP fell back)" : "TCP"),
 	       facts.have_tcp_info && (facts.tcpi_options & TCPI_OPT_SYN_DATA) ? ", TFO" : "",
-	       facts.subflows);
+	       facts.subflows, c->relay.d[0].copy ? "copy" : "splice",
+	       c->relay.d[1].copy ? "copy" : "splice");
 	c->cio.cb = relay_io;
 	c->sio.cb = relay_io;
 	relay_update(c, 0);

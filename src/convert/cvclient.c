@@ -53,6 +53,7 @@ struct cc_conn {
 	uint8_t kind, st;
 	bool direct;      /* to the destination itself, not through the converter */
 	bool tfo;         /* the Convert message went with TCP_FASTOPEN_CONNECT */
+	bool c_mptcp;     /* cfd is an IPPROTO_MPTCP socket */
 	int afd, cfd;     /* application side, converter (or destination) side */
 	struct ht_io aio, cio;
 	struct ht_timer timer;
@@ -217,7 +218,7 @@ static void start_relay(struct cc_conn *c, const uint8_t *pending, size_t n)
 	struct ht_cvclient *cl = c->cl;
 
 	c->relay_on = true;
-	if (cv_relay_init(&c->relay, c->afd, c->cfd) != 0 ||
+	if (cv_relay_init(&c->relay, c->afd, c->cfd, cv_relay_copy_mask(false, c->c_mptcp)) != 0 ||
 	    cv_relay_preload(&c->relay, 0, pending, n) != 0) {
 		cc_fail(c, SOCKS5_REP_GENERAL_FAILURE, "relay setup failed");
 		return;
@@ -520,6 +521,7 @@ static void start_connect(struct cc_conn *c, const uint8_t *early, size_t elen)
 		return;
 	}
 	c->cfd = fd;
+	c->c_mptcp = mp;
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (mp)
 		cv_mptcp_fix_rcvbuf(fd);

@@ -138,10 +138,11 @@ def exchange(host, port, msg, mptcp, tfo, shut, send_file, save, timeout):
         import threading
 
         def pump():
-            # sendall from a user buffer, not sendfile(): sendfile splices
-            # page-cache pages into the MPTCP socket, and one upload in
-            # about seven arrived with 15,696 bytes at the wrong offset
-            # (docs/NEXT.md, issue 6) — to be placed in the kernel or not.
+            # sendall from a user buffer, not sendfile(): sendfile() into an
+            # MPTCP socket with two subflows (its chunks flagged MSG_MORE)
+            # sometimes delivers bytes at the wrong offset on 6.18, a kernel
+            # bug (docs/protocol/convert.md, "Corrupted uploads over two
+            # subflows"; tests/netns/test_mptcp_splice.sh).
             with open(send_file, "rb") as f:
                 while True:
                     b = f.read(256 << 10)
