@@ -323,6 +323,10 @@ static void on_closed(struct ht_qconn *qc, void *user, const struct ht_qconn_clo
 			ht_liveness_closed(&p->live, ht_loop_now(ps->loop));
 	}
 	memset(c, 0, sizeof(*c));
+	/* The scheduler's view may still hold this slot as usable until its
+	 * next refresh: drop it now, before another packet is placed. */
+	ps->sched.path[c - ps->conn].usable = false;
+	ps->sched_at = 0;
 	if (conns_in_session(ps) == 0 && ps->sid_len > 0 && ps->session_lost == 0)
 		ps->session_lost = ht_loop_now(ps->loop);
 	if (was_new) {
@@ -463,6 +467,7 @@ static void path_failed(struct ht_cpaths *ps, unsigned i)
 		c->dg_in = false;
 		ht_dgclient_conn_out(ps->dg, c->slot);
 	}
+	ps->sched_at = 0; /* the scheduler sees the failure at the next packet */
 	to = best_surviving_path(ps, i);
 	if (to < 0) {
 		/* Nowhere to go: the connection stays, and the path revives the

@@ -56,22 +56,22 @@ static void send_packet(struct ht_dgclient *d, uint8_t *frame, size_t head, size
 {
 	uint32_t mask = ht_cpaths_pick_dgram(d->paths, len);
 	uint16_t tag = d->tag;
+	bool sent = false;
 
-	if (mask == 0) {
-		d->ctr.drop[HT_DG_NO_SERVICE]++;
-		return;
-	}
 	for (unsigned i = 0; mask != 0; i++, mask >>= 1) {
+		struct ht_qconn *qc = ht_cpaths_conn(d->paths, i);
 		uint16_t t = tag;
 
-		if ((mask & 1) == 0)
+		if ((mask & 1) == 0 || qc == NULL)
 			continue;
 		/* ht_dg_send writes the header in the headroom: the same bytes
 		 * for every copy. */
-		(void)ht_dg_send(ht_cpaths_conn(d->paths, i), d->prof, &t, frame, head, len, proto,
-				 &d->ctr);
+		(void)ht_dg_send(qc, d->prof, &t, frame, head, len, proto, &d->ctr);
 		d->tag = t;
+		sent = true;
 	}
+	if (!sent)
+		d->ctr.drop[HT_DG_NO_SERVICE]++;
 }
 
 static void on_device(struct ht_tundev *t, uint8_t *frame, size_t head, size_t len, void *arg)

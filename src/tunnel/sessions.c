@@ -111,12 +111,11 @@ enum ht_session_result ht_session_create(struct ht_session_table *t,
 	struct ht_session *s;
 
 	*out = NULL;
-	s = find(t, id);
-	if (s != NULL) {
-		if (!expired(s, now))
-			return HT_SESSION_COLLISION;
-		erase(t, s);
-	}
+	/* The ID is taken even by an expired session not yet swept: it goes
+	 * only through ht_session_expire, whose callback frees what the
+	 * layer above hung on it.  The caller draws another ID. */
+	if (find(t, id) != NULL)
+		return HT_SESSION_COLLISION;
 	if (t->count >= t->cap)
 		return HT_SESSION_FULL;
 	s = calloc(1, sizeof(*s));

@@ -60,7 +60,8 @@ int ht_session_table_init(struct ht_session_table *t, size_t cap, ht_time linger
 void ht_session_table_free(struct ht_session_table *t);
 
 /* New Session: a session with this random ID, owned by `owner`, with one
- * connection. */
+ * connection.  HT_SESSION_COLLISION when a session with that ID is still
+ * in the table (even expired, until ht_session_expire removes it). */
 enum ht_session_result ht_session_create(struct ht_session_table *t,
 					 const uint8_t id[HT_SESSION_ID_LEN],
 					 const uint8_t owner[HT_SESSION_OWNER_LEN], ht_time now,

@@ -105,11 +105,16 @@ static void test_linger_and_expiry(void **state)
 	/* after it: unknown, even before the sweep */
 	assert_int_equal(ht_session_join(&t, id, 16, ALICE, T0 + 50 * HT_SECONDS, &j),
 			 HT_SESSION_UNKNOWN);
+	/* its ID drawn again before the sweep: taken (the sweep's callback
+	 * must run first), then free */
+	assert_int_equal(ht_session_create(&t, id, BOB, T0 + 50 * HT_SECONDS, &j),
+			 HT_SESSION_COLLISION);
 	gone_count = 0;
 	assert_int_equal(ht_session_expire(&t, T0 + 49 * HT_SECONDS, on_gone, NULL), 0);
 	assert_int_equal(ht_session_expire(&t, T0 + 50 * HT_SECONDS, on_gone, NULL), 1);
 	assert_int_equal(gone_count, 1);
 	assert_int_equal(t.count, 0);
+	assert_int_equal(ht_session_create(&t, id, BOB, T0 + 50 * HT_SECONDS, &j), HT_SESSION_OK);
 	ht_session_table_free(&t);
 }
 
