@@ -29,12 +29,10 @@ void ht_pathq_sample(struct ht_pathq *q, ht_time now, ht_time rtt)
 
 	if (rtt == 0)
 		return;
+	q->last = rtt;
 	if (q->n[b] == 0 || q->slot[b] != slot) {
 		q->slot[b] = slot;
-		q->min[b] = rtt;
 		q->n[b] = 0;
-	} else if (rtt < q->min[b]) {
-		q->min[b] = rtt;
 	}
 	q->n[b]++;
 	/* A new span: the one that ended becomes the previous one (forgotten
@@ -51,7 +49,7 @@ void ht_pathq_sample(struct ht_pathq *q, ht_time now, ht_time rtt)
 ht_time ht_pathq_delay(const struct ht_pathq *q, ht_time now)
 {
 	uint64_t slot = now / (q->window / HT_PATHQ_BUCKETS);
-	ht_time wmin = 0, base = min_nonzero(q->base_cur, q->base_prev);
+	ht_time base = min_nonzero(q->base_cur, q->base_prev);
 	uint32_t n = 0;
 
 	for (unsigned b = 0; b < HT_PATHQ_BUCKETS; b++) {
@@ -59,9 +57,9 @@ ht_time ht_pathq_delay(const struct ht_pathq *q, ht_time now)
 		if (q->n[b] == 0 || q->slot[b] > slot || slot - q->slot[b] >= HT_PATHQ_BUCKETS)
 			continue;
 		n += q->n[b];
-		wmin = min_nonzero(wmin, q->min[b]);
 	}
-	if (n < q->min_samples || n == 0 || wmin <= base)
+	/* n > 0: the latest sample is inside the window. */
+	if (n < q->min_samples || n == 0 || q->last <= base)
 		return 0;
-	return wmin - base;
+	return q->last - base;
 }

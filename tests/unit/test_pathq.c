@@ -1,7 +1,7 @@
 /* Unit tests for src/quic/pathq.c with simulated time: a standing queue
- * is measured, a burst or a single low sample is not a queue, sparse or
- * old samples (an idle connection, ACK delay) count as nothing, and a
- * longer route becomes the base within two spans. */
+ * is measured (the latest sample above the base), sparse or old samples
+ * (an idle connection, ACK delay) count as nothing, and a longer route
+ * becomes the base within two spans. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -32,14 +32,17 @@ static void test_standing_queue(void **state)
 	assert_int_equal(ht_pathq_delay(&q, 1200 * MS), 0);
 	feed(&q, 1200 * MS, 1400 * MS, 35 * MS); /* a 15 ms standing queue */
 	assert_int_equal(ht_pathq_delay(&q, 1400 * MS), 15 * MS);
-	/* One sample near the base inside the window: the minimum says no
-	 * standing queue (CoDel's rule). */
+	/* It follows the latest sample: CoDel's persistence rule, not
+	 * pathq, tells a burst from a standing queue. */
 	ht_pathq_sample(&q, 1400 * MS, 21 * MS);
+	assert_int_equal(ht_pathq_delay(&q, 1400 * MS), 1 * MS);
 	feed(&q, 1401 * MS, 1450 * MS, 35 * MS);
-	assert_int_equal(ht_pathq_delay(&q, 1450 * MS), 1 * MS);
-	/* A window later the low sample is gone. */
-	feed(&q, 1450 * MS, 1560 * MS, 35 * MS);
-	assert_int_equal(ht_pathq_delay(&q, 1560 * MS), 15 * MS);
+	assert_int_equal(ht_pathq_delay(&q, 1450 * MS), 15 * MS);
+	/* Below the base (a shorter route): no queue, and the new base. */
+	ht_pathq_sample(&q, 1450 * MS, 18 * MS);
+	assert_int_equal(ht_pathq_delay(&q, 1450 * MS), 0);
+	ht_pathq_sample(&q, 1451 * MS, 20 * MS);
+	assert_int_equal(ht_pathq_delay(&q, 1451 * MS), 2 * MS);
 }
 
 static void test_sparse_and_idle(void **state)
