@@ -99,6 +99,9 @@
 #                                      (1 s omitted; -R: server sends)
 #     tb_whoami_server NAME PORT       TCP+UDP: replies "<peer addr> <peer port>"
 #     tb_whoami NAME SRC DST PORT [tcp|udp]  prints what the server saw
+#   hatun's multipath client
+#     tb_path_state HATUN SOCK NAME    the state `hatun status` shows for a path
+#     tb_wait_path HATUN SOCK NAME STATE SECONDS  until the path is in STATE
 #
 # Globals set for tests: TB_PREFIX, TB_DIR (logs), TB_LINKEM (path or ""),
 # TB_WIRE[LINK] (1 when LINK has a linkem wire), TB_LAST_PID, TB_LAST_LOG.
@@ -1080,4 +1083,23 @@ tb_whoami_server() {
 
 tb_whoami() {
 	tb_exec "$1" python3 -c "$TB__PY_WHOAMI" "$2" "$3" "$4" "${5:-tcp}"
+}
+
+# ---- hatun's multipath client -----------------------------------------------------
+
+# tb_path_state HATUN SOCK NAME: the state `hatun status` (control socket
+# SOCK, in the client namespace) shows for path NAME ("active", "failed", ...).
+tb_path_state() {
+	tb_exec client "$1" status --control "$2" 2>/dev/null |
+		awk -v p="$3" '$1 == "path" && $2 == p ":" { s = $5; gsub(/[()]/, "", s); print s }'
+}
+
+# tb_wait_path HATUN SOCK NAME STATE SECONDS: until path NAME is in STATE.
+tb_wait_path() {
+	local i
+	for i in $(seq 1 $(($5 * 10))); do
+		[ "$(tb_path_state "$1" "$2" "$3")" = "$4" ] && return 0
+		sleep 0.1
+	done
+	return 1
 }

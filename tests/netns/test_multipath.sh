@@ -68,19 +68,7 @@ start_client() { # LOG
 
 status() { tb_exec client "$HATUN" status --control "$TB_DIR/client.sock" 2>/dev/null; }
 
-# path_state NAME: the state `hatun status` shows for path NAME.
-path_state() {
-	status | awk -v p="$1" '$1 == "path" && $2 == p ":" { s = $5; gsub(/[()]/, "", s); print s }'
-}
-
-wait_state() { # NAME STATE SECONDS
-	local i
-	for i in $(seq 1 $(($3 * 10))); do
-		[ "$(path_state "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+wait_state() { tb_wait_path "$HATUN" "$TB_DIR/client.sock" "$@"; } # NAME STATE SECONDS
 
 # downloads N TAG: N downloads at once through SOCKS; every one must match.
 downloads() {

@@ -75,19 +75,7 @@ start_client client.log
 cstatus() { tb_exec client "$HATUN" status --control "$TB_DIR/client.sock" 2>/dev/null; }
 conc_json() { "$HATUN" status --json --control "$TB_DIR/conc.sock"; }
 
-# path_state NAME: the state the client's `hatun status` shows for path NAME.
-path_state() {
-	cstatus | awk -v p="$1" '$1 == "path" && $2 == p ":" { s = $5; gsub(/[()]/, "", s); print s }'
-}
-
-wait_state() { # NAME STATE SECONDS
-	local i
-	for i in $(seq 1 $(($3 * 10))); do
-		[ "$(path_state "$1")" = "$2" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
+wait_state() { tb_wait_path "$HATUN" "$TB_DIR/client.sock" "$@"; } # NAME STATE SECONDS
 
 down_pkts() { tb_link_counters | awk -v l="$1" '{ print $(2 + 2 * l) }'; }
 
