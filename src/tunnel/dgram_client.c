@@ -12,7 +12,7 @@
 #include "tunnel/cpaths.h"
 #include "tunnel/dgram.h"
 #include "tunnel/ippkt.h"
-#include "tunnel/reorder.h"
+#include "tunnel/dgsess.h"
 #include "tunnel/status.h"
 #include "tunnel/tcp.h"
 #include "tunnel/tun.h"
@@ -37,14 +37,13 @@ struct ht_dgclient {
 	int server_ifindex;
 	struct ht_dg_counters ctr;
 	/* Several paths: downstream packets back in Packet Tag order. */
-	struct ht_reorder *ro;
+	/* Several paths: received packets go back into Packet Tag order
+	 * through the same reorder store as the concentrator's (dgsess.h,
+	 * receive side only: the client schedules with cpaths). */
+	struct ht_dgsess *ro;
 	struct ht_timer ro_timer;
-};
-
-/* A packet the reorder buffer holds (a copy: datagrams are only lent). */
-struct held {
-	size_t len;
-	uint8_t data[];
+	int ro_slot[HT_CPATHS_CONNS]; /* connection slot -> member slot, -1 */
+	uint8_t ro_member[HT_CPATHS_CONNS]; /* member tokens (their addresses) */
 };
 
 /* ---- the data path ---------------------------------------------------------------- */
@@ -108,32 +107,42 @@ static void deliver(struct ht_dgclient *d, const uint8_t *pkt, size_t len)
 	d->ctr.rx_bytes += len;
 }
 
-static void drain_reorder(struct ht_dgclient *d)
+static void arm_reorder(struct ht_dgclient *d)
 {
-	ht_time now = ht_loop_now(d->loop), next;
-	struct held *h;
+	ht_time next = ht_dgsess_deadline(d->ro);
 
-	while ((h = ht_reorder_pop(d->ro, now)) != NULL) {
-		deliver(d, h->data, h->len);
-		free(h);
-	}
-	next = ht_reorder_deadline(d->ro);
 	if (next == HT_TIME_NEVER)
 		ht_timer_cancel(d->loop, &d->ro_timer);
 	else
 		(void)ht_timer_set(d->loop, &d->ro_timer, next);
 }
 
+static void on_ordered(void *arg, void *from, const uint8_t *pkt, size_t len)
+{
+	(void)from;
+	deliver(arg, pkt, len);
+}
+
+static void on_member_path(void *arg, void *member, struct ht_dgsess_pathinfo *pi)
+{
+	(void)arg;
+	(void)member;
+	(void)pi; /* never asked: the client does not pick with it */
+}
+
+static const struct ht_dgsess_ops reorder_ops = {.deliver = on_ordered, .path = on_member_path};
+
 static void on_reorder_timer(struct ht_loop *loop, struct ht_timer *t)
 {
-	(void)loop;
-	drain_reorder(t->arg);
+	struct ht_dgclient *d = t->arg;
+
+	ht_dgsess_tick(d->ro, ht_loop_now(loop));
+	arm_reorder(d);
 }
 
 void ht_dgclient_datagram(struct ht_dgclient *d, unsigned slot, const uint8_t *data, size_t len)
 {
 	struct qt_dgram g;
-	struct held *h;
 	int rv;
 
 	if (!d->configured) {
@@ -149,30 +158,13 @@ void ht_dgclient_datagram(struct ht_dgclient *d, unsigned slot, const uint8_t *d
 		d->ctr.drop[HT_DG_MALFORMED]++;
 		return;
 	}
-	if (d->ro == NULL || d->prof != QT_DGRAM_TAGGED) {
+	if (d->ro == NULL || d->prof != QT_DGRAM_TAGGED || slot >= HT_CPATHS_CONNS ||
+	    d->ro_slot[slot] < 0) {
 		deliver(d, g.pkt, g.pkt_len);
 		return;
 	}
-	h = malloc(sizeof(*h) + g.pkt_len);
-	if (h == NULL) {
-		d->ctr.drop[HT_DG_QUEUE]++;
-		return;
-	}
-	h->len = g.pkt_len;
-	memcpy(h->data, g.pkt, g.pkt_len);
-	switch (ht_reorder_push(d->ro, g.tag, slot, ht_loop_now(d->loop), h)) {
-	case HT_REORDER_DELIVER:
-		deliver(d, h->data, h->len);
-		free(h);
-		break;
-	case HT_REORDER_DROP:
-		free(h);
-		break;
-	case HT_REORDER_HELD:
-	default:
-		break;
-	}
-	drain_reorder(d);
+	ht_dgsess_receive(d->ro, d->ro_slot[slot], g.tag, g.pkt, g.pkt_len, ht_loop_now(d->loop));
+	arm_reorder(d);
 }
 
 /* ---- applying a configuration -------------------------------------------------------- */
@@ -375,17 +367,22 @@ void ht_dgclient_conn_in(struct ht_dgclient *d, unsigned slot, struct ht_qconn *
 		ht_log(HT_LOG_ERROR, "dgram",
 		       "--%s needs ALPN qt (address assignment); the concentrator chose %s",
 		       d->cfg.tap ? "tap" : "tun", alpn);
-	if (d->ro != NULL)
-		ht_reorder_path_up(d->ro, slot, ht_loop_now(d->loop));
+	if (d->ro != NULL && slot < HT_CPATHS_CONNS && d->ro_slot[slot] < 0) {
+		int m = ht_dgsess_join(d->ro, &d->ro_member[slot], 0, ht_loop_now(d->loop));
+
+		d->ro_slot[slot] = m >= 0 ? m : -1; /* -1: delivered unordered */
+	}
 }
 
 void ht_dgclient_conn_out(struct ht_dgclient *d, unsigned slot)
 {
 	if (d->nconn > 0)
 		d->nconn--;
-	if (d->ro != NULL) {
-		ht_reorder_path_down(d->ro, slot);
-		drain_reorder(d); /* a gap it held back may be given up now */
+	if (d->ro != NULL && slot < HT_CPATHS_CONNS && d->ro_slot[slot] >= 0) {
+		/* a gap it held back may be given up now */
+		ht_dgsess_leave(d->ro, d->ro_slot[slot], ht_loop_now(d->loop));
+		d->ro_slot[slot] = -1;
+		arm_reorder(d);
 	}
 }
 
@@ -407,11 +404,10 @@ int ht_dgclient_new(struct ht_dgclient **out, struct ht_loop *loop,
 	d->dev.fd = -1;
 	d->paths = cfg->paths;
 	ht_timer_init(&d->ro_timer, on_reorder_timer, d);
+	for (unsigned i = 0; i < HT_CPATHS_CONNS; i++)
+		d->ro_slot[i] = -1;
 	if (cfg->tun != NULL && cfg->paths != NULL && ht_cpaths_multi(cfg->paths)) {
-		struct ht_reorder_config rc;
-
-		ht_reorder_config_default(&rc);
-		d->ro = ht_reorder_new(&rc);
+		d->ro = ht_dgsess_new(&reorder_ops, d);
 		if (d->ro == NULL) {
 			snprintf(err, errlen, "out of memory");
 			free(d);
@@ -423,7 +419,7 @@ int ht_dgclient_new(struct ht_dgclient **out, struct ht_loop *loop,
 	if (cfg->tun != NULL) {
 		if (ht_tundev_open(&d->dev, loop, cfg->tun, cfg->tap, BOOT_MTU, on_device, d, err,
 				   errlen) != 0) {
-			ht_reorder_free(d->ro);
+			ht_dgsess_free(d->ro);
 			free(d);
 			return -1;
 		}
@@ -442,12 +438,8 @@ void ht_dgclient_free(struct ht_dgclient *d)
 					ht_addr16_is_v4(d->server16) ? 32 : 128,
 					d->server_has_gw ? d->server_gw : NULL);
 	if (d->ro != NULL) {
-		struct held *h;
-
 		ht_timer_cancel(d->loop, &d->ro_timer);
-		while ((h = ht_reorder_flush(d->ro)) != NULL)
-			free(h);
-		ht_reorder_free(d->ro);
+		ht_dgsess_free(d->ro);
 	}
 	if (d->have_dev)
 		ht_tundev_close(&d->dev);
