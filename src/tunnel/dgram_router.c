@@ -493,6 +493,7 @@ static void on_sess_path(void *arg, void *member, struct ht_dgsess_pathinfo *pi)
 	ht_qconn_get_pathinfo(p->qc, &qi);
 	pi->srtt = qi.srtt;
 	pi->rttvar = qi.rttvar;
+	pi->min_rtt = qi.min_rtt;
 	pi->cwnd = qi.cwnd;
 	pi->in_flight = qi.bytes_in_flight;
 	pi->queued = qi.dgram_queued;

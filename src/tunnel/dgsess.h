@@ -38,7 +38,7 @@
 
 /* What the owner reports about a member's connection. */
 struct ht_dgsess_pathinfo {
-	ht_time srtt, rttvar;
+	ht_time srtt, rttvar, min_rtt; /* min_rtt 0: none yet */
 	uint64_t cwnd, in_flight;  /* bytes */
 	uint64_t queued;           /* DATAGRAM frames waiting in its queue */
 	uint64_t rx_count;         /* grows when anything arrives on it */
