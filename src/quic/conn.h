@@ -301,6 +301,10 @@ struct ht_qconn_pathinfo {
 };
 void ht_qconn_get_pathinfo(struct ht_qconn *c, struct ht_qconn_pathinfo *pi);
 
+/* Send an ack-eliciting PING now (with the next packet written): a path
+ * that went silent is asked for an answer at once. */
+void ht_qconn_ping(struct ht_qconn *c);
+
 /* Change the keep-alive: a PING once nothing was sent or received for
  * timeout (0: none).  A multipath client shortens it on a path that was
  * receiving, so that a silent link is probed within a few RTTs. */

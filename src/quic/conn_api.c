@@ -389,7 +389,7 @@ void ht_qconn_get_pathinfo(struct ht_qconn *c, struct ht_qconn_pathinfo *pi)
 	ngtcp2_conn_get_conn_stat(c->conn, &cs);
 	pi->srtt = cs.smoothed_rtt;
 	pi->rttvar = cs.rttvar;
-	pi->min_rtt = cs.min_rtt;
+	pi->min_rtt = cs.min_rtt == UINT64_MAX ? 0 : cs.min_rtt;
 	pi->cwnd = cs.cwnd;
 	pi->bytes_in_flight = cs.bytes_in_flight;
 	/* ngtcp2 keeps UINT64_MAX for "never". */
@@ -397,11 +397,23 @@ void ht_qconn_get_pathinfo(struct ht_qconn *c, struct ht_qconn_pathinfo *pi)
 	pi->last_tx_eliciting = tx == UINT64_MAX ? 0 : (ht_time)tx;
 }
 
+void ht_qconn_ping(struct ht_qconn *c)
+{
+	if (c->conn == NULL || c->state != QC_OPEN || !c->hs_done)
+		return;
+	/* ngtcp2 0.12 has no call to send a PING: an expired keep-alive makes
+	 * the next packet written carry one; ht_qc_conn_write restores the
+	 * real timeout after that packet. */
+	c->ping_now = true;
+	ngtcp2_conn_set_keep_alive_timeout(c->conn, 1);
+	ht_qconn_queue_flush(c);
+}
+
 void ht_qconn_set_keep_alive(struct ht_qconn *c, ht_time timeout)
 {
 	c->set.keep_alive = timeout;
-	if (c->conn == NULL || c->state != QC_OPEN)
-		return;
+	if (c->conn == NULL || c->state != QC_OPEN || c->ping_now)
+		return; /* a pending ht_qconn_ping restores it after its packet */
 	ngtcp2_conn_set_keep_alive_timeout(c->conn, timeout); /* 0: off */
 	ht_qc_arm_timer(c, false);
 }

@@ -112,6 +112,7 @@ struct ht_qconn {
 	size_t pend_off, pend_len, pend_seg;
 	struct ht_udp_addr pend_local, pend_remote;
 	bool tx_blocked;
+	bool ping_now;       /* ht_qconn_ping: keep-alive set to expire for one packet */
 	/* Client in datagram mode: local queue limits (conn_io.c,
 	 * tune_local_queue): batch bytes (0: no limit yet), last tuning. */
 	size_t txq_batch;

@@ -375,6 +375,10 @@ void ht_qc_conn_write(struct ht_qconn *c)
 				break;
 			}
 			npkts++;
+			if (c->ping_now) { /* ht_qconn_ping: this packet carries it */
+				c->ping_now = false;
+				ngtcp2_conn_set_keep_alive_timeout(c->conn, c->set.keep_alive);
+			}
 			c->bytes_sent += (uint64_t)n;
 			c->pkts_sent++;
 			if (nseg > 0 && ((size_t)n > seg || !same_path(&ps.path, &blocal, &bremote))) {

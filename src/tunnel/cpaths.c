@@ -18,6 +18,7 @@
 #define BACKOFF_MIN (250 * HT_MS) /* one path: reconnect backoff, as before */
 #define BACKOFF_MAX (30 * HT_SECONDS)
 #define TICK (25 * HT_MS)             /* several paths: how often liveness looks */
+#define TICK_BUSY (5 * HT_MS)         /* ... while a path receives (the quick rule) */
 #define SCHED_REFRESH (1 * HT_MS)     /* the scheduler's view of the windows, */
 #define SCHED_REFRESH_PICKS 8         /* at least this often (a TSO burst) */
 #define REJOIN_MAX (25 * HT_SECONDS)  /* below the concentrator's 30 s linger */
@@ -169,6 +170,29 @@ static void path_connect(struct ht_cpaths *ps, unsigned i)
 
 /* ---- the session ------------------------------------------------------------------ */
 
+/* The concentrator schedules the session's downstream datagrams: tell it
+ * our policy and this path's backup flag and weight (sessions.md, "Path
+ * Preference"; a concentrator that does not know the TLV skips it). */
+static int send_path_pref(struct ht_cpaths *ps, struct cp_conn *c)
+{
+	static const uint8_t wire[] = {
+	    [HT_SCHED_MIN_RTT] = QT_EXT_SCHED_MIN_RTT,
+	    [HT_SCHED_WEIGHTED] = QT_EXT_SCHED_WEIGHTED,
+	    [HT_SCHED_REDUNDANT] = QT_EXT_SCHED_REDUNDANT,
+	    [HT_SCHED_BACKUP_ONLY] = QT_EXT_SCHED_BACKUP_ONLY,
+	};
+	const struct ht_pathspec *spec = &ps->path[c->home].spec;
+	struct qt_ext_path_pref pref = {
+	    .scheduler = wire[ps->cfg.policy],
+	    .backup = spec->backup,
+	    .weight = (uint16_t)(spec->weight == 0 ? 1
+				 : spec->weight > QT_EXT_WEIGHT_MAX ? QT_EXT_WEIGHT_MAX
+								    : spec->weight),
+	};
+
+	return ht_ctrl_send_path_pref(&c->ctrl, &pref);
+}
+
 static void negotiate(struct cp_conn *c)
 {
 	struct ht_cpaths *ps = c->ps;
@@ -189,6 +213,8 @@ static void negotiate(struct cp_conn *c)
 		ps->new_pending = rv == 0;
 	}
 	c->waiting = false;
+	if (rv == 0 && ps->multi && c->ctrl.ext)
+		rv = send_path_pref(ps, c);
 	if (rv != 0) {
 		ht_log(HT_LOG_WARN, "client", "path %s: cannot open the control stream: %s",
 		       path_name(ps, c->path), rv <= -1000 ? ht_qerr_str(rv) : ht_strerror(rv));
@@ -459,8 +485,11 @@ static void path_failed(struct ht_cpaths *ps, unsigned i)
 	int to;
 	int rv;
 
-	ht_log(HT_LOG_WARN, "client", "path %s failed: no answer for %llu ms", path_name(ps, (int)i),
-	       (unsigned long long)(ht_liveness_fail_timeout(&p->live) / HT_MS));
+	ht_log(HT_LOG_WARN, "client", "path %s failed: nothing received for %llu ms (%s)",
+	       path_name(ps, (int)i),
+	       (unsigned long long)((ht_loop_now(ps->loop) - p->live.last_rx) / HT_MS),
+	       p->live.quick_failed != 0 ? "busy, then silent, PING unanswered"
+					 : "ack-eliciting packets unanswered");
 	if (c == NULL || !c->up)
 		return;
 	if (c->dg_in) {
@@ -508,7 +537,7 @@ static void feed_liveness(struct ht_cpaths *ps, struct cp_conn *c, ht_time now)
 
 	ht_qconn_get_pathinfo(c->qc, &pi);
 	if (pi.srtt > 0)
-		ht_liveness_on_rtt(&p->live, pi.srtt, pi.rttvar);
+		ht_liveness_on_rtt(&p->live, pi.srtt, pi.rttvar, pi.min_rtt);
 	/* Sampled every TICK: the latest send and receive since the last look,
 	 * in time order (a send answered before we looked needs no timer). */
 	rx = pi.last_rx > c->seen_rx;
@@ -526,6 +555,7 @@ static void feed_liveness(struct ht_cpaths *ps, struct cp_conn *c, ht_time now)
 	if (pi.bytes_received - c->rx_mark > BUSY_BYTES)
 		c->busy_until = now + HT_SECONDS;
 	c->rx_mark = pi.bytes_received;
+	ht_liveness_on_busy(&p->live, now < c->busy_until);
 	ka = PATH_KEEPALIVE;
 	if (now < c->busy_until) {
 		ka = 2 * (pi.srtt > 0 ? pi.srtt : 100 * HT_MS);
@@ -562,6 +592,7 @@ static void on_tick(struct ht_loop *loop, struct ht_timer *t)
 {
 	struct ht_cpaths *ps = t->arg;
 	ht_time now = ht_loop_now(loop);
+	bool busy = false;
 
 	if (ps->stopping)
 		return;
@@ -578,6 +609,7 @@ static void on_tick(struct ht_loop *loop, struct ht_timer *t)
 
 		if (c != NULL && c->up)
 			feed_liveness(ps, c, now);
+		busy |= p->live.busy;
 		if (before == HT_PATH_FAILED && p->live.state != HT_PATH_FAILED && c != NULL &&
 		    c->in_session && !c->dg_in) {
 			ht_log(HT_LOG_INFO, "client", "path %s is back", path_name(ps, (int)i));
@@ -593,6 +625,10 @@ static void on_tick(struct ht_loop *loop, struct ht_timer *t)
 				ht_liveness_restart(&p->live, now);
 				path_connect(ps, i);
 			}
+			break;
+		case HT_LIVE_PROBE: /* a busy path went silent: ask it now */
+			if (c != NULL)
+				ht_qconn_ping(c->qc);
 			break;
 		case HT_LIVE_PING: /* ngtcp2's keep-alive sends it (PATH_KEEPALIVE) */
 		case HT_LIVE_NONE:
@@ -615,7 +651,7 @@ static void on_tick(struct ht_loop *loop, struct ht_timer *t)
 			ht_qconn_close(c->qc, 0);
 		}
 	}
-	(void)ht_timer_set(loop, t, now + TICK);
+	(void)ht_timer_set(loop, t, now + (busy ? TICK_BUSY : TICK));
 }
 
 /* ---- scheduling ------------------------------------------------------------------------ */

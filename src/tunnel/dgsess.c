@@ -35,6 +35,7 @@ struct member {
 	enum ht_path_state shown; /* the state last logged */
 	uint64_t rx_seen;         /* rx_count at the last refresh */
 	bool sent;                /* a datagram went on it since then */
+	ht_time busy_until;       /* sent on lately: silence is suspicious */
 };
 
 struct ht_dgsess {
@@ -290,6 +291,17 @@ void ht_dgsess_set_mtu(struct ht_dgsess *s, int slot, unsigned mtu)
 	s->refreshed = 0;
 }
 
+void ht_dgsess_set_pref(struct ht_dgsess *s, int slot, enum ht_sched_policy policy, bool backup,
+			uint32_t weight)
+{
+	if (slot < 0 || slot >= (int)HT_DGSESS_MEMBERS || s->m[slot].user == NULL)
+		return;
+	s->sched.policy = policy;
+	s->sched.path[slot].backup = backup;
+	s->sched.path[slot].weight = weight;
+	s->refreshed = 0;
+}
+
 void *ht_dgsess_member(const struct ht_dgsess *s, unsigned slot)
 {
 	return slot < HT_DGSESS_MEMBERS ? s->m[slot].user : NULL;
@@ -314,6 +326,7 @@ unsigned ht_dgsess_mtu(const struct ht_dgsess *s)
 
 /* The members' connection state into the scheduler, and their liveness:
  * a member that was sent datagrams and received nothing for a few RTTs
+ * (or, while busy, for 2 x min_rtt after a short silence: liveness.h)
  * has failed (its link is down) until anything arrives on it again. */
 static void refresh(struct ht_dgsess *s, ht_time now)
 {
@@ -340,10 +353,15 @@ static void refresh(struct ht_dgsess *s, ht_time now)
 			m->rx_seen = pi.rx_count;
 			ht_liveness_on_rx(&m->live, now);
 		}
-		if (m->sent)
+		if (m->sent) {
 			ht_liveness_on_tx(&m->live, now);
+			m->busy_until = now + HT_SECONDS;
+		}
 		m->sent = false;
-		ht_liveness_on_rtt(&m->live, pi.srtt, pi.rttvar);
+		ht_liveness_on_rtt(&m->live, pi.srtt, pi.rttvar, pi.min_rtt);
+		/* Sending lately: ACKs stop at once when the link dies, so the
+		 * quick rule applies (our datagrams are the probe). */
+		ht_liveness_on_busy(&m->live, now < m->busy_until);
 		(void)ht_liveness_tick(&m->live, now); /* reconnecting is the client's */
 		if (m->live.state != m->shown) {
 			ht_log(m->live.state == HT_PATH_FAILED ? HT_LOG_WARN : HT_LOG_INFO, "session",

@@ -5,6 +5,11 @@
 
 /* RFC 9002's initial RTT, before the connection has measured one. */
 #define INITIAL_RTT (333 * HT_MS)
+/* A path failed by the quick rule and working again within this long was
+ * probably not dead: a false alarm. */
+#define FALSE_ALARM_WINDOW (2 * HT_SECONDS)
+#define QUICK_SCALE_MAX 16
+#define QUICK_SCALE_DECAY (60 * HT_SECONDS)
 
 const char *ht_path_state_name(enum ht_path_state s)
 {
@@ -30,6 +35,9 @@ void ht_liveness_config_default(struct ht_liveness_config *cfg)
 	cfg->probe_standby = 5 * HT_SECONDS;
 	cfg->retry_min = 250 * HT_MS;
 	cfg->retry_max = 10 * HT_SECONDS;
+	cfg->quick_silence = 20 * HT_MS;
+	cfg->quick_min = 60 * HT_MS;
+	cfg->ack_delay = 25 * HT_MS;
 }
 
 static void enter(struct ht_liveness *l, enum ht_path_state s, ht_time now)
@@ -51,13 +59,31 @@ void ht_liveness_init(struct ht_liveness *l, const struct ht_liveness_config *cf
 	l->backup = backup;
 	l->last_rx = now;
 	l->retry_wait = cfg->retry_min;
+	l->quick_scale = 1;
 	enter(l, HT_PATH_VALIDATING, now);
+}
+
+/* The path works again: was its last failure a quick-rule false alarm? */
+static void judge_quick_failure(struct ht_liveness *l, ht_time now)
+{
+	if (l->quick_failed == 0)
+		return;
+	if (now - l->quick_failed <= FALSE_ALARM_WINDOW) {
+		l->false_alarms++;
+		if (l->quick_scale < QUICK_SCALE_MAX)
+			l->quick_scale *= 2;
+		l->scale_at = now;
+	}
+	l->quick_failed = 0;
 }
 
 void ht_liveness_established(struct ht_liveness *l, ht_time now)
 {
+	judge_quick_failure(l, now);
 	l->last_rx = now;
 	l->unanswered = 0;
+	l->probe_at = 0;
+	l->busy = false;
 	l->retry_wait = l->cfg.retry_min;
 	enter(l, working(l), now);
 }
@@ -66,9 +92,12 @@ void ht_liveness_on_rx(struct ht_liveness *l, ht_time now)
 {
 	l->last_rx = now;
 	l->unanswered = 0;
+	l->probe_at = 0;
 	/* silence ended (the link came back before a reconnect) */
-	if (l->state == HT_PATH_FAILED)
+	if (l->state == HT_PATH_FAILED) {
+		judge_quick_failure(l, now);
 		enter(l, working(l), now);
+	}
 }
 
 void ht_liveness_on_tx(struct ht_liveness *l, ht_time now)
@@ -77,10 +106,16 @@ void ht_liveness_on_tx(struct ht_liveness *l, ht_time now)
 		l->unanswered = now != 0 ? now : 1;
 }
 
-void ht_liveness_on_rtt(struct ht_liveness *l, ht_time srtt, ht_time rttvar)
+void ht_liveness_on_rtt(struct ht_liveness *l, ht_time srtt, ht_time rttvar, ht_time min_rtt)
 {
 	l->srtt = srtt;
 	l->rttvar = rttvar;
+	l->min_rtt = min_rtt;
+}
+
+void ht_liveness_on_busy(struct ht_liveness *l, bool busy)
+{
+	l->busy = busy;
 }
 
 ht_time ht_liveness_fail_timeout(const struct ht_liveness *l)
@@ -95,10 +130,33 @@ ht_time ht_liveness_fail_timeout(const struct ht_liveness *l)
 	return t;
 }
 
+ht_time ht_liveness_quick_timeout(const struct ht_liveness *l)
+{
+	ht_time t = (2 * l->min_rtt + l->cfg.ack_delay) * l->quick_scale;
+	ht_time max = ht_liveness_fail_timeout(l);
+
+	if (t < l->cfg.quick_min)
+		t = l->cfg.quick_min;
+	return t < max ? t : max;
+}
+
+/* How long a busy path may be silent before the quick rule probes it. */
+static ht_time quick_silence(const struct ht_liveness *l)
+{
+	return l->min_rtt / 2 > l->cfg.quick_silence ? l->min_rtt / 2 : l->cfg.quick_silence;
+}
+
+static bool quick_armed(const struct ht_liveness *l)
+{
+	return l->cfg.quick_silence != 0 && l->busy && l->min_rtt != 0 && l->probe_at == 0;
+}
+
 static void fail(struct ht_liveness *l, ht_time now)
 {
 	l->failures++;
 	l->unanswered = 0;
+	l->probe_at = 0;
+	l->quick_failed = 0; /* the quick rule sets it after this */
 	l->retry_at = now + l->retry_wait;
 	enter(l, HT_PATH_FAILED, now);
 }
@@ -126,9 +184,22 @@ enum ht_liveness_action ht_liveness_tick(struct ht_liveness *l, ht_time now)
 	switch (l->state) {
 	case HT_PATH_ACTIVE:
 	case HT_PATH_STANDBY:
+		if (l->quick_scale > 1 && now - l->scale_at >= QUICK_SCALE_DECAY) {
+			l->quick_scale /= 2;
+			l->scale_at = now;
+		}
 		if (l->unanswered != 0 && now >= l->unanswered + ht_liveness_fail_timeout(l)) {
 			fail(l, now);
 			return HT_LIVE_FAILED;
+		}
+		if (l->probe_at != 0 && now >= l->probe_at + ht_liveness_quick_timeout(l)) {
+			fail(l, now);
+			l->quick_failed = now;
+			return HT_LIVE_FAILED;
+		}
+		if (quick_armed(l) && now >= l->last_rx + quick_silence(l)) {
+			l->probe_at = now != 0 ? now : 1;
+			return HT_LIVE_PROBE;
 		}
 		if (l->unanswered == 0 && now >= l->last_rx + probe_interval(l))
 			return HT_LIVE_PING;
@@ -153,9 +224,16 @@ ht_time ht_liveness_deadline(const struct ht_liveness *l)
 	switch (l->state) {
 	case HT_PATH_ACTIVE:
 	case HT_PATH_STANDBY:
-		if (l->unanswered != 0)
-			return l->unanswered + ht_liveness_fail_timeout(l);
-		return l->last_rx + probe_interval(l);
+	{
+		ht_time d = l->unanswered != 0 ? l->unanswered + ht_liveness_fail_timeout(l)
+						: l->last_rx + probe_interval(l);
+
+		if (l->probe_at != 0 && l->probe_at + ht_liveness_quick_timeout(l) < d)
+			d = l->probe_at + ht_liveness_quick_timeout(l);
+		if (quick_armed(l) && l->last_rx + quick_silence(l) < d)
+			d = l->last_rx + quick_silence(l);
+		return d;
+	}
 	case HT_PATH_FAILED:
 		return l->retry_at;
 	case HT_PATH_VALIDATING:

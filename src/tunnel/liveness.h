@@ -14,6 +14,19 @@
  * learns this from its own traffic; an idle path is probed with a PING
  * once nothing was received for probe_idle (standby paths every
  * probe_standby), so it is checked too, at little cost.
+ *
+ * The quick rule, for a path that was receiving (the caller says "busy"):
+ * a receiver sends only ACKs, which prove nothing, so a cut would be seen
+ * only after a keep-alive PING plus the failure timeout (~6 RTTs, with an
+ * RTT inflated by the path's own queue).  Instead, once a busy path has
+ * been silent for max(quick_silence, min_rtt / 2), the caller sends a PING
+ * at once (HT_LIVE_PROBE), and the path fails if nothing at all arrives
+ * within 2 x min_rtt + ack_delay of it.  Silence on a busy path means its
+ * downstream queue has drained (or the link is dead), so a live path
+ * answers in about min_rtt.  Where that is wrong (a queue kept full by
+ * someone else's traffic), a path that fails this way and is back within
+ * 2 s counts as a false alarm and doubles its quick timeout (up to the
+ * normal one; halved again after a minute without one).
  */
 #ifndef HATUN_TUNNEL_LIVENESS_H
 #define HATUN_TUNNEL_LIVENESS_H
@@ -35,6 +48,7 @@ enum ht_liveness_action {
 	HT_LIVE_PING,      /* send an ack-eliciting PING on the path now */
 	HT_LIVE_FAILED,    /* the path just failed: move its traffic away */
 	HT_LIVE_RECONNECT, /* time to try a new connection on the path */
+	HT_LIVE_PROBE,     /* a busy path went silent: send a PING right now */
 };
 
 struct ht_liveness_config {
@@ -45,6 +59,9 @@ struct ht_liveness_config {
 	ht_time probe_standby;   /* default 5 s */
 	ht_time retry_min;       /* default 250 ms, doubling ... */
 	ht_time retry_max;       /* ... up to 10 s */
+	ht_time quick_silence;   /* default 20 ms; 0: no quick rule */
+	ht_time quick_min;       /* default 60 ms: the quick timeout's floor */
+	ht_time ack_delay;       /* default 25 ms: the peer's max_ack_delay */
 };
 
 struct ht_liveness {
@@ -53,7 +70,13 @@ struct ht_liveness {
 	bool backup;
 	ht_time last_rx;      /* last packet received on the path */
 	ht_time unanswered;   /* first ack-eliciting send after last_rx, 0 if none */
-	ht_time srtt, rttvar;
+	ht_time srtt, rttvar, min_rtt;
+	bool busy;            /* receiving data lately (caller's view) */
+	ht_time probe_at;     /* quick rule: when its PING went out, 0 if none */
+	ht_time quick_failed; /* last failure by the quick rule, 0 if none */
+	ht_time scale_at;     /* last change of quick_scale */
+	unsigned quick_scale; /* 1, 2, 4 ... x the quick timeout */
+	uint32_t false_alarms;
 	ht_time since;        /* when the state was entered */
 	ht_time retry_at;     /* FAILED: when to reconnect */
 	ht_time retry_wait;   /* current backoff */
@@ -72,8 +95,10 @@ void ht_liveness_established(struct ht_liveness *l, ht_time now);
 void ht_liveness_on_rx(struct ht_liveness *l, ht_time now);
 /* An ack-eliciting packet left on the path. */
 void ht_liveness_on_tx(struct ht_liveness *l, ht_time now);
-/* The connection's RTT estimate changed. */
-void ht_liveness_on_rtt(struct ht_liveness *l, ht_time srtt, ht_time rttvar);
+/* The connection's RTT estimate changed (min_rtt 0: none yet). */
+void ht_liveness_on_rtt(struct ht_liveness *l, ht_time srtt, ht_time rttvar, ht_time min_rtt);
+/* Whether the path has been receiving data lately (enables the quick rule). */
+void ht_liveness_on_busy(struct ht_liveness *l, bool busy);
 /* The connection closed (idle timeout, error): the path failed. */
 void ht_liveness_closed(struct ht_liveness *l, ht_time now);
 /* A new connection attempt on a FAILED path started. */
@@ -86,5 +111,7 @@ ht_time ht_liveness_deadline(const struct ht_liveness *l);
 
 /* The current failure timeout. */
 ht_time ht_liveness_fail_timeout(const struct ht_liveness *l);
+/* The quick rule's: how long its PING may go unanswered. */
+ht_time ht_liveness_quick_timeout(const struct ht_liveness *l);
 
 #endif

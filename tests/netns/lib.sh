@@ -471,7 +471,10 @@ tb_cleanup() {
 	tb__collect_inodes
 	tb__kill_ours TERM
 	tb_wait 3 tb__no_pids_left || tb__kill_ours KILL
-	tb_wait 3 tb__no_pids_left || true
+	# A killed process can take a while to leave the kernel (closing
+	# MPTCP sockets on a loaded machine): give it 10 s before calling it
+	# a leak.
+	tb_wait 10 tb__no_pids_left || true
 	for pid in "${TB_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null || true
 	done
@@ -486,6 +489,7 @@ tb_cleanup() {
 	left=$(tb__our_pids)
 	if [ -n "$left" ]; then
 		tb__err "FAIL: cleanup: processes left in our namespaces: ${left//$'\n'/ }"
+		ps -o pid,stat,wchan:32,etime,args -p "${left//$'\n'/,}" >&2 2>/dev/null || true
 		rc=1
 	fi
 	if [ "$rc" = 0 ] && [ "$TB_KEEP" != 1 ]; then

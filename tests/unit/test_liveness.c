@@ -1,6 +1,6 @@
 /* Unit tests of src/tunnel/liveness.c: failure within a few RTTs of
  * silence, PING probes of idle and standby paths, revival, reconnect
- * backoff. */
+ * backoff, the quick rule for a busy path and its false-alarm backoff. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,7 +21,7 @@ static void up(struct ht_liveness *l, bool backup)
 	assert_int_equal(l->state, HT_PATH_VALIDATING);
 	assert_int_equal(ht_liveness_deadline(l), HT_TIME_NEVER);
 	ht_liveness_established(l, T0);
-	ht_liveness_on_rtt(l, 40 * HT_MS, 5 * HT_MS);
+	ht_liveness_on_rtt(l, 40 * HT_MS, 5 * HT_MS, 0);
 }
 
 static void test_names(void **state)
@@ -67,11 +67,11 @@ static void test_clamps(void **state)
 
 	(void)state;
 	up(&l, false);
-	ht_liveness_on_rtt(&l, 1 * HT_MS, 0);
+	ht_liveness_on_rtt(&l, 1 * HT_MS, 0, 0);
 	assert_int_equal(ht_liveness_fail_timeout(&l), 150 * HT_MS);
-	ht_liveness_on_rtt(&l, 2 * HT_SECONDS, 0);
+	ht_liveness_on_rtt(&l, 2 * HT_SECONDS, 0, 0);
 	assert_int_equal(ht_liveness_fail_timeout(&l), 3 * HT_SECONDS);
-	ht_liveness_on_rtt(&l, 0, 0); /* unknown: RFC 9002's 333 ms */
+	ht_liveness_on_rtt(&l, 0, 0, 0); /* unknown: RFC 9002's 333 ms */
 	assert_int_equal(ht_liveness_fail_timeout(&l), 1332 * HT_MS);
 }
 
@@ -127,6 +127,101 @@ static void test_reconnect_backoff(void **state)
 	assert_int_equal(l.retry_wait, 250 * HT_MS);
 }
 
+/* A busy path (40 ms min RTT, srtt 140 ms from its own queue) goes
+ * silent: probed after 20 ms, failed 2 x 40 + 25 = 105 ms after the
+ * probe, long before the normal 4 x srtt + 4 x rttvar. */
+static void test_quick_rule(void **state)
+{
+	struct ht_liveness l;
+	ht_time t = T0 + 100 * HT_MS;
+
+	(void)state;
+	up(&l, false);
+	ht_liveness_on_rtt(&l, 140 * HT_MS, 10 * HT_MS, 40 * HT_MS);
+	ht_liveness_on_busy(&l, true);
+	ht_liveness_on_rx(&l, t);
+	assert_int_equal(ht_liveness_quick_timeout(&l), 105 * HT_MS);
+	assert_int_equal(ht_liveness_deadline(&l), t + 20 * HT_MS);
+	assert_int_equal(ht_liveness_tick(&l, t + 19 * HT_MS), HT_LIVE_NONE);
+	assert_int_equal(ht_liveness_tick(&l, t + 20 * HT_MS), HT_LIVE_PROBE);
+	/* once per silence */
+	assert_int_equal(ht_liveness_tick(&l, t + 21 * HT_MS), HT_LIVE_NONE);
+	assert_int_equal(ht_liveness_deadline(&l), t + 125 * HT_MS);
+	assert_int_equal(ht_liveness_tick(&l, t + 124 * HT_MS), HT_LIVE_NONE);
+	assert_int_equal(ht_liveness_tick(&l, t + 125 * HT_MS), HT_LIVE_FAILED);
+	assert_int_equal(l.state, HT_PATH_FAILED);
+
+	/* An answer to the probe ends it: no failure. */
+	up(&l, false);
+	ht_liveness_on_rtt(&l, 140 * HT_MS, 10 * HT_MS, 40 * HT_MS);
+	ht_liveness_on_busy(&l, true);
+	ht_liveness_on_rx(&l, t);
+	assert_int_equal(ht_liveness_tick(&l, t + 30 * HT_MS), HT_LIVE_PROBE);
+	ht_liveness_on_rx(&l, t + 70 * HT_MS);
+	assert_int_equal(ht_liveness_tick(&l, t + 80 * HT_MS), HT_LIVE_NONE);
+	assert_int_equal(ht_liveness_tick(&l, t + 200 * HT_MS), HT_LIVE_PROBE);
+	assert_int_equal(l.state, HT_PATH_ACTIVE);
+
+	/* Not busy, or no min RTT yet: only the normal rule. */
+	up(&l, false);
+	ht_liveness_on_rtt(&l, 140 * HT_MS, 10 * HT_MS, 40 * HT_MS);
+	ht_liveness_on_rx(&l, t);
+	assert_int_equal(ht_liveness_tick(&l, t + 500 * HT_MS), HT_LIVE_NONE);
+	ht_liveness_on_busy(&l, true);
+	ht_liveness_on_rtt(&l, 140 * HT_MS, 10 * HT_MS, 0);
+	assert_int_equal(ht_liveness_tick(&l, t + 600 * HT_MS), HT_LIVE_NONE);
+
+	/* A long min RTT waits half of it before probing. */
+	up(&l, false);
+	ht_liveness_on_rtt(&l, 300 * HT_MS, 10 * HT_MS, 200 * HT_MS);
+	ht_liveness_on_busy(&l, true);
+	ht_liveness_on_rx(&l, t);
+	assert_int_equal(ht_liveness_tick(&l, t + 99 * HT_MS), HT_LIVE_NONE);
+	assert_int_equal(ht_liveness_tick(&l, t + 100 * HT_MS), HT_LIVE_PROBE);
+}
+
+/* A path failed by the quick rule and back within 2 s was a false alarm:
+ * its quick timeout doubles each time, up to the normal timeout, and
+ * halves again after a minute without one. */
+static void test_quick_false_alarm(void **state)
+{
+	struct ht_liveness l;
+	ht_time t = T0 + 100 * HT_MS, normal;
+
+	(void)state;
+	up(&l, false);
+	ht_liveness_on_rtt(&l, 140 * HT_MS, 10 * HT_MS, 40 * HT_MS);
+	normal = ht_liveness_fail_timeout(&l);
+	assert_int_equal(normal, 600 * HT_MS);
+	for (int i = 0; i < 3; i++) {
+		ht_liveness_on_busy(&l, true);
+		ht_liveness_on_rx(&l, t);
+		assert_int_equal(ht_liveness_tick(&l, t + 20 * HT_MS), HT_LIVE_PROBE);
+		t += 20 * HT_MS + ht_liveness_quick_timeout(&l);
+		assert_int_equal(ht_liveness_tick(&l, t), HT_LIVE_FAILED);
+		/* the old connection's late packet: the path was alive */
+		ht_liveness_on_rx(&l, t + 50 * HT_MS);
+		assert_int_equal(l.state, HT_PATH_ACTIVE);
+		t += HT_SECONDS;
+	}
+	assert_int_equal(l.false_alarms, 3);
+	assert_int_equal(ht_liveness_quick_timeout(&l), 8 * 105 * HT_MS > normal ? normal : 8 * 105 * HT_MS);
+	/* a real outage: back after 5 s, not a false alarm */
+	ht_liveness_on_busy(&l, true);
+	ht_liveness_on_rx(&l, t);
+	assert_int_equal(ht_liveness_tick(&l, t + 20 * HT_MS), HT_LIVE_PROBE);
+	t += 20 * HT_MS + ht_liveness_quick_timeout(&l);
+	assert_int_equal(ht_liveness_tick(&l, t), HT_LIVE_FAILED);
+	ht_liveness_restart(&l, t + 250 * HT_MS);
+	ht_liveness_established(&l, t + 5 * HT_SECONDS);
+	assert_int_equal(l.false_alarms, 3);
+	/* a minute later the scale starts to come down */
+	t += 5 * HT_SECONDS + 61 * HT_SECONDS;
+	ht_liveness_on_rx(&l, t);
+	(void)ht_liveness_tick(&l, t);
+	assert_int_equal(l.quick_scale, 4);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -135,6 +230,8 @@ int main(void)
 		cmocka_unit_test(test_clamps),
 		cmocka_unit_test(test_idle_probe),
 		cmocka_unit_test(test_reconnect_backoff),
+		cmocka_unit_test(test_quick_rule),
+		cmocka_unit_test(test_quick_false_alarm),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
