@@ -80,7 +80,8 @@ struct ht_converter {
 	uint64_t tb_tokens;
 	uint64_t suppressed; /* Error TLVs not sent (rate limit) */
 	struct ht_ownaddr *own; /* keeps the policy's own addresses current */
-	ht_time log_last;
+	ht_time log_last; /* the current second of refusal log lines */
+	unsigned log_lines;
 	uint64_t log_skipped;
 	ht_time started;
 	/* The counters of `hatun status` (accepted, refused, ...; bytes of
@@ -187,18 +188,22 @@ static bool error_token(struct ht_converter *cv)
 	return true;
 }
 
-/* Refusal log lines: at most 20 a second, then one line saying how many
- * were skipped. */
+/* Refusal log lines: at most 20 in a second (a burst of them is logged,
+ * not one per 50 ms), then one line saying how many were skipped. */
 static bool log_token(struct ht_converter *cv)
 {
 	ht_time now = ht_loop_now(cv->loop);
 
-	if (now - cv->log_last >= 50 * HT_MS) {
+	if (now - cv->log_last >= HT_SECONDS) {
 		if (cv->log_skipped > 0)
 			ht_log(HT_LOG_INFO, "converter", "%llu refusal log lines skipped",
 			       (unsigned long long)cv->log_skipped);
 		cv->log_skipped = 0;
+		cv->log_lines = 0;
 		cv->log_last = now;
+	}
+	if (cv->log_lines < 20) {
+		cv->log_lines++;
 		return true;
 	}
 	cv->log_skipped++;

@@ -116,11 +116,11 @@ expect "--max-pending-per-client 1" "error 64 01" "$CONV" 5126 connect 192.0.2.1
 wait "$PEND"
 grep -qx "error 65 00" "$TB_DIR/pend1.out" || tb_fail "pending connect: $(cat "$TB_DIR/pend1.out")"
 # Two relayed connections held open by the server, the third is refused.
-raw --timeout 6 "$CONV" 5126 connect "$SRV" 9100 >/dev/null &
+raw --timeout 15 "$CONV" 5126 connect "$SRV" 9100 >/dev/null &
 H1=$!
-raw --timeout 6 "$CONV" 5126 connect "$SRV" 9100 >/dev/null &
+raw --timeout 15 "$CONV" 5126 connect "$SRV" 9100 >/dev/null &
 H2=$!
-tb_wait 5 bash -c "[ \$(grep -c ': open' '$L3') -ge 2 ]" || tb_fail "held connections not open"
+tb_wait 15 bash -c "[ \$(grep -c ': open' '$L3') -ge 2 ]" || tb_fail "held connections not open"
 expect "--max-conns 2" "error 64 01" "$CONV" 5126 connect "$SRV" 9100
 kill "$H1" "$H2" 2>/dev/null
 wait "$H1" "$H2" 2>/dev/null
