@@ -689,9 +689,6 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 				     "nothing to do: give -L, --socks, --transparent and/or --tun");
 	if (rc < 0 && (o->tun[0] == '\0' || o->dg.tap) && (o->dg.nroute > 0 || o->dg.full_tunnel))
 		rc = cli_usage_error(cmd, "--route and --full-tunnel need --tun");
-	if (rc < 0 && o->dg.full_tunnel && o->npath >= 2)
-		rc = cli_usage_error(cmd, "--full-tunnel with several --path is not supported yet "
-					  "(one host route to the concentrator per path is needed)");
 	if (rc < 0)
 		rc = common_check(cmd, &o->co);
 	if (rc >= 0)

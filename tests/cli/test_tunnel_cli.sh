@@ -63,7 +63,6 @@ expect 2 "--path: two paths named 'eth0'" -- "${K[@]}" --socks 127.0.0.1:1080 --
 expect 2 "--path: at most 4" -- "${K[@]}" --socks 127.0.0.1:1080 --path a --path b --path c --path d --path e
 expect 2 "--scheduler: 'fastest' is not" -- "${K[@]}" --socks 127.0.0.1:1080 --scheduler fastest
 expect 2 "--path-timeout: '1' is not 2-50" -- "${K[@]}" --socks 127.0.0.1:1080 --path-timeout 1
-expect 2 "--full-tunnel with several --path" -- "${K[@]}" --tun t0 --full-tunnel --path a --path b
 # config files
 cat >"$tmp/bad.conf" <<CONF
 listen = 192.0.2.1:443
