@@ -57,6 +57,16 @@ int cli_opt_dest(const struct cli_command *cmd, struct ht_policy *pol, bool allo
 		 bool *cli_seen, const char *arg);
 /* --log-level error|warn|info|debug */
 int cli_opt_log_level(const struct cli_command *cmd, const char *arg, enum ht_log_level *out);
+/* --control PATH (a UNIX socket path: under 108 bytes) into path[cap]. */
+int cli_opt_control(const struct cli_command *cmd, const char *arg, char *path, size_t cap);
+/* Open the control socket for `hatun status` at path ("" = the default
+ * for role, tunnel/control.h).  Optional: on failure a warning, NULL, and
+ * the daemon runs without one. */
+struct ht_loop;
+struct ht_control;
+struct ht_status;
+struct ht_control *cli_open_control(struct ht_loop *loop, const char *path, const char *role,
+				    int (*fill)(void *arg, struct ht_status *st), void *arg);
 
 int cmd_genkey(const struct cli_command *cmd, int argc, char **argv);
 int cmd_fingerprint(const struct cli_command *cmd, int argc, char **argv);

@@ -1,12 +1,14 @@
 /* hatun — option handlers shared by the commands that run a daemon
  * (concentrator, client, converter), so that a flag means and checks the
  * same everywhere and says so in the same words. */
+#include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
 #include "core/log.h"
 #include "proto/err.h"
 #include "proto/policy.h"
+#include "tunnel/control.h"
 
 int cli_opt_dest(const struct cli_command *cmd, struct ht_policy *pol, bool allow, bool in_file,
 		 bool *cli_seen, const char *arg)
@@ -37,4 +39,28 @@ int cli_opt_log_level(const struct cli_command *cmd, const char *arg, enum ht_lo
 		return cli_usage_error(cmd, "--log-level: '%s' is not one of error, warn, info, debug",
 				       arg);
 	return 0;
+}
+
+int cli_opt_control(const struct cli_command *cmd, const char *arg, char *path, size_t cap)
+{
+	if (arg[0] == '\0' || strlen(arg) >= cap || strlen(arg) >= HT_CONTROL_PATH_MAX)
+		return cli_usage_error(cmd, "--control: bad path '%s'", arg);
+	snprintf(path, cap, "%s", arg);
+	return 0;
+}
+
+struct ht_control *cli_open_control(struct ht_loop *loop, const char *path, const char *role,
+				    ht_control_fill_fn fill, void *arg)
+{
+	char def[HT_CONTROL_PATH_MAX], err[256];
+	struct ht_control *ctl = NULL;
+
+	if (path[0] == '\0') {
+		ht_control_default_path(role, def, sizeof(def));
+		path = def;
+	}
+	if (ht_control_new(&ctl, loop, path, fill, arg, err, sizeof(err)) != 0)
+		ht_log(HT_LOG_WARN, "control", "%s; 'hatun status' will not reach this process",
+		       err);
+	return ctl;
 }

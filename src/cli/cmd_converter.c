@@ -13,6 +13,7 @@
 #include "core/loop.h"
 #include "proto/err.h"
 #include "proto/policy.h"
+#include "tunnel/control.h"
 #include "tunnel/spec.h"
 #include "tunnel/tcp.h"
 
@@ -30,6 +31,7 @@ enum {
 	O_ERROR_RATE,
 	O_LOG_LEVEL,
 	O_SYSLOG,
+	O_CONTROL,
 };
 
 struct conv_opts {
@@ -40,6 +42,7 @@ struct conv_opts {
 	ht_time connect_timeout, idle_timeout;
 	struct ht_converter_config cfg;
 	struct ht_policy *policy;
+	char control[HT_CONTROL_PATH_MAX];
 };
 
 static int conv_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -103,6 +106,8 @@ static int conv_opt(const struct cli_command *cmd, int c, const char *arg, void 
 	case O_SYSLOG:
 		o->syslog = true;
 		return 0;
+	case O_CONTROL:
+		return cli_opt_control(cmd, arg, o->control, sizeof(o->control));
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -121,6 +126,7 @@ static const struct option conv_longopts[] = {
 	{"error-rate", required_argument, NULL, O_ERROR_RATE},
 	{"log-level", required_argument, NULL, O_LOG_LEVEL},
 	{"syslog", no_argument, NULL, O_SYSLOG},
+	{"control", required_argument, NULL, O_CONTROL},
 	{NULL, 0, NULL, 0},
 };
 
@@ -138,6 +144,7 @@ int cmd_converter(const struct cli_command *cmd, int argc, char **argv)
 	struct conv_opts *o = calloc(1, sizeof(*o));
 	struct ht_loop *loop = NULL;
 	struct ht_converter *cv = NULL;
+	struct ht_control *ctl = NULL;
 	char err[512];
 	int rc = CLI_EXIT_FAIL;
 
@@ -183,8 +190,10 @@ int cmd_converter(const struct cli_command *cmd, int argc, char **argv)
 		fprintf(stderr, "hatun converter: cannot install signal handlers\n");
 		goto out;
 	}
+	ctl = cli_open_control(loop, o->control, "converter", ht_converter_status, cv);
 	rc = ht_loop_run(loop) == 0 ? 0 : CLI_EXIT_FAIL;
 out:
+	ht_control_free(ctl);
 	ht_converter_free(cv);
 	ht_loop_free(loop);
 	if (o != NULL)
@@ -216,6 +225,7 @@ struct cvc_opts {
 	uint16_t transparent;
 	enum ht_log_level level;
 	ht_time convert_timeout, idle_timeout, cache_ttl;
+	char control[HT_CONTROL_PATH_MAX];
 };
 
 static int cvc_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -280,6 +290,8 @@ static int cvc_opt(const struct cli_command *cmd, int c, const char *arg, void *
 	case O_SYSLOG:
 		o->syslog = true;
 		return 0;
+	case O_CONTROL:
+		return cli_opt_control(cmd, arg, o->control, sizeof(o->control));
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -297,6 +309,7 @@ static const struct option cvc_longopts[] = {
 	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
 	{"log-level", required_argument, NULL, O_LOG_LEVEL},
 	{"syslog", no_argument, NULL, O_SYSLOG},
+	{"control", required_argument, NULL, O_CONTROL},
 	{NULL, 0, NULL, 0},
 };
 
@@ -325,6 +338,7 @@ int cmd_client_convert(const struct cli_command *cmd, int argc, char **argv)
 	struct ht_cvclient_config cfg;
 	struct ht_loop *loop = NULL;
 	struct ht_cvclient *cl = NULL;
+	struct ht_control *ctl = NULL;
 	char err[512];
 	int rc = CLI_EXIT_FAIL;
 
@@ -387,8 +401,10 @@ int cmd_client_convert(const struct cli_command *cmd, int argc, char **argv)
 		fprintf(stderr, "hatun client: cannot install signal handlers\n");
 		goto out;
 	}
+	ctl = cli_open_control(loop, o->control, "client", ht_cvclient_status, cl);
 	rc = ht_loop_run(loop) == 0 ? 0 : CLI_EXIT_FAIL;
 out:
+	ht_control_free(ctl);
 	ht_cvclient_free(cl);
 	ht_loop_free(loop);
 	free(o);

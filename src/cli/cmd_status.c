@@ -1,5 +1,5 @@
-/* hatun status: ask a running client or concentrator over its control
- * socket (tunnel/control.h) and print the answer. */
+/* hatun status: ask a running client, concentrator or converter over its
+ * control socket (tunnel/control.h) and print the answer. */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -189,7 +189,7 @@ static int watch(const char *path, const char *req, double interval)
 int cmd_status(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct status_opts o = {.interval = 1.0};
-	char cpath[sizeof(o.path)], kpath[sizeof(o.path)], *ans;
+	char *ans;
 	const char *req, *path = o.path;
 	int rc, fd;
 	size_t len;
@@ -200,19 +200,23 @@ int cmd_status(const struct cli_command *cmd, int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	if (o.path[0] == '\0') {
-		/* the client's socket first, then the concentrator's */
-		ht_control_default_path("client", cpath, sizeof(cpath));
-		ht_control_default_path("concentrator", kpath, sizeof(kpath));
-		path = cpath;
-		if ((fd = dial(cpath)) < 0) {
-			path = kpath;
-			fd = dial(kpath);
+		/* the client's socket first, then the concentrator's, then the
+		 * converter's */
+		static const char *const roles[] = {"client", "concentrator", "converter"};
+		char tried[3][sizeof(o.path)];
+
+		fd = -1;
+		for (size_t i = 0; i < 3 && fd < 0; i++) {
+			ht_control_default_path(roles[i], tried[i], sizeof(tried[i]));
+			fd = dial(tried[i]);
+			if (fd >= 0)
+				memcpy(o.path, tried[i], sizeof(o.path));
 		}
 		if (fd < 0) {
 			fprintf(stderr,
-				"hatun status: no running hatun (nothing answers at %s or %s; "
+				"hatun status: no running hatun (nothing answers at %s, %s or %s; "
 				"--control PATH)\n",
-				cpath, kpath);
+				tried[0], tried[1], tried[2]);
 			return CLI_EXIT_FAIL;
 		}
 		close(fd);

@@ -76,7 +76,7 @@ struct common_opts {
 	bool syslog;
 	uint64_t idle_timeout;
 	uint64_t quic_idle, keepalive; /* ns; keepalive 0 = off */
-	char control[108];
+	char control[HT_CONTROL_PATH_MAX];
 };
 
 static int set_path(const struct cli_command *cmd, char *dst, const char *flag, const char *v)
@@ -104,10 +104,7 @@ static int common_opt(const struct cli_command *cmd, struct common_opts *o, int 
 		o->syslog = true;
 		return 0;
 	case O_CONTROL:
-		if (arg[0] == '\0' || strlen(arg) >= sizeof(o->control))
-			return cli_usage_error(cmd, "--control: bad path '%s'", arg);
-		strcpy(o->control, arg);
-		return 0;
+		return cli_opt_control(cmd, arg, o->control, sizeof(o->control));
 	case O_IDLE_TIMEOUT:
 		if (ht_parse_seconds(arg, 86400 * 7, &o->idle_timeout) != 0)
 			return cli_usage_error(cmd, "--idle-timeout: '%s' is not 0.001-604800 seconds",
@@ -195,22 +192,6 @@ static void on_signal(struct ht_loop *loop, int signo, void *arg)
 	}
 	ht_timer_init(&rn->t, stop_poll, rn);
 	(void)ht_timer_set(loop, &rn->t, ht_loop_now(loop) + 20 * HT_MS);
-}
-
-/* The control socket is optional: without it the daemon runs, only
- * 'hatun status' cannot reach it. */
-static void open_control(struct runner *rn, const struct common_opts *co, const char *role,
-			 ht_control_fill_fn fill, void *arg)
-{
-	char path[108], err[256];
-
-	if (co->control[0] != '\0')
-		snprintf(path, sizeof(path), "%s", co->control);
-	else
-		ht_control_default_path(role, path, sizeof(path));
-	if (ht_control_new(&rn->ctl, rn->loop, path, fill, arg, err, sizeof(err)) != 0)
-		ht_log(HT_LOG_WARN, "control", "%s; 'hatun status' will not reach this process",
-		       err);
 }
 
 static int run_loop(struct runner *rn)
@@ -433,7 +414,8 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 	if (ht_conc_new(&rn.cc, rn.loop, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hatun concentrator: %s\n", err);
 	} else {
-		open_control(&rn, &o->co, "concentrator", ht_conc_status, rn.cc);
+		rn.ctl = cli_open_control(rn.loop, o->co.control, "concentrator", ht_conc_status,
+					  rn.cc);
 		rc = run_loop(&rn);
 		ht_qconn_reap_closed();
 		ht_control_free(rn.ctl);
@@ -707,9 +689,6 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 				     "nothing to do: give -L, --socks, --transparent and/or --tun");
 	if (rc < 0 && (o->tun[0] == '\0' || o->dg.tap) && (o->dg.nroute > 0 || o->dg.full_tunnel))
 		rc = cli_usage_error(cmd, "--route and --full-tunnel need --tun");
-	if (rc < 0 && o->dg.full_tunnel && o->npath >= 2)
-		rc = cli_usage_error(cmd, "--full-tunnel with several --path is not supported yet "
-					  "(one host route to the concentrator per path is needed)");
 	if (rc < 0)
 		rc = common_check(cmd, &o->co);
 	if (rc >= 0)
@@ -763,7 +742,7 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	if (ht_client_new(&rn.cl, rn.loop, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hatun client: %s\n", err);
 	} else {
-		open_control(&rn, &o->co, "client", ht_client_status, rn.cl);
+		rn.ctl = cli_open_control(rn.loop, o->co.control, "client", ht_client_status, rn.cl);
 		rc = run_loop(&rn);
 		ht_qconn_reap_closed();
 		ht_control_free(rn.ctl);

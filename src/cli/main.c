@@ -149,7 +149,8 @@ static const struct cli_command commands[] = {
 	 "                           (port 5124), -L (IP destinations), --socks (IP\n"
 	 "                           literals), --transparent, --convert-timeout S (3),\n"
 	 "                           --mptcp-cache-ttl S (600: MPTCP servers reached\n"
-	 "                           directly), --idle-timeout, --log-level, --syslog, -c\n",
+	 "                           directly), --idle-timeout, --log-level, --syslog,\n"
+	 "                           --control, -c\n",
 	 cmd_client},
 	{"converter", "run a 0-RTT TCP Convert transport converter (MPTCP + TFO)",
 	 "usage: hatun converter --listen ADDR[:PORT] [OPTIONS]\n"
@@ -175,22 +176,29 @@ static const struct cli_command commands[] = {
 	 "                                 beyond it refusals are bare resets\n"
 	 "  --log-level LEVEL              error, warn, info (default), debug\n"
 	 "  --syslog                       log to syslog instead of stderr\n"
+	 "  --control PATH                 control socket for 'hatun status' (default\n"
+	 "                                 /run/hatun/converter.sock or $XDG_RUNTIME_DIR/hatun/)\n"
 	 "  -c, --config FILE              read options from FILE (see 'hatun concentrator\n"
 	 "                                 --help'); the command line wins\n",
 	 cmd_converter},
-	{"status", "show a running client's or concentrator's connections",
+	{"status", "show a running client's, concentrator's or converter's connections",
 	 "usage: hatun status [--json] [--watch [--interval S]] [--control PATH]\n"
 	 "\n"
-	 "Ask a running 'hatun client' or 'hatun concentrator' over its control socket\n"
-	 "and print its role, uptime, QUIC connections (peer, fingerprint, ALPN,\n"
-	 "smoothed RTT, cwnd, bytes each way, lost packets, open streams) and the\n"
-	 "tunnelled TCP connections (open, total, refused).\n"
+	 "Ask a running 'hatun client', 'hatun concentrator' or 'hatun converter' over\n"
+	 "its control socket and print its role, uptime, QUIC connections (peer,\n"
+	 "fingerprint, ALPN, smoothed RTT, cwnd, bytes each way, lost packets, open\n"
+	 "streams) and the tunnelled TCP connections (open, total, refused).  A\n"
+	 "converter lists every converted connection (client, destination, the\n"
+	 "client's MPTCP subflows, MPTCP or TCP to the server, bytes each way, age) and\n"
+	 "its counters (accepted, refused by Error code, caps); a convert client its\n"
+	 "converter's state, its MPTCP-capable destinations and its connections.\n"
 	 "\n"
 	 "  --json          one JSON object instead of text\n"
 	 "  --watch         ask again every --interval S seconds (1; 0.1 - 3600)\n"
 	 "                  and redraw, until Ctrl-C\n"
 	 "  --control PATH  the control socket (default: the client's, else the\n"
-	 "                  concentrator's: $XDG_RUNTIME_DIR/hatun/ROLE.sock when\n"
+	 "                  concentrator's, else the converter's:\n"
+	 "                  $XDG_RUNTIME_DIR/hatun/ROLE.sock when\n"
 	 "                  XDG_RUNTIME_DIR is set, else /run/hatun/ROLE.sock)\n",
 	 cmd_status},
 };

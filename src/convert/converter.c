@@ -16,6 +16,7 @@
 #include "proto/convert.h"
 #include "proto/err.h"
 #include "tunnel/ownaddr.h"
+#include "tunnel/status.h"
 #include "tunnel/tcp.h"
 
 /* Bytes read while waiting for the Convert message: the message (<= 1020)
@@ -46,6 +47,7 @@ struct cv_conn {
 	uint8_t st;
 	bool counted;             /* in cv->active */
 	bool c_mptcp, s_mptcp;    /* the client's / server's connection is MPTCP */
+	bool s_native, s_tfo;     /* the server spoke MPTCP; the upstream SYN carried data */
 	bool bootstrap;           /* the message had a Bootstrap TLV */
 	int cfd, sfd;
 	struct ht_io cio, sio;
@@ -60,7 +62,7 @@ struct cv_conn {
 	size_t inlen, msglen, early_sent;
 	struct cv_relay relay;
 	bool relay_on;
-	ht_time started, last_io;
+	ht_time accepted, started, last_io; /* started: the relay */
 	char name[128];
 };
 
@@ -78,8 +80,13 @@ struct ht_converter {
 	uint64_t tb_tokens;
 	uint64_t suppressed; /* Error TLVs not sent (rate limit) */
 	struct ht_ownaddr *own; /* keeps the policy's own addresses current */
-	ht_time log_last;
+	ht_time log_last; /* the current second of refusal log lines */
+	unsigned log_lines;
 	uint64_t log_skipped;
+	ht_time started;
+	/* The counters of `hatun status` (accepted, refused, ...; bytes of
+	 * closed connections); its lists and live figures stay empty here. */
+	struct ht_status_conv n;
 };
 
 /* ---- helpers --------------------------------------------------------------------- */
@@ -181,38 +188,26 @@ static bool error_token(struct ht_converter *cv)
 	return true;
 }
 
-/* Refusal log lines: at most 20 a second, then one line saying how many
- * were skipped. */
+/* Refusal log lines: at most 20 in a second (a burst of them is logged,
+ * not one per 50 ms), then one line saying how many were skipped. */
 static bool log_token(struct ht_converter *cv)
 {
 	ht_time now = ht_loop_now(cv->loop);
 
-	if (now - cv->log_last >= 50 * HT_MS) {
+	if (now - cv->log_last >= HT_SECONDS) {
 		if (cv->log_skipped > 0)
 			ht_log(HT_LOG_INFO, "converter", "%llu refusal log lines skipped",
 			       (unsigned long long)cv->log_skipped);
 		cv->log_skipped = 0;
+		cv->log_lines = 0;
 		cv->log_last = now;
+	}
+	if (cv->log_lines < 20) {
+		cv->log_lines++;
 		return true;
 	}
 	cv->log_skipped++;
 	return false;
-}
-
-static const char *code_str(uint8_t code)
-{
-	switch (code) {
-	case CV_E_UNSUPPORTED_VERSION: return "Unsupported Version";
-	case CV_E_MALFORMED: return "Malformed Message";
-	case CV_E_UNSUPPORTED_MESSAGE: return "Unsupported Message";
-	case CV_E_NOT_AUTHORIZED: return "Not Authorized";
-	case CV_E_UNSUPPORTED_TCP_OPTION: return "Unsupported TCP Option";
-	case CV_E_RESOURCE_EXCEEDED: return "Resource Exceeded";
-	case CV_E_NETWORK_FAILURE: return "Network Failure";
-	case CV_E_CONNECTION_RESET: return "Connection Reset";
-	case CV_E_DEST_UNREACHABLE: return "Destination Unreachable";
-	default: return "?";
-	}
 }
 
 /* ---- connection life ------------------------------------------------------------- */
@@ -237,6 +232,11 @@ static void conn_free(struct cv_conn *c, bool reset, const char *why)
 		       (unsigned long long)c->relay.d[1].bytes,
 		       (double)(ht_loop_now(cv->loop) - c->started) / HT_SECONDS,
 		       f.mptcp_active ? f.subflows + 1u : 1u);
+	}
+	if (c->st == ST_RELAY) {
+		cv->n.closed++;
+		cv->n.bytes_up += c->relay.d[0].bytes;
+		cv->n.bytes_down += c->relay.d[1].bytes;
 	}
 	if (c->relay_on)
 		cv_relay_close(&c->relay);
@@ -281,6 +281,11 @@ static void refuse(struct cv_conn *c, uint8_t code, const uint8_t *value, size_t
 		 * does not take is lost with the reset anyway. */
 		sent = send(c->cfd, msg, (size_t)len, MSG_NOSIGNAL | MSG_DONTWAIT) == len;
 	}
+	cv->n.refused++;
+	if (cv_error_index(code) >= 0)
+		cv->n.errors[cv_error_index(code)]++;
+	if (!sent)
+		cv->n.errors_unsent++;
 	if (log_token(cv))
 		ht_log(HT_LOG_INFO, "converter", "%s: refused: %s (error %u%s)", c->name, why,
 		       code, sent ? "" : ", not sent");
@@ -297,7 +302,7 @@ static void refuse_connect(struct cv_conn *c, const struct ht_tcp_failure *f,
 	char why[160];
 
 	cv_connect_error(f, when, memcmp(c->dst, mapped, 12) != 0, &code, &value, &has);
-	snprintf(why, sizeof(why), "%s %s%s (%s%s)", code_str(code),
+	snprintf(why, sizeof(why), "%s %s%s (%s%s)", cv_error_name(code),
 		 when == CV_FAIL_TIMEOUT ? "connect timeout" : strerror(f->err),
 		 f->outcome == HT_TCP_ICMP ? ", ICMP" : "", c->s_mptcp ? "MPTCP" : "TCP",
 		 when == CV_FAIL_AT_ONCE ? ", at once" : "");
@@ -383,6 +388,9 @@ static void connected(struct cv_conn *c)
 		return;
 	}
 	c->relay_on = true;
+	c->s_native = facts.mptcp_active;
+	c->s_tfo = facts.have_tcp_info && (facts.tcpi_options & TCPI_OPT_SYN_DATA);
+	cv->n.converted++;
 	if (cv_relay_preload(&c->relay, 0, c->in + c->msglen + c->early_sent,
 			     c->inlen - c->msglen - c->early_sent) != 0) {
 		conn_free(c, true, NULL);
@@ -398,8 +406,8 @@ static void connected(struct cv_conn *c)
 	ht_log(HT_LOG_INFO, "converter",
 	       "%s: open (client %s, server %s%s, subflows %u, relay up %s down %s)", c->name,
 	       c->c_mptcp ? "MPTCP" : "TCP",
-	       facts.mptcp_active ? "MPTCP" : (c->s_mptcp ? "TCP (MPTCP fell back)" : "TCP"),
-	       facts.have_tcp_info && (facts.tcpi_options & TCPI_OPT_SYN_DATA) ? ", TFO" : "",
+	       c->s_native ? "MPTCP" : (c->s_mptcp ? "TCP (MPTCP fell back)" : "TCP"),
+	       c->s_tfo ? ", TFO" : "",
 	       facts.subflows, c->relay.d[0].copy ? "copy" : "splice",
 	       c->relay.d[1].copy ? "copy" : "splice");
 	c->cio.cb = relay_io;
@@ -478,10 +486,12 @@ static void start_connect(struct cv_conn *c, const struct cv_msg *m)
 		return;
 	}
 	if (cv->active >= cv->cfg.max_conns) {
+		cv->n.cap_conns++;
 		refuse(c, CV_E_RESOURCE_EXCEEDED, &back_off, 1, "--max-conns reached");
 		return;
 	}
 	if (!pending_take(cv, c)) {
+		cv->n.cap_pending++;
 		refuse(c, CV_E_RESOURCE_EXCEEDED, &back_off, 1, "--max-pending-per-client reached");
 		return;
 	}
@@ -527,6 +537,7 @@ static void handle_message(struct cv_conn *c, int n, const struct cv_msg *m)
 
 		code = cv_err_to_code(n);
 		if (code == CV_NO_REPLY) {
+			cv->n.not_convert++;
 			if (log_token(cv))
 				ht_log(HT_LOG_INFO, "converter", "%s: not a Convert stream (%s): reset",
 				       c->name, ht_strerror(n));
@@ -547,6 +558,7 @@ static void handle_message(struct cv_conn *c, int n, const struct cv_msg *m)
 		return;
 	}
 	if (m->present & CV_HAS_ERROR) {
+		cv->n.not_convert++;
 		if (log_token(cv))
 			ht_log(HT_LOG_INFO, "converter", "%s: client sent Error %u: reset", c->name,
 			       m->error.code);
@@ -554,6 +566,8 @@ static void handle_message(struct cv_conn *c, int n, const struct cv_msg *m)
 		return;
 	}
 	c->bootstrap = (m->present & CV_HAS_BOOTSTRAP) != 0;
+	if (c->bootstrap)
+		cv->n.bootstraps++;
 	if (m->present & CV_HAS_CONNECT) {
 		start_connect(c, m);
 		return;
@@ -671,15 +685,18 @@ static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 			c = NULL;
 		}
 		if (c == NULL) {
+			cv->n.reset_unread++;
 			if (log_token(cv))
 				ht_log(HT_LOG_WARN, "converter", "%zu connections: reset unread",
 				       cv->nconns);
 			ht_tcp_close_reset(fd);
 			continue;
 		}
+		cv->n.accepted++;
 		c->cv = cv;
 		c->cfd = fd;
 		c->sfd = -1;
+		c->accepted = ht_loop_now(loop);
 		c->st = ST_HEADER;
 		c->cio.fd = c->sio.fd = -1;
 		ht_timer_init(&c->timer, conn_timer, c);
@@ -721,7 +738,10 @@ int ht_converter_new(struct ht_converter **out, struct ht_loop *loop,
 	cv->loop = loop;
 	cv->cfg = *cfg;
 	cv->lio.fd = -1;
-	cv->tb_last = ht_loop_now(loop);
+	cv->tb_last = cv->started = ht_loop_now(loop);
+	ht_addr16_str(cfg->listen_addr, cfg->listen_port, cv->n.listen, sizeof(cv->n.listen));
+	cv->n.max_conns = cfg->max_conns;
+	cv->n.max_pending = cfg->max_pending_per_client;
 	cv->tb_tokens = 2000ull * cfg->errors_per_second;
 	/* Our own addresses are refused as destinations, kept current as
 	 * they come and go (tunnel/ownaddr, as the concentrator does). */
@@ -790,4 +810,71 @@ void ht_converter_free(struct ht_converter *cv)
 size_t ht_converter_live(const struct ht_converter *cv)
 {
 	return cv != NULL ? cv->nconns : 0;
+}
+
+/* ---- hatun status ---------------------------------------------------------------- */
+
+static void conn_status(const struct cv_conn *c, ht_time now, struct ht_status_cvconn *o)
+{
+	static const char *const state[] = {"header", "connecting", "relay"};
+	int n;
+
+	ht_addr16_str(c->caddr, c->cport, o->client, sizeof(o->client));
+	if (c->st != ST_HEADER)
+		ht_addr16_str(c->dst, c->dport, o->dest, sizeof(o->dest));
+	else
+		snprintf(o->dest, sizeof(o->dest), "-");
+	snprintf(o->state, sizeof(o->state), "%s", state[c->st]);
+	o->mptcp = c->c_mptcp;
+	o->subflows = 1;
+	if (c->c_mptcp && (n = cv_mptcp_subflows(c->cfd)) > 0)
+		o->subflows = (unsigned)n;
+	o->age = now - c->accepted;
+	if (c->st == ST_RELAY) {
+		snprintf(o->server, sizeof(o->server), "%s",
+			 c->s_native ? "MPTCP" : (c->s_mptcp ? "TCP fallback" : "TCP"));
+		o->tfo = c->s_tfo;
+		o->up = c->relay.d[0].bytes;
+		o->down = c->relay.d[1].bytes;
+	}
+}
+
+int ht_converter_status_conv(const struct ht_converter *cv, struct ht_status_conv **out)
+{
+	struct ht_status_conv *v = calloc(1, sizeof(*v));
+	size_t cap = cv->nconns < HT_STATUS_CV_LIST ? cv->nconns : HT_STATUS_CV_LIST;
+	ht_time now = ht_loop_now(cv->loop);
+
+	*out = v;
+	if (v == NULL)
+		return -1;
+	*v = cv->n;
+	v->mptcp = cv->l_mptcp;
+	if (cap > 0 && (v->conns = calloc(cap, sizeof(*v->conns))) == NULL)
+		return -1;
+	for (const struct cv_conn *c = cv->conns; c != NULL; c = c->next) {
+		v->open++;
+		if (c->st == ST_HEADER)
+			v->header++;
+		else if (c->st == ST_CONNECTING)
+			v->connecting++;
+		else
+			v->relaying++;
+		if (c->st == ST_RELAY) {
+			v->bytes_up += c->relay.d[0].bytes;
+			v->bytes_down += c->relay.d[1].bytes;
+		}
+		if (v->nconns < cap)
+			conn_status(c, now, &v->conns[v->nconns++]);
+	}
+	return 0;
+}
+
+int ht_converter_status(void *arg, struct ht_status *st)
+{
+	struct ht_converter *cv = arg;
+
+	st->role = "converter";
+	st->uptime = ht_loop_now(cv->loop) - cv->started;
+	return ht_converter_status_conv(cv, &st->conv);
 }

@@ -54,4 +54,13 @@ void ht_converter_free(struct ht_converter *cv);
 /* Connections alive (any state), for the exit check. */
 size_t ht_converter_live(const struct ht_converter *cv);
 
+/* The converter's part of a `hatun status` snapshot (tunnel/status.h):
+ * *out is malloc'ed with its connection list (at most HT_STATUS_CV_LIST,
+ * MPTCP_INFO read per connection); ht_status_release frees it.  0 or -1. */
+struct ht_status;
+struct ht_status_conv;
+int ht_converter_status_conv(const struct ht_converter *cv, struct ht_status_conv **out);
+/* An ht_control_fill_fn for `hatun converter` (arg: the converter). */
+int ht_converter_status(void *arg, struct ht_status *st);
+
 #endif

@@ -17,6 +17,7 @@
 #include "proto/convert.h"
 #include "proto/err.h"
 #include "proto/socks5.h"
+#include "tunnel/status.h"
 #include "tunnel/tcp.h"
 
 #define SOCKS_BUF (SOCKS5_GREETING_MAX + SOCKS5_MSG_MAX)
@@ -63,7 +64,9 @@ struct cc_conn {
 	size_t len, off;
 	struct cv_relay relay;
 	bool relay_on;
-	ht_time last_io;
+	ht_time started, last_io;
+	uint8_t caddr[16]; /* the application's address */
+	uint16_t cport;
 	char name[128];
 };
 
@@ -73,6 +76,8 @@ struct ht_cvclient {
 	struct cc_listener ls[MAX_LISTENERS];
 	size_t nls;
 	struct cc_conn *conns;
+	size_t nconns;
+	ht_time started;
 	struct cv_cache cache;
 	/* The converter. */
 	char conv_str[64];
@@ -127,6 +132,7 @@ static void cc_free(struct cc_conn *c, bool reset, const char *why)
 		cl->conns = c->next;
 	if (c->next != NULL)
 		c->next->prev = c->prev;
+	cl->nconns--;
 	free(c);
 }
 
@@ -645,8 +651,6 @@ static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		struct cc_conn *c;
-		uint8_t a16[16];
-		uint16_t port = 0;
 		char src[64];
 		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
@@ -665,14 +669,16 @@ static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 		c->kind = l->kind;
 		c->afd = fd;
 		c->cfd = -1;
+		c->started = ht_loop_now(loop);
 		ht_timer_init(&c->timer, cc_timer, c);
 		c->next = cl->conns;
 		if (cl->conns != NULL)
 			cl->conns->prev = c;
 		cl->conns = c;
-		if (ht_sockaddr_to16((struct sockaddr *)&ss, sl, a16, &port) != 0)
-			memset(a16, 0, sizeof(a16));
-		ht_addr16_str(a16, port, src, sizeof(src));
+		cl->nconns++;
+		if (ht_sockaddr_to16((struct sockaddr *)&ss, sl, c->caddr, &c->cport) != 0)
+			memset(c->caddr, 0, sizeof(c->caddr));
+		ht_addr16_str(c->caddr, c->cport, src, sizeof(src));
 		snprintf(c->name, sizeof(c->name), "%s%.60s", l->kind == KIND_SOCKS ? "socks " : "",
 			 src);
 		if (l->kind == KIND_SOCKS) {
@@ -856,6 +862,7 @@ int ht_cvclient_new(struct ht_cvclient **out, struct ht_loop *loop,
 	cl->loop = loop;
 	cl->cfg = *cfg;
 	cl->bfd = -1;
+	cl->started = ht_loop_now(loop);
 	ht_timer_init(&cl->btimer, bootstrap_timeout, cl);
 	cv_cache_init(&cl->cache, cfg->cache_ttl);
 	if (ht_sockaddr_to16((const struct sockaddr *)&cfg->converter, cfg->converter_len, a16,
@@ -910,4 +917,67 @@ void ht_cvclient_free(struct ht_cvclient *cl)
 	       (unsigned long long)cl->converted, (unsigned long long)cl->direct,
 	       (unsigned long long)cl->failed);
 	free(cl);
+}
+
+/* ---- hatun status ---------------------------------------------------------------- */
+
+static void conn_status(const struct cc_conn *c, ht_time now, struct ht_status_cvconn *o)
+{
+	static const char *const state[] = {"first bytes", "socks", "socks", "connecting",
+					    "relay"};
+	struct cv_tcp_facts f;
+
+	ht_addr16_str(c->caddr, c->cport, o->client, sizeof(o->client));
+	if (c->st >= CC_CONNECTING)
+		ht_addr16_str(c->dst, c->dport, o->dest, sizeof(o->dest));
+	else
+		snprintf(o->dest, sizeof(o->dest), "-");
+	snprintf(o->state, sizeof(o->state), "%s", state[c->st]);
+	o->via_conv = !c->direct;
+	o->subflows = 1;
+	if (c->cfd >= 0 && c->c_mptcp && cv_tcp_facts_get(c->cfd, true, &f) == 0 &&
+	    f.mptcp_active) {
+		o->mptcp = true;
+		o->subflows = f.subflows + 1u;
+	}
+	if (c->st == CC_RELAY) {
+		o->up = c->relay.d[0].bytes;
+		o->down = c->relay.d[1].bytes;
+	}
+	o->age = now - c->started;
+}
+
+int ht_cvclient_status(void *arg, struct ht_status *st)
+{
+	struct ht_cvclient *cl = arg;
+	ht_time now = ht_loop_now(cl->loop);
+	size_t cap = cl->nconns < HT_STATUS_CV_LIST ? cl->nconns : HT_STATUS_CV_LIST;
+	struct ht_status_cvc *v = calloc(1, sizeof(*v));
+
+	st->role = "client";
+	st->uptime = now - cl->started;
+	st->cvc = v;
+	if (v == NULL || (cap > 0 && (v->conns = calloc(cap, sizeof(*v->conns))) == NULL) ||
+	    (v->dests = calloc(CV_CACHE_SLOTS, sizeof(*v->dests))) == NULL)
+		return -1;
+	snprintf(v->converter, sizeof(v->converter), "%s", cl->conv_str);
+	v->bootstrapped = cl->bootstrapped;
+	v->disabled = cl->disabled;
+	v->suspect = cl->suspect;
+	v->converted = cl->converted;
+	v->direct = cl->direct;
+	v->failed = cl->failed;
+	v->open = cl->nconns;
+	for (const struct cc_conn *c = cl->conns; c != NULL && v->nconns < cap; c = c->next)
+		conn_status(c, now, &v->conns[v->nconns++]);
+	for (size_t i = 0; i < CV_CACHE_SLOTS; i++) {
+		const struct cv_cache_ent *e = &cl->cache.e[i];
+
+		if (e->expires <= now)
+			continue; /* free or expired */
+		ht_addr16_str(e->addr, e->port, v->dests[v->ndests].dest,
+			      sizeof(v->dests[v->ndests].dest));
+		v->dests[v->ndests++].expires_in = e->expires - now;
+	}
+	return 0;
 }

@@ -43,4 +43,10 @@ int ht_cvclient_new(struct ht_cvclient **out, struct ht_loop *loop,
 void ht_cvclient_shutdown(struct ht_cvclient *cl);
 void ht_cvclient_free(struct ht_cvclient *cl);
 
+/* An ht_control_fill_fn (tunnel/control.h) for `hatun status`: the
+ * converter's state, the MPTCP-capable destination cache, the open
+ * connections. */
+struct ht_status;
+int ht_cvclient_status(void *arg, struct ht_status *st);
+
 #endif

@@ -32,6 +32,26 @@ struct cv_mptcp_info_head {
 	uint64_t rcv_nxt;
 };
 
+/* The head of MPTCP_SUBFLOW_ADDRS's answer (struct mptcp_subflow_data). */
+#define CV_MPTCP_SUBFLOW_ADDRS 3
+struct cv_mptcp_subflow_data {
+	uint32_t size_subflow_data;
+	uint32_t num_subflows;
+	uint32_t size_kernel;
+	uint32_t size_user;
+} __attribute__((aligned(8)));
+
+int cv_mptcp_subflows(int fd)
+{
+	/* No room for an address pair: the kernel only counts them. */
+	struct cv_mptcp_subflow_data d = {.size_subflow_data = sizeof(d), .size_user = 256};
+	socklen_t len = sizeof(d);
+
+	if (getsockopt(fd, SOL_MPTCP, CV_MPTCP_SUBFLOW_ADDRS, &d, &len) != 0)
+		return -errno;
+	return (int)d.num_subflows;
+}
+
 int cv_socket(int family, bool mptcp, bool *is_mptcp)
 {
 	int fd = -1;

@@ -65,6 +65,12 @@ struct cv_tcp_facts {
 	uint8_t subflows;      /* additional subflows (MPTCP_INFO) */
 };
 
+/* The subflows an MPTCP connection has now, as listed by
+ * MPTCP_SUBFLOW_ADDRS (MPTCP_INFO's subflow count is the path manager's,
+ * which on 6.18 leaves out subflows a server accepted while busy — seen as
+ * 1 of 2 during a bulk transfer).  -errno on a plain or fallen-back socket. */
+int cv_mptcp_subflows(int fd);
+
 /* Fill f from TCP_INFO and, on an MPTCP socket, MPTCP_INFO.  0 or -errno. */
 int cv_tcp_facts_get(int fd, bool mptcp_socket, struct cv_tcp_facts *f);
 

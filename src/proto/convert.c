@@ -237,6 +237,32 @@ int cv_msg_check_sender(const struct cv_msg *m, bool from_client)
 	return (m->present & ~allowed) ? HT_ERR_WRONG_SENDER : 0;
 }
 
+const uint8_t cv_error_codes[CV_NCODES] = {
+	CV_E_UNSUPPORTED_VERSION, CV_E_MALFORMED,	      CV_E_UNSUPPORTED_MESSAGE,
+	CV_E_NOT_AUTHORIZED,	  CV_E_UNSUPPORTED_TCP_OPTION, CV_E_RESOURCE_EXCEEDED,
+	CV_E_NETWORK_FAILURE,	  CV_E_CONNECTION_RESET,      CV_E_DEST_UNREACHABLE,
+};
+
+int cv_error_index(uint8_t code)
+{
+	for (int i = 0; i < CV_NCODES; i++)
+		if (cv_error_codes[i] == code)
+			return i;
+	return -1;
+}
+
+const char *cv_error_name(uint8_t code)
+{
+	static const char *const names[CV_NCODES] = {
+		"Unsupported Version", "Malformed Message",	 "Unsupported Message",
+		"Not Authorized",      "Unsupported TCP Option", "Resource Exceeded",
+		"Network Failure",     "Connection Reset",	 "Destination Unreachable",
+	};
+	int i = cv_error_index(code);
+
+	return i >= 0 ? names[i] : "?";
+}
+
 int cv_err_to_code(int err)
 {
 	switch (err) {

@@ -56,6 +56,15 @@ enum cv_error_code {
 	CV_E_DEST_UNREACHABLE = 0x61,
 };
 
+/* The nine codes above, in this order (counters indexed by
+ * cv_error_index: the converter's status). */
+#define CV_NCODES 9
+extern const uint8_t cv_error_codes[CV_NCODES];
+/* The index of code in cv_error_codes, or -1 for a code not listed. */
+int cv_error_index(uint8_t code);
+/* "Not Authorized", ...; "?" for a code not listed. */
+const char *cv_error_name(uint8_t code);
+
 /* cv_err_to_code() result: reset the connection without an Error TLV. */
 #define CV_NO_REPLY (-1)
 

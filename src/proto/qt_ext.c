@@ -19,6 +19,7 @@ static int allowed_sender(uint8_t type)
 {
 	switch (type) {
 	case QT_EXT_ADDR_REQUEST:
+	case QT_EXT_PATH_PREF:
 		return QT_CTRL_CLIENT;
 	case QT_EXT_ADDR_ASSIGN:
 	case QT_EXT_TUNNEL_MTU:
@@ -172,6 +173,8 @@ static bool length_possible(uint8_t type, uint8_t len)
 		return len == 5 || len == 17;
 	case QT_EXT_TUNNEL_MTU:
 		return len == 2;
+	case QT_EXT_PATH_PREF:
+		return len == 4;
 	default: /* QT_EXT_CONFIG_DONE */
 		return len == 0;
 	}
@@ -237,6 +240,14 @@ int qt_ext_parse(struct qt_ext_tlv *tlv, const uint8_t *buf, size_t len, enum qt
 			e = HT_ERR_BAD_VALUE;
 		break;
 	case QT_EXT_CONFIG_DONE:
+		break;
+	case QT_EXT_PATH_PREF:
+		tlv->pref.scheduler = v[0];
+		tlv->pref.backup = (v[1] & QT_EXT_PREF_BACKUP) != 0;
+		tlv->pref.weight = (uint16_t)(v[2] << 8 | v[3]);
+		if (tlv->pref.scheduler > QT_EXT_SCHED_BACKUP_ONLY || tlv->pref.weight == 0 ||
+		    tlv->pref.weight > QT_EXT_WEIGHT_MAX || (v[1] & ~QT_EXT_PREF_BACKUP) != 0)
+			e = HT_ERR_BAD_VALUE;
 		break;
 	default: {
 		bool with_len = tlv->type != QT_EXT_DNS_SERVER;
@@ -344,6 +355,24 @@ int qt_ext_write_config_done(uint8_t *buf, size_t cap)
 	return 2;
 }
 
+int qt_ext_write_path_pref(uint8_t *buf, size_t cap, const struct qt_ext_path_pref *p)
+{
+	if (buf == NULL || p == NULL)
+		return HT_ERR_INVAL;
+	if (p->scheduler > QT_EXT_SCHED_BACKUP_ONLY || p->weight == 0 ||
+	    p->weight > QT_EXT_WEIGHT_MAX)
+		return HT_ERR_BAD_VALUE;
+	if (cap < HDR + 4)
+		return HT_ERR_NOBUF;
+	buf[0] = QT_EXT_PATH_PREF;
+	buf[1] = 4;
+	buf[2] = p->scheduler;
+	buf[3] = p->backup ? QT_EXT_PREF_BACKUP : 0;
+	buf[4] = (uint8_t)(p->weight >> 8);
+	buf[5] = (uint8_t)p->weight;
+	return HDR + 4;
+}
+
 int qt_ext_write(uint8_t *buf, size_t cap, const struct qt_ext_tlv *tlv)
 {
 	if (tlv == NULL)
@@ -351,6 +380,8 @@ int qt_ext_write(uint8_t *buf, size_t cap, const struct qt_ext_tlv *tlv)
 	switch (tlv->type) {
 	case QT_EXT_ADDR_REQUEST:
 		return qt_ext_write_addr_request(buf, cap, &tlv->req);
+	case QT_EXT_PATH_PREF:
+		return qt_ext_write_path_pref(buf, cap, &tlv->pref);
 	case QT_EXT_ADDR_ASSIGN:
 		return qt_ext_write_addr_assign(buf, cap, &tlv->p);
 	case QT_EXT_TUNNEL_MTU:
@@ -507,6 +538,11 @@ static int apply(struct qt_ext_asm *a, const struct qt_ext_tlv *t, struct qt_ext
 	if (t->type == QT_EXT_ADDR_REQUEST) {
 		out->type = QT_EXT_ADDR_REQUEST;
 		out->req = t->req;
+		return 1;
+	}
+	if (t->type == QT_EXT_PATH_PREF) {
+		out->type = QT_EXT_PATH_PREF;
+		out->pref = t->pref;
 		return 1;
 	}
 	a->open = true;

@@ -35,8 +35,21 @@ enum {
 	 * the assembler (comprehension-optional); unknown types in
 	 * [QT_CTRL_EXT_FIRST, QT_EXT_IGNORABLE_FIRST) are fatal. */
 	QT_EXT_IGNORABLE_FIRST = 0x60,
+	/* client, comprehension-optional: this connection's path preference
+	 * (Scheduler 8 ‖ Flags 8 ‖ Weight 16), sessions.md "Path Preference" */
+	QT_EXT_PATH_PREF = 0x60,
 	QT_EXT_LAST = 0x7F,
 };
+
+/* Path Preference: the Scheduler values and the Flags bit. */
+enum {
+	QT_EXT_SCHED_MIN_RTT = 0,
+	QT_EXT_SCHED_WEIGHTED = 1,
+	QT_EXT_SCHED_REDUNDANT = 2,
+	QT_EXT_SCHED_BACKUP_ONLY = 3,
+};
+#define QT_EXT_PREF_BACKUP 0x01u
+#define QT_EXT_WEIGHT_MAX 1000u
 
 /* Bounds per configuration / request (over → HT_ERR_TOO_LONG). */
 #define QT_EXT_MAX_ADDRS 8u
@@ -76,11 +89,21 @@ struct qt_ext_config {
 	struct qt_ext_prefix route[QT_EXT_MAX_ROUTES];
 };
 
+/* Path Preference: the client's scheduling policy for the session and
+ * this connection's place in it.  Flags bits other than backup must be 0
+ * (a later meaning gets a new TLV type, so an old peer skips it). */
+struct qt_ext_path_pref {
+	uint8_t scheduler; /* QT_EXT_SCHED_* */
+	bool backup;
+	uint16_t weight;   /* 1 .. QT_EXT_WEIGHT_MAX */
+};
+
 /* One decoded extension TLV; the member for its type is set. */
 struct qt_ext_tlv {
 	uint8_t type;
 	uint8_t len;               /* the Length field */
 	uint16_t mtu;              /* Tunnel MTU */
+	struct qt_ext_path_pref pref; /* Path Preference */
 	struct qt_ext_prefix p;    /* Address Assign, DNS Server, Route */
 	struct qt_ext_request req; /* Address Request */
 };
@@ -94,11 +117,13 @@ bool qt_ext_is_ext_type(uint8_t type);
  * once their bytes are there.  Returns bytes consumed (> 0), or
  *   HT_ERR_NEED_MORE     a prefix of a TLV (or nothing);
  *   HT_ERR_WRONG_SENDER  a client sent a concentrator type or vice versa;
- *   HT_ERR_BAD_TYPE      not one of the six types above (needs 2 bytes);
+ *   HT_ERR_BAD_TYPE      not one of the seven types above (needs 2 bytes);
  *   HT_ERR_BAD_LENGTH    Length impossible for the type, or not the one the
  *                        IP Version implies;
  *   HT_ERR_BAD_VALUE     IP Version not 4/6; prefix length over 32/128, 0 in
  *                        a request or assignment; host bits set; MTU < 576;
+ *                        a Scheduler over 3, a Weight of 0 or over 1000, a
+ *                        reserved Flags bit set;
  *   HT_ERR_BAD_ADDRESS   IPv6 entry holding an IPv4-mapped address;
  *                        assigned / DNS / preferred address unspecified,
  *                        loopback, multicast or broadcast; a route starting
@@ -117,7 +142,8 @@ int qt_ext_write_tunnel_mtu(uint8_t *buf, size_t cap, uint16_t mtu);
 int qt_ext_write_dns_server(uint8_t *buf, size_t cap, const struct qt_ext_prefix *p);
 int qt_ext_write_route(uint8_t *buf, size_t cap, const struct qt_ext_prefix *p);
 int qt_ext_write_config_done(uint8_t *buf, size_t cap);
-/* Any of the six from a decoded TLV; HT_ERR_BAD_TYPE for another type. */
+int qt_ext_write_path_pref(uint8_t *buf, size_t cap, const struct qt_ext_path_pref *p);
+/* Any of the seven from a decoded TLV; HT_ERR_BAD_TYPE for another type. */
 int qt_ext_write(uint8_t *buf, size_t cap, const struct qt_ext_tlv *tlv);
 
 /* The whole-configuration rules (the receiver applies them at Config Done):
@@ -135,11 +161,13 @@ int qt_ext_write_config(uint8_t *buf, size_t cap, const struct qt_ext_config *c)
 /* Field-by-field equality (same entries in the same order). */
 bool qt_ext_config_equal(const struct qt_ext_config *a, const struct qt_ext_config *b);
 
-/* What the assembler hands out: type is QT_EXT_ADDR_REQUEST (req set) or
- * QT_EXT_CONFIG_DONE (cfg set, complete and checked). */
+/* What the assembler hands out: type is QT_EXT_ADDR_REQUEST (req set),
+ * QT_EXT_PATH_PREF (pref set) or QT_EXT_CONFIG_DONE (cfg set, complete and
+ * checked). */
 struct qt_ext_msg {
 	uint8_t type;
 	struct qt_ext_request req;
+	struct qt_ext_path_pref pref;
 	struct qt_ext_config cfg;
 };
 
@@ -164,8 +192,8 @@ void qt_ext_asm_init(struct qt_ext_asm *a, enum qt_ctrl_role local_role);
  * ends there).  TLVs may be split anywhere.  Delivers at most one message per
  * call: *consumed says how much of data was used; call again with the rest.
  * Returns
- *   1  *out holds an Address Request (concentrator) or a configuration
- *      (client);
+ *   1  *out holds an Address Request or a Path Preference (concentrator)
+ *      or a configuration (client);
  *   0  everything consumed, no message complete (or a clean FIN);
  *   HT_ERR_ORDER        a negotiation TLV (0x00-0x02) again;
  *   HT_ERR_BAD_TYPE     any other type outside 0x40-0x7F, or an unknown

@@ -722,6 +722,8 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 	cl->cfg.dgram.server = cfg->server;
 	cl->cfg.dgram.server_len = cfg->server_len;
 	cl->cfg.dgram.paths = cl->paths;
+	cl->cfg.dgram.path_spec = cl->cfg.path;
+	cl->cfg.dgram.npath_spec = cl->cfg.npath;
 	if (ht_dgclient_new(&cl->dg, loop, &cl->cfg.dgram, err, errlen) != 0)
 		goto fail;
 	ht_cpaths_set_dgclient(cl->paths, cl->dg);

@@ -87,11 +87,11 @@ static void answer(struct ctl_conn *c)
 	json = strcmp(c->req, "status json") == 0;
 	memset(&st, 0, sizeof(st));
 	if (ctl->fill(ctl->arg, &st) != 0) {
-		free(st.conns);
+		ht_status_release(&st);
 		return;
 	}
 	rv = json ? ht_status_json(&st, &c->out, &c->outlen) : ht_status_text(&st, &c->out, &c->outlen);
-	free(st.conns);
+	ht_status_release(&st);
 	if (rv != 0)
 		c->out = NULL;
 }

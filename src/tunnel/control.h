@@ -21,11 +21,12 @@
 #define HT_CONTROL_REQ_MAX 64u
 #define HT_CONTROL_CONNS 8u
 #define HT_CONTROL_TIMEOUT (2 * HT_SECONDS)
+#define HT_CONTROL_PATH_MAX 108 /* sun_path */
 
 struct ht_control;
 
-/* Fill a snapshot (conns: malloc'ed by the callee, freed by the control
- * code).  Returns 0 or -1. */
+/* Fill a snapshot (conns, conv, cvc: malloc'ed by the callee, freed by
+ * the control code with ht_status_release).  Returns 0 or -1. */
 typedef int (*ht_control_fill_fn)(void *arg, struct ht_status *st);
 
 /* The default path for role: $XDG_RUNTIME_DIR/hatun/<role>.sock when

@@ -170,6 +170,29 @@ static void path_connect(struct ht_cpaths *ps, unsigned i)
 
 /* ---- the session ------------------------------------------------------------------ */
 
+/* The concentrator schedules the session's downstream datagrams: tell it
+ * our policy and this path's backup flag and weight (sessions.md, "Path
+ * Preference"; a concentrator that does not know the TLV skips it). */
+static int send_path_pref(struct ht_cpaths *ps, struct cp_conn *c)
+{
+	static const uint8_t wire[] = {
+	    [HT_SCHED_MIN_RTT] = QT_EXT_SCHED_MIN_RTT,
+	    [HT_SCHED_WEIGHTED] = QT_EXT_SCHED_WEIGHTED,
+	    [HT_SCHED_REDUNDANT] = QT_EXT_SCHED_REDUNDANT,
+	    [HT_SCHED_BACKUP_ONLY] = QT_EXT_SCHED_BACKUP_ONLY,
+	};
+	const struct ht_pathspec *spec = &ps->path[c->home].spec;
+	struct qt_ext_path_pref pref = {
+	    .scheduler = wire[ps->cfg.policy],
+	    .backup = spec->backup,
+	    .weight = (uint16_t)(spec->weight == 0 ? 1
+				 : spec->weight > QT_EXT_WEIGHT_MAX ? QT_EXT_WEIGHT_MAX
+								    : spec->weight),
+	};
+
+	return ht_ctrl_send_path_pref(&c->ctrl, &pref);
+}
+
 static void negotiate(struct cp_conn *c)
 {
 	struct ht_cpaths *ps = c->ps;
@@ -190,6 +213,8 @@ static void negotiate(struct cp_conn *c)
 		ps->new_pending = rv == 0;
 	}
 	c->waiting = false;
+	if (rv == 0 && ps->multi && c->ctrl.ext)
+		rv = send_path_pref(ps, c);
 	if (rv != 0) {
 		ht_log(HT_LOG_WARN, "client", "path %s: cannot open the control stream: %s",
 		       path_name(ps, c->path), rv <= -1000 ? ht_qerr_str(rv) : ht_strerror(rv));

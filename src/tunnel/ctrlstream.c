@@ -145,6 +145,19 @@ int ht_ctrl_send_config(struct ht_ctrl *k, const struct qt_ext_config *cfg)
 	return n < 0 ? n : send_all(k, buf, (size_t)n, false);
 }
 
+int ht_ctrl_send_path_pref(struct ht_ctrl *k, const struct qt_ext_path_pref *p)
+{
+	uint8_t buf[QT_EXT_TLV_MAX_SIZE];
+	int n;
+
+	if (!k->ext)
+		return HT_ERR_UNSUPPORTED;
+	if (k->neg.sent == 0 || k->failed)
+		return HT_ERR_ORDER;
+	n = qt_ext_write_path_pref(buf, sizeof(buf), p);
+	return n < 0 ? n : send_all(k, buf, (size_t)n, false);
+}
+
 /* Concentrator: the client's negotiation TLV arrived. */
 static void answer(struct ht_ctrl *k, const struct qt_ctrl_tlv *t)
 {
@@ -203,6 +216,8 @@ static void ext_feed(struct ht_ctrl *k, const uint8_t *data, size_t len, bool fi
 		}
 		if (r == 1 && msg->type == QT_EXT_ADDR_REQUEST && k->ops->request != NULL)
 			k->ops->request(k, k->user, &msg->req);
+		else if (r == 1 && msg->type == QT_EXT_PATH_PREF && k->ops->path_pref != NULL)
+			k->ops->path_pref(k, k->user, &msg->pref);
 		else if (r == 1 && msg->type == QT_EXT_CONFIG_DONE && k->ops->config != NULL)
 			k->ops->config(k, k->user, &msg->cfg);
 		if (k->failed)

@@ -10,7 +10,8 @@
  *   - the negotiation: New Session / Join Session → Session ID / bare FIN
  *     (the owner decides through ops.negotiate, so the multipath session
  *     table of issue 5 plugs in there without touching this module);
- *   - `qt` only: Address Request → configuration (datagram mode).
+ *   - `qt` only: Address Request → configuration (datagram mode), and the
+ *     client's Path Preference (sessions.md).
  * Under `qt-01` each side sends its one TLV and FIN; under `qt-00` there
  * are no control streams (the peer's uni streams are refused).
  *
@@ -51,6 +52,9 @@ struct ht_ctrl_ops {
 	void (*session)(struct ht_ctrl *k, void *user, const uint8_t *id, size_t id_len);
 	/* `qt`, concentrator: an Address Request. */
 	void (*request)(struct ht_ctrl *k, void *user, const struct qt_ext_request *r);
+	/* `qt`, concentrator: the client's Path Preference for this
+	 * connection (may be NULL: ignored). */
+	void (*path_pref)(struct ht_ctrl *k, void *user, const struct qt_ext_path_pref *p);
 	/* `qt`, client: a whole, checked configuration. */
 	void (*config)(struct ht_ctrl *k, void *user, const struct qt_ext_config *c);
 	/* The control streams failed (err: HT_ERR_* or HT_QERR_*; what: a
@@ -101,6 +105,9 @@ int ht_ctrl_client_join(struct ht_ctrl *k, const uint8_t *id, size_t id_len,
  * profile has no extensions; HT_ERR_ORDER before the negotiation. */
 int ht_ctrl_send_request(struct ht_ctrl *k, const struct qt_ext_request *req);
 int ht_ctrl_send_config(struct ht_ctrl *k, const struct qt_ext_config *cfg);
+/* `qt`, client, after the negotiation: this connection's Path Preference
+ * (the session's scheduler, backup, weight). */
+int ht_ctrl_send_path_pref(struct ht_ctrl *k, const struct qt_ext_path_pref *p);
 
 /* Route the connection's stream events here first: each returns true when
  * sid is the peer's control stream (or ours) and the event was handled. */

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <net/if.h>
 #include <string.h>
 
 #include "core/log.h"
@@ -220,6 +221,31 @@ static void add_host_route(struct ht_dgclient *d)
 	       s);
 }
 
+/* Full tunnel with several paths: each path must reach the concentrator
+ * over its own link, not through the /1 routes just added (sessions.md).
+ * Checked the way its socket is routed: its source address and device. */
+static void check_path_routes(struct ht_dgclient *d)
+{
+	for (size_t i = 0; i < d->cfg.npath_spec; i++) {
+		const struct ht_pathspec *p = &d->cfg.path_spec[i];
+		int oif = p->dev[0] != '\0' ? (int)if_nametoindex(p->dev) : 0;
+		int ifindex = 0, rv;
+		uint8_t gw[16];
+		bool has_gw;
+
+		rv = ht_rtnl_route_get_from(d->server16, p->has_src ? p->src : NULL, oif, &ifindex, gw,
+					    &has_gw);
+		if (rv == 0 && ifindex == d->dev.ifindex)
+			ht_log(HT_LOG_WARN, "dgram",
+			       "--full-tunnel: path %s would reach the concentrator through %s: bind "
+			       "it with dev= (and a route out of it) or add a policy rule for its src=",
+			       p->name, d->dev.name);
+		else if (rv != 0)
+			ht_log(HT_LOG_WARN, "dgram", "--full-tunnel: path %s: no route to the concentrator: %s",
+			       p->name, strerror(-rv));
+	}
+}
+
 static void apply(struct ht_dgclient *d, struct ht_qconn *qc, const struct qt_ext_config *c)
 {
 	static const uint8_t V4_0[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0, 0};
@@ -276,6 +302,8 @@ static void apply(struct ht_dgclient *d, struct ht_qconn *qc, const struct qt_ex
 		route(d, V6_0, 1, "--full-tunnel");
 		route(d, V6_8, 1, "--full-tunnel");
 	}
+	if (d->cfg.full_tunnel && d->cfg.npath_spec > 1)
+		check_path_routes(d);
 	for (unsigned i = 0; i < c->ndns; i++) {
 		ht_addr16_ntop(c->dns[i].addr, s, sizeof(s));
 		ht_log(HT_LOG_INFO, "dgram", "DNS server through the tunnel: %s", s);

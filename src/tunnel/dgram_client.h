@@ -25,6 +25,7 @@
 
 #include "core/loop.h"
 #include "quic/conn.h"
+#include "tunnel/pathspec.h"
 
 #define HT_DGC_MAX_ROUTES 32
 
@@ -45,6 +46,9 @@ struct ht_dgclient_config {
 	struct sockaddr_storage server; /* for the --full-tunnel host route */
 	socklen_t server_len;
 	struct ht_cpaths *paths; /* the session's connections (required) */
+	/* --path specs, for the --full-tunnel check of each path's route */
+	const struct ht_pathspec *path_spec;
+	size_t npath_spec;
 };
 
 int ht_dgclient_new(struct ht_dgclient **out, struct ht_loop *loop,

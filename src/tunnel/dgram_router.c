@@ -843,6 +843,28 @@ static int sess_lease(struct ht_dgr_sess *rs, int v, const uint8_t fp[HT_FP_LEN]
 /* An Address Request, on the session's first connection or any other:
  * every connection of a session gets the session's configuration (the
  * same addresses; its MTU is the smallest of its connections'). */
+/* The client's Path Preference for this connection (sessions.md): the
+ * session's downstream scheduling follows it. */
+static void on_path_pref(struct ht_ctrl *k, void *user, const struct qt_ext_path_pref *pref)
+{
+	static const enum ht_sched_policy policy[] = {
+	    [QT_EXT_SCHED_MIN_RTT] = HT_SCHED_MIN_RTT,
+	    [QT_EXT_SCHED_WEIGHTED] = HT_SCHED_WEIGHTED,
+	    [QT_EXT_SCHED_REDUNDANT] = HT_SCHED_REDUNDANT,
+	    [QT_EXT_SCHED_BACKUP_ONLY] = HT_SCHED_BACKUP_ONLY,
+	};
+	struct ht_dgpeer *p = user;
+
+	(void)k;
+	if (p->ds == NULL) /* not in a session (qt-00 profile, refused): nothing to steer */
+		return;
+	ht_dgsess_set_pref(p->ds->ds, p->slot, policy[pref->scheduler], pref->backup, pref->weight);
+	ht_log(HT_LOG_INFO, "session", "session #%llu: path %d prefers %s%s, weight %u",
+	       (unsigned long long)(p->sess != NULL ? p->sess->serial : 0), p->slot,
+	       ht_sched_policy_name(policy[pref->scheduler]), pref->backup ? ", backup" : "",
+	       pref->weight);
+}
+
 static void on_request(struct ht_ctrl *k, void *user, const struct qt_ext_request *req)
 {
 	struct ht_dgpeer *p = user;
@@ -937,6 +959,7 @@ static void on_failed(struct ht_ctrl *k, void *user, int err, const char *what)
 static const struct ht_ctrl_ops router_ctrl_ops = {
 	.negotiate = on_negotiate,
 	.request = on_request,
+	.path_pref = on_path_pref,
 	.failed = on_failed,
 };
 

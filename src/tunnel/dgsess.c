@@ -291,6 +291,17 @@ void ht_dgsess_set_mtu(struct ht_dgsess *s, int slot, unsigned mtu)
 	s->refreshed = 0;
 }
 
+void ht_dgsess_set_pref(struct ht_dgsess *s, int slot, enum ht_sched_policy policy, bool backup,
+			uint32_t weight)
+{
+	if (slot < 0 || slot >= (int)HT_DGSESS_MEMBERS || s->m[slot].user == NULL)
+		return;
+	s->sched.policy = policy;
+	s->sched.path[slot].backup = backup;
+	s->sched.path[slot].weight = weight;
+	s->refreshed = 0;
+}
+
 void *ht_dgsess_member(const struct ht_dgsess *s, unsigned slot)
 {
 	return slot < HT_DGSESS_MEMBERS ? s->m[slot].user : NULL;

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "core/loop.h"
+#include "tunnel/sched.h"
 #include "tunnel/sessions.h"
 #include "tunnel/status.h"
 
@@ -74,6 +75,11 @@ int ht_dgsess_join(struct ht_dgsess *s, void *member, unsigned mtu, ht_time now)
  * delivered that are still held go out with from NULL. */
 void ht_dgsess_leave(struct ht_dgsess *s, int slot, ht_time now);
 void ht_dgsess_set_mtu(struct ht_dgsess *s, int slot, unsigned mtu);
+/* The client's Path Preference for a member (sessions.md): a backup member
+ * carries nothing while a primary one works; weight for `weighted`; the
+ * policy is the session's (the latest one received wins). */
+void ht_dgsess_set_pref(struct ht_dgsess *s, int slot, enum ht_sched_policy policy, bool backup,
+			uint32_t weight);
 /* The member in slot, or NULL. */
 void *ht_dgsess_member(const struct ht_dgsess *s, unsigned slot);
 unsigned ht_dgsess_members(const struct ht_dgsess *s);

@@ -101,6 +101,20 @@ int ht_json_escape(char *out, size_t cap, const char *s, size_t len)
 	return (int)o;
 }
 
+static const char *human_bytes(uint64_t v, char *buf, size_t len)
+{
+	static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double d = (double)v;
+	int u = 0;
+
+	while (d >= 1024 && u < 4) {
+		d /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", d, unit[u]);
+	return buf;
+}
+
 static void put_str(struct sbuf *b, const char *key, const char *v)
 {
 	char e[6 * 160 + 1];
@@ -178,6 +192,185 @@ static void text_sess(struct sbuf *b, const struct ht_status_sess *s)
 		    (unsigned long long)s->ro.forced, s->held, (double)s->wait / 1e6);
 }
 
+void ht_status_release(struct ht_status *st)
+{
+	free(st->conns);
+	st->conns = NULL;
+	if (st->conv != NULL)
+		free(st->conv->conns);
+	free(st->conv);
+	st->conv = NULL;
+	if (st->cvc != NULL) {
+		free(st->cvc->conns);
+		free(st->cvc->dests);
+	}
+	free(st->cvc);
+	st->cvc = NULL;
+}
+
+/* ---- converted connections (issue 6) ----------------------------------------------- */
+
+static void put_cvconn(struct sbuf *b, const struct ht_status_cvconn *c, bool at_client)
+{
+	put(b, "{");
+	put_str(b, "client", c->client);
+	put(b, ",");
+	put_str(b, "destination", c->dest);
+	put(b, ",");
+	put_str(b, "state", c->state);
+	if (at_client)
+		put(b, ",\"via\":\"%s\",\"converter_mptcp\":%s", c->via_conv ? "converter" : "direct",
+		    c->mptcp ? "true" : "false");
+	else
+		put(b, ",\"client_mptcp\":%s", c->mptcp ? "true" : "false");
+	put(b, ",\"subflows\":%u,", c->subflows);
+	if (!at_client) {
+		put_str(b, "server", c->server);
+		put(b, ",\"tfo\":%s,", c->tfo ? "true" : "false");
+	}
+	put(b, "\"bytes_up\":%llu,\"bytes_down\":%llu,\"age_s\":%.3f}", (unsigned long long)c->up,
+	    (unsigned long long)c->down, (double)c->age / 1e9);
+}
+
+static void text_cvconn(struct sbuf *b, const struct ht_status_cvconn *c, bool at_client)
+{
+	char h1[32], h2[32];
+
+	put(b, "  %s -> %s  %s  age %.1f s\n", c->client, c->dest, c->state,
+	    (double)c->age / 1e9);
+	if (at_client)
+		put(b, "    %s (%s, %u subflow%s)", c->via_conv ? "via the converter" : "direct",
+		    c->mptcp ? "MPTCP" : "TCP", c->subflows, c->subflows == 1 ? "" : "s");
+	else
+		put(b, "    client %s, %u subflow%s  server %s%s", c->mptcp ? "MPTCP" : "TCP",
+		    c->subflows, c->subflows == 1 ? "" : "s", c->server[0] ? c->server : "-",
+		    c->tfo ? ", TFO" : "");
+	put(b, "  up %s  down %s\n", human_bytes(c->up, h1, sizeof(h1)),
+	    human_bytes(c->down, h2, sizeof(h2)));
+}
+
+static void put_conv(struct sbuf *b, const struct ht_status_conv *v)
+{
+	put(b, ",\"converter\":{");
+	put_str(b, "listen", v->listen);
+	put(b,
+	    ",\"mptcp\":%s,\"open\":%llu,\"header\":%llu,\"connecting\":%llu,\"relaying\":%llu,"
+	    "\"max_conns\":%llu,\"max_pending_per_client\":%llu,\"accepted\":%llu,"
+	    "\"bootstraps\":%llu,\"converted\":%llu,\"closed\":%llu,\"bytes_up\":%llu,"
+	    "\"bytes_down\":%llu,\"refused\":%llu,\"errors\":[",
+	    v->mptcp ? "true" : "false", (unsigned long long)v->open, (unsigned long long)v->header,
+	    (unsigned long long)v->connecting, (unsigned long long)v->relaying,
+	    (unsigned long long)v->max_conns, (unsigned long long)v->max_pending,
+	    (unsigned long long)v->accepted, (unsigned long long)v->bootstraps,
+	    (unsigned long long)v->converted, (unsigned long long)v->closed,
+	    (unsigned long long)v->bytes_up, (unsigned long long)v->bytes_down,
+	    (unsigned long long)v->refused);
+	for (int i = 0; i < CV_NCODES; i++)
+		put(b, "%s{\"code\":%u,\"name\":\"%s\",\"count\":%llu}", i ? "," : "",
+		    cv_error_codes[i], cv_error_name(cv_error_codes[i]),
+		    (unsigned long long)v->errors[i]);
+	put(b,
+	    "],\"errors_unsent\":%llu,\"refused_max_conns\":%llu,"
+	    "\"refused_max_pending_per_client\":%llu,\"reset_unread\":%llu,"
+	    "\"not_convert\":%llu,\"connections\":[",
+	    (unsigned long long)v->errors_unsent, (unsigned long long)v->cap_conns,
+	    (unsigned long long)v->cap_pending, (unsigned long long)v->reset_unread,
+	    (unsigned long long)v->not_convert);
+	for (size_t i = 0; i < v->nconns; i++) {
+		put(b, "%s", i ? "," : "");
+		put_cvconn(b, &v->conns[i], false);
+	}
+	put(b, "]}");
+}
+
+static void text_conv(struct sbuf *b, const struct ht_status_conv *v)
+{
+	char h1[32], h2[32];
+	bool any = false;
+
+	put(b, "converter %s (%s)\n", v->listen,
+	    v->mptcp ? "MPTCP + TFO" : "TCP + TFO: no MPTCP in this kernel");
+	put(b,
+	    "  connections: %llu open (%llu relaying, %llu connecting, %llu reading the message)"
+	    "  caps: --max-conns %llu, --max-pending-per-client %llu\n",
+	    (unsigned long long)v->open, (unsigned long long)v->relaying,
+	    (unsigned long long)v->connecting, (unsigned long long)v->header,
+	    (unsigned long long)v->max_conns, (unsigned long long)v->max_pending);
+	put(b, "  accepted %llu  bootstraps %llu  converted %llu  closed %llu  up %s  down %s\n",
+	    (unsigned long long)v->accepted, (unsigned long long)v->bootstraps,
+	    (unsigned long long)v->converted, (unsigned long long)v->closed,
+	    human_bytes(v->bytes_up, h1, sizeof(h1)), human_bytes(v->bytes_down, h2, sizeof(h2)));
+	put(b, "  refused %llu", (unsigned long long)v->refused);
+	for (int i = 0; i < CV_NCODES; i++) {
+		if (v->errors[i] == 0)
+			continue;
+		put(b, "%s%s (%u) %llu", any ? ", " : ": ", cv_error_name(cv_error_codes[i]),
+		    cv_error_codes[i], (unsigned long long)v->errors[i]);
+		any = true;
+	}
+	put(b, "\n");
+	put(b,
+	    "  caps hit: --max-conns %llu, --max-pending-per-client %llu, reset unread %llu;"
+	    "  Error TLVs not sent %llu;  not Convert %llu\n",
+	    (unsigned long long)v->cap_conns, (unsigned long long)v->cap_pending,
+	    (unsigned long long)v->reset_unread, (unsigned long long)v->errors_unsent,
+	    (unsigned long long)v->not_convert);
+	for (size_t i = 0; i < v->nconns; i++)
+		text_cvconn(b, &v->conns[i], false);
+	if (v->nconns < v->open)
+		put(b, "  ... %llu more not listed\n", (unsigned long long)(v->open - v->nconns));
+}
+
+static void put_cvc(struct sbuf *b, const struct ht_status_cvc *v)
+{
+	put(b, ",\"convert\":{");
+	put_str(b, "converter", v->converter);
+	put(b,
+	    ",\"bootstrapped\":%s,\"disabled\":%s,\"suspect\":%u,\"open\":%zu,\"converted\":%llu,"
+	    "\"direct\":%llu,\"failed\":%llu,\"mptcp_destinations\":[",
+	    v->bootstrapped ? "true" : "false", v->disabled ? "true" : "false", v->suspect, v->open,
+	    (unsigned long long)v->converted, (unsigned long long)v->direct,
+	    (unsigned long long)v->failed);
+	for (size_t i = 0; i < v->ndests; i++) {
+		put(b, "%s{", i ? "," : "");
+		put_str(b, "destination", v->dests[i].dest);
+		put(b, ",\"expires_s\":%.3f}", (double)v->dests[i].expires_in / 1e9);
+	}
+	put(b, "],\"connections\":[");
+	for (size_t i = 0; i < v->nconns; i++) {
+		put(b, "%s", i ? "," : "");
+		put_cvconn(b, &v->conns[i], true);
+	}
+	put(b, "]}");
+}
+
+static void text_cvc(struct sbuf *b, const struct ht_status_cvc *v)
+{
+	put(b, "transport: convert, converter %s (%s)\n", v->converter,
+	    v->disabled       ? "DISABLED: middlebox interference, connecting directly"
+	    : v->bootstrapped ? "in use"
+			      : "not bootstrapped yet");
+	put(b, "  connections: %zu open; %llu converted, %llu direct, %llu failed", v->open,
+	    (unsigned long long)v->converted, (unsigned long long)v->direct,
+	    (unsigned long long)v->failed);
+	if (v->suspect > 0)
+		put(b, "; %u suspect replies in a row", v->suspect);
+	put(b, "\n  MPTCP-capable destinations (reached directly): %zu\n", v->ndests);
+	for (size_t i = 0; i < v->ndests; i++)
+		put(b, "    %s  expires in %.0f s\n", v->dests[i].dest,
+		    (double)v->dests[i].expires_in / 1e9);
+	for (size_t i = 0; i < v->nconns; i++)
+		text_cvconn(b, &v->conns[i], true);
+	if (v->nconns < v->open)
+		put(b, "  ... %zu more not listed\n", v->open - v->nconns);
+}
+
+/* The QUIC tunnel's part: not for a converter or a convert client. */
+static bool has_tunnel(const struct ht_status *st)
+{
+	return strcmp(st->role, "converter") != 0 && st->cvc == NULL;
+}
+
 int ht_status_json(const struct ht_status *st, char **out, size_t *len)
 {
 	struct sbuf b;
@@ -187,6 +380,14 @@ int ht_status_json(const struct ht_status *st, char **out, size_t *len)
 	put(&b, "{");
 	put_str(&b, "role", st->role);
 	put(&b, ",\"uptime_s\":%.3f", (double)st->uptime / 1e9);
+	if (st->conv != NULL)
+		put_conv(&b, st->conv);
+	if (st->cvc != NULL)
+		put_cvc(&b, st->cvc);
+	if (!has_tunnel(st)) {
+		put(&b, "}\n");
+		return end(&b, out, len);
+	}
 	put(&b, ",\"tcp\":{\"open\":%llu,\"total\":%llu,\"refused\":%llu}",
 	    (unsigned long long)st->tcp_open, (unsigned long long)st->tcp_total,
 	    (unsigned long long)st->tcp_refused);
@@ -239,20 +440,6 @@ int ht_status_json(const struct ht_status *st, char **out, size_t *len)
 	return end(&b, out, len);
 }
 
-static const char *human_bytes(uint64_t v, char *buf, size_t len)
-{
-	static const char *unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double d = (double)v;
-	int u = 0;
-
-	while (d >= 1024 && u < 4) {
-		d /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", d, unit[u]);
-	return buf;
-}
-
 int ht_status_text(const struct ht_status *st, char **out, size_t *len)
 {
 	struct sbuf b;
@@ -263,6 +450,13 @@ int ht_status_text(const struct ht_status *st, char **out, size_t *len)
 		return -1;
 	put(&b, "role: %s\nuptime: %llud %02lluh%02llum%02llus\n", st->role, up / 86400,
 	    up / 3600 % 24, up / 60 % 60, up % 60);
+	if (st->cvc != NULL)
+		text_cvc(&b, st->cvc);
+	if (!has_tunnel(st)) {
+		if (st->conv != NULL)
+			text_conv(&b, st->conv);
+		return end(&b, out, len);
+	}
 	put(&b, "tunnelled tcp: %llu open, %llu total, %llu refused\n",
 	    (unsigned long long)st->tcp_open, (unsigned long long)st->tcp_total,
 	    (unsigned long long)st->tcp_refused);
@@ -300,5 +494,7 @@ int ht_status_text(const struct ht_status *st, char **out, size_t *len)
 		if (c->sess.id != 0)
 			text_sess(&b, &c->sess);
 	}
+	if (st->conv != NULL)
+		text_conv(&b, st->conv);
 	return end(&b, out, len);
 }

@@ -1,7 +1,8 @@
-/* hatun — what `hatun status` shows: a snapshot of a running client or
- * concentrator, and its two renderings (text for people, one JSON object
- * for scripts).  Pure: the owner fills struct ht_status, the renderers
- * only format (hand-written JSON with RFC 8259 string escaping). */
+/* hatun — what `hatun status` shows: a snapshot of a running client,
+ * concentrator or Transport Converter, and its two renderings (text for
+ * people, one JSON object for scripts).  Pure: the owner fills struct
+ * ht_status, the renderers only format (hand-written JSON with RFC 8259
+ * string escaping). */
 #ifndef HATUN_TUNNEL_STATUS_H
 #define HATUN_TUNNEL_STATUS_H
 
@@ -9,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/loop.h"
+#include "proto/convert.h"
 #include "quic/conn.h"
 #include "quic/identity.h"
 #include "tunnel/dgram.h"
@@ -47,8 +49,65 @@ struct ht_status_conn {
 	struct ht_status_sess sess;    /* sess.id 0: in no session */
 };
 
+/* One converted connection (issue 6): at the converter a client's
+ * connection and its upstream leg; at the convert client an
+ * application's connection and its leg to the converter or, directly, to
+ * the destination. */
+struct ht_status_cvconn {
+	char client[64];   /* the client's (application's) address:port */
+	char dest[64];     /* the destination (Remote Peer) */
+	char state[12];    /* converter: "header", "connecting", "relay"; client: "socks", ... */
+	bool via_conv;     /* client: through the converter (false: direct) */
+	bool mptcp;        /* the converter's client leg / the client's converter leg is MPTCP */
+	unsigned subflows; /* ... and its subflows (MPTCP_INFO: the initial one + joins) */
+	char server[16];   /* converter: the upstream leg, "MPTCP", "TCP", "TCP fallback" ("" yet) */
+	bool tfo;          /* converter: the upstream SYN carried data */
+	uint64_t up, down; /* bytes relayed client -> destination, destination -> client */
+	ht_time age;
+};
+
+/* Rendering lists at most this many connections (the counts are whole). */
+#define HT_STATUS_CV_LIST 2000u
+
+/* The Transport Converter (`hatun converter`, or `--convert-listen` in a
+ * concentrator). */
+struct ht_status_conv {
+	char listen[64];
+	bool mptcp;                       /* the listener is MPTCP */
+	struct ht_status_cvconn *conns;   /* up to HT_STATUS_CV_LIST of them */
+	size_t nconns;
+	uint64_t open, header, connecting, relaying; /* connections now, by state */
+	uint64_t max_conns, max_pending;  /* --max-conns, --max-pending-per-client */
+	uint64_t accepted, bootstraps, converted, closed;
+	uint64_t bytes_up, bytes_down;    /* closed and open connections */
+	uint64_t refused;                 /* Error TLVs answered (sent or not) */
+	uint64_t errors[CV_NCODES];       /* ... by code, cv_error_codes order */
+	uint64_t errors_unsent;           /* rate limit (--error-rate) or full socket: reset only */
+	uint64_t cap_conns, cap_pending;  /* Resource Exceeded by --max-conns / per client */
+	uint64_t reset_unread;            /* over the accept slack: reset before reading */
+	uint64_t not_convert;             /* not a Convert stream / client's Error: reset */
+};
+
+/* A destination the convert client reaches directly (its MPTCP cache). */
+struct ht_status_cvdest {
+	char dest[64];
+	ht_time expires_in;
+};
+
+/* `hatun client --transport convert`. */
+struct ht_status_cvc {
+	char converter[64];
+	bool bootstrapped, disabled; /* disabled: middlebox interference (§6), all direct */
+	unsigned suspect;            /* consecutive suspect replies */
+	uint64_t converted, direct, failed;
+	struct ht_status_cvconn *conns; /* open ones, up to HT_STATUS_CV_LIST */
+	size_t nconns, open;
+	struct ht_status_cvdest *dests; /* MPTCP-capable destinations (cache) */
+	size_t ndests;
+};
+
 struct ht_status {
-	const char *role; /* "client", "concentrator" */
+	const char *role; /* "client", "concentrator", "converter" */
 	ht_time uptime;
 	struct ht_status_conn *conns;
 	size_t nconns;
@@ -56,7 +115,12 @@ struct ht_status {
 	uint64_t dns_sent, dns_cache_hits;         /* client with --dns */
 	char tun[IFNAMSIZ];                        /* datagram mode: the device, "" */
 	struct ht_dg_counters dg;                  /* device-side drops (concentrator) */
+	struct ht_status_conv *conv;               /* a converter runs here; NULL none */
+	struct ht_status_cvc *cvc;                 /* the convert client (no tunnel); NULL */
 };
+
+/* Free what a filler allocated (conns, conv, cvc and their lists). */
+void ht_status_release(struct ht_status *st);
 
 /* Render st into a malloc'ed NUL-terminated buffer (*out, length *len).
  * Returns 0, or -1 (out of memory, over HT_STATUS_MAX). */

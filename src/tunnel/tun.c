@@ -286,6 +286,12 @@ static int route_cb(const struct nlmsghdr *nlh, void *data)
 
 int ht_rtnl_route_get(const uint8_t dst[16], int *ifindex, uint8_t gw[16], bool *has_gw)
 {
+	return ht_rtnl_route_get_from(dst, NULL, 0, ifindex, gw, has_gw);
+}
+
+int ht_rtnl_route_get_from(const uint8_t dst[16], const uint8_t *src, int oif, int *ifindex,
+			   uint8_t gw[16], bool *has_gw)
+{
 	char buf[NL_BUF];
 	struct nlmsghdr *nlh = start(buf, RTM_GETROUTE, 0);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
@@ -297,6 +303,12 @@ int ht_rtnl_route_get(const uint8_t dst[16], int *ifindex, uint8_t gw[16], bool 
 	rtm->rtm_family = g.v4 ? AF_INET : AF_INET6;
 	rtm->rtm_dst_len = g.v4 ? 32 : 128;
 	put_addr(nlh, RTA_DST, dst);
+	if (src != NULL && ht_addr16_is_v4(src) == g.v4) {
+		rtm->rtm_src_len = g.v4 ? 32 : 128;
+		put_addr(nlh, RTA_SRC, src);
+	}
+	if (oif > 0)
+		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)oif);
 	rv = talk(nlh, route_cb, &g);
 	if (rv < 0)
 		return rv;

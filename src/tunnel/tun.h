@@ -46,6 +46,11 @@ int ht_rtnl_route_del(int ifindex, const uint8_t prefix[16], uint8_t plen, const
 /* The route the kernel uses now towards dst: its output interface and
  * gateway (*has_gw false: on-link). */
 int ht_rtnl_route_get(const uint8_t dst[16], int *ifindex, uint8_t gw[16], bool *has_gw);
+/* The same for packets from src (NULL: any) out of oif (0: any), as a
+ * socket bound to that address / device would be routed (policy rules
+ * included). */
+int ht_rtnl_route_get_from(const uint8_t dst[16], const uint8_t *src, int oif, int *ifindex,
+			   uint8_t gw[16], bool *has_gw);
 
 /* True for an IPv4-mapped address. */
 bool ht_addr16_is_v4(const uint8_t a[16]);

@@ -42,6 +42,8 @@ expect 2 "--deny-dest: 'x'" -- "${C[@]}" --deny-dest x
 # the same handlers in the converter (cli_options.c)
 expect 2 "--allow-dest: 'x' is not a CIDR prefix" -- converter --listen 127.0.0.1:5124 --allow-dest x
 expect 2 "--log-level: 'loud'" -- converter --listen 127.0.0.1:5124 --log-level loud
+expect 2 "--control: bad path" -- converter --listen 127.0.0.1:5124 --control "/$(printf 'x%.0s' {1..120})"
+expect 2 "--control: bad path ''" -- client --transport convert --converter 127.0.0.1 --socks 127.0.0.1:1080 --control ''
 expect 2 "--max-streams: '0'" -- "${C[@]}" --max-streams 0
 expect 2 "--connect-timeout: '-1'" -- "${C[@]}" --connect-timeout -1
 expect 2 "--idle-timeout: '1x'" -- "${C[@]}" --idle-timeout 1x
@@ -61,7 +63,6 @@ expect 2 "--path: two paths named 'eth0'" -- "${K[@]}" --socks 127.0.0.1:1080 --
 expect 2 "--path: at most 4" -- "${K[@]}" --socks 127.0.0.1:1080 --path a --path b --path c --path d --path e
 expect 2 "--scheduler: 'fastest' is not" -- "${K[@]}" --socks 127.0.0.1:1080 --scheduler fastest
 expect 2 "--path-timeout: '1' is not 2-50" -- "${K[@]}" --socks 127.0.0.1:1080 --path-timeout 1
-expect 2 "--full-tunnel with several --path" -- "${K[@]}" --tun t0 --full-tunnel --path a --path b
 # config files
 cat >"$tmp/bad.conf" <<CONF
 listen = 192.0.2.1:443

@@ -63,6 +63,9 @@ static bool same_msg(const struct qt_ext_msg *a, const struct qt_ext_msg *b)
 {
 	if (a->type != b->type)
 		return false;
+	if (a->type == QT_EXT_PATH_PREF)
+		return a->pref.scheduler == b->pref.scheduler && a->pref.backup == b->pref.backup &&
+		       a->pref.weight == b->pref.weight;
 	return a->type == QT_EXT_ADDR_REQUEST ? same_request(&a->req, &b->req)
 	                                      : qt_ext_config_equal(&a->cfg, &b->cfg);
 }
@@ -82,6 +85,10 @@ static void round_trip(const struct qt_ext_msg *m, enum qt_ctrl_role local)
 		n = qt_ext_write_config(out, sizeof(out), &m->cfg);
 		check(n > 0 && (size_t)n <= sizeof(out));
 		check(qt_ext_write_config(out, (size_t)n - 1, &m->cfg) == HT_ERR_NOBUF);
+	} else if (m->type == QT_EXT_PATH_PREF) {
+		check(local == QT_CTRL_CONCENTRATOR);
+		n = qt_ext_write_path_pref(out, sizeof(out), &m->pref);
+		check(n == 6);
 	} else {
 		check(m->type == QT_EXT_ADDR_REQUEST && local == QT_CTRL_CONCENTRATOR);
 		n = qt_ext_write_addr_request(out, sizeof(out), &m->req);

@@ -14,7 +14,10 @@
 #     routers, each link shaped to 100 Mbit/s so one alone is not enough);
 #   - RFC 8803 header form answered in the same form;
 #   - the download again with access link 1 cut 1 s in: completes, SHA-256
-#     intact (MPTCP carries on over link 0).
+#     intact (MPTCP carries on over link 0);
+#   - `hatun status` (converter's control socket): the counters after the
+#     first connections, and while the download runs the connection with
+#     its destination, 2 client subflows, server MPTCP, bytes.
 # The error codes from real causes are in test_convert_errors.sh.
 #   CONVERT_MB=64 (default); CONVERT_MB=1024 for the issue's 1 GiB.
 #   CONVERT_BULK=0 skips the two bulk parts (transfer over two subflows, link
@@ -50,12 +53,21 @@ tb_exec client ip mptcp limits set subflows 2 add_addr_accepted 2
 tb_exec concentrator ip mptcp limits set subflows 2 add_addr_accepted 2
 tb_exec client ip mptcp endpoint add "$TB_CLIENT_WAN1_V4" dev wan1 subflow
 
-tb_bg --port tcp:$PORT concentrator "$HATUN" converter --listen "$CONV:$PORT"
+tb_bg --port tcp:$PORT concentrator "$HATUN" converter --listen "$CONV:$PORT" \
+	--control "$TB_DIR/conv.sock"
 CPID=$TB_LAST_PID
 CLOG=$TB_LAST_LOG
 tb_bg --port tcp:8080 server python3 -m http.server -b "$SRV" 8080
 
 raw() { tb_exec client python3 "$RAW" "$@"; }
+# jcheck FILE EXPR: true when the Python expression holds for the
+# converter's `hatun status --json` object j in FILE (its "converter"
+# part: v).
+jcheck() {
+	python3 -c 'import json, sys
+j = json.load(open(sys.argv[1])); v = j["converter"]
+sys.exit(0 if eval("(" + sys.argv[2] + ")") else 1)' "$1" "$2"
+}
 
 # ---- bootstrap ------------------------------------------------------------------
 out=$(raw --mptcp --tfo "$CONV" $PORT bootstrap) || tb_fail "bootstrap: client failed"
@@ -81,6 +93,17 @@ printf '%s\n' "$out" | grep -q '^convert 0107 *2263' || printf '%s\n' "$out" | g
 	|| tb_fail "RFC 8803 form not answered in kind: $out"
 tb_ok "RFC 8803 header (magic 0x2263) answered in the same form"
 
+# ---- hatun status: counters ----------------------------------------------------------
+"$HATUN" status --json --control "$TB_DIR/conv.sock" >"$TB_DIR/st.json" || tb_fail "hatun status --json"
+jcheck "$TB_DIR/st.json" 'j["role"] == "converter" and v["mptcp"] and v["accepted"] >= 3 and v["bootstraps"] == 1
+	and v["converted"] == 2 and v["refused"] == 0 and "tcp" not in j' \
+	|| tb_fail "hatun status --json: $(cat "$TB_DIR/st.json")"
+"$HATUN" status --control "$TB_DIR/conv.sock" >"$TB_DIR/st.txt" || tb_fail "hatun status (text)"
+grep -q "^converter $CONV:$PORT (MPTCP + TFO)" "$TB_DIR/st.txt" \
+	&& grep -q "bootstraps 1  converted 2" "$TB_DIR/st.txt" \
+	|| tb_fail "hatun status (text): $(cat "$TB_DIR/st.txt")"
+tb_ok "hatun status: role converter, accepted/bootstraps/converted counted, no refusals"
+
 if [ "${CONVERT_BULK:-1}" = 1 ]; then
 # ---- transfer over MPTCP, two subflows, to an MPTCP server ------------------------------
 head -c $((MB * 1024 * 1024)) /dev/urandom >"$TB_DIR/up.bin"
@@ -95,7 +118,25 @@ tb_bg --port tcp:9001 server mptcpize run socat -u OPEN:"$TB_DIR/down.bin" \
 	TCP-LISTEN:9001,bind="$SRV",reuseaddr
 before=$(tb_link_counters)
 TB_TIMEOUT=$((60 + MB)) raw --mptcp --tfo --timeout $((30 + MB)) --send-file "$TB_DIR/up.bin" \
-	"$CONV" $PORT connect "$SRV" 9000 1e02 >"$TB_DIR/up.out" || tb_fail "upload failed"
+	"$CONV" $PORT connect "$SRV" 9000 1e02 >"$TB_DIR/up.out" &
+RAWPID=$!
+# While it runs: the connection in `hatun status`, with its two subflows,
+# the server reached over MPTCP and bytes going up.  Polled with the
+# text form (python3 takes a second to start on a loaded machine), the
+# JSON snapshot taken at once and checked after.
+live() {
+	"$HATUN" status --control "$TB_DIR/conv.sock" >"$TB_DIR/st.txt" 2>/dev/null &&
+		grep -q -- "-> $SRV:9000  relay" "$TB_DIR/st.txt" &&
+		grep -q "client MPTCP, 2 subflows  server MPTCP  up [1-9]" "$TB_DIR/st.txt" &&
+		"$HATUN" status --json --control "$TB_DIR/conv.sock" >"$TB_DIR/live.json"
+}
+tb_wait 30 live || tb_fail "hatun status during the upload: $(cat "$TB_DIR/st.txt")"
+jcheck "$TB_DIR/live.json" 'v["relaying"] >= 1 and any(c["destination"] == "'$SRV':9000" and c["state"] == "relay"
+	and c["client_mptcp"] and c["subflows"] == 2 and c["server"] == "MPTCP"
+	and c["bytes_up"] > 0 and c["age_s"] > 0 for c in v["connections"])' \
+	|| tb_fail "hatun status --json during the upload: $(cat "$TB_DIR/live.json")"
+tb_ok "hatun status during the upload: $SRV:9000, client MPTCP with 2 subflows, server MPTCP, bytes"
+wait "$RAWPID" || tb_fail "upload failed"
 grep -q '^end eof$' "$TB_DIR/up.out" || tb_fail "upload: $(cat "$TB_DIR/up.out")"
 grep -q '^tlv 14 .*1e040101' "$TB_DIR/up.out" \
 	|| tb_fail "upload: Extended TCP Header without MPTCP: $(grep tlv "$TB_DIR/up.out")"

@@ -17,7 +17,10 @@
 #   - middlebox interference (§6): the converter's TFO server side turned
 #     off (its kernel then ignores SYN data, as if a middlebox stripped the
 #     option) -> after 3 suspect replies the client disables the converter
-#     and connects directly.
+#     and connects directly;
+#   - `hatun status` of the client: converted connections listed during
+#     the download, the MPTCP server in its cache, then the converter
+#     DISABLED.
 set -u
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -55,12 +58,13 @@ tb_bg --log "$TB_DIR/tcpdump.log" --until "grep -q listening '$TB_DIR/tcpdump.lo
 DPID=$TB_LAST_PID
 tb_bg --port tcp:1080 client "$HATUN" client --transport convert --converter "$CONV:5124" \
 	-L "127.0.0.1:8001:$SRV:8080" -L "127.0.0.1:8002:$SRV:8081" -L "127.0.0.1:8009:$SRV:9" \
-	--socks 127.0.0.1:1080 --log-level debug
+	--socks 127.0.0.1:1080 --log-level debug --control "$TB_DIR/cl.sock"
 KPID=$TB_LAST_PID KLOG=$TB_LAST_LOG
 tb_wait 5 grep -q "bootstrapped" "$KLOG" || tb_fail "client: no bootstrap ($(cat "$KLOG"))"
 tb_ok "bootstrap: $(grep -o 'converter .* bootstrapped.*' "$KLOG")"
 
 cx() { tb_exec client curl -sS --max-time 20 "$@"; }
+st() { "$HATUN" status --control "$TB_DIR/cl.sock" "$@"; }
 
 # ---- curl through -L and SOCKS -----------------------------------------------------------
 [ "$(cx http://127.0.0.1:8001/)" = hello ] || tb_fail "curl through -L"
@@ -84,8 +88,23 @@ tb_ok "tcpdump on access0: a SYN carries 01 07 00 00 | 0a 06 1f 90 ... (Convert 
 
 # ---- big download through SOCKS, two subflows ------------------------------------------------
 sum=$(sha256sum <"$TB_DIR/www/big.bin" | cut -d' ' -f1)
+# 100 Mbit/s per access link: the download lasts long enough (~1.5 s) to
+# be seen in `hatun status`, and one link alone is not enough.
+tb_link_rate 0 100
+tb_link_rate 1 100
 TB_TIMEOUT=$((60 + MB)) tb_exec client curl -sS --max-time $((30 + MB)) --socks5 127.0.0.1:1080 \
-	-o "$TB_DIR/big.recv" "http://$SRV:8080/big.bin" || tb_fail "download through SOCKS"
+	-o "$TB_DIR/big.recv" "http://$SRV:8080/big.bin" &
+CURL=$!
+# While it runs, the client's status lists it: through the converter, MPTCP.
+live() {
+	st >"$TB_DIR/st.txt" 2>/dev/null && grep -q -- "-> $SRV:8080  relay" "$TB_DIR/st.txt" &&
+		grep -q "via the converter (MPTCP, [12] subflows*)  up [^ ]* [^ ]*  down [1-9]" "$TB_DIR/st.txt"
+}
+tb_wait 30 live || tb_fail "client status during the download: $(cat "$TB_DIR/st.txt")"
+grep -q "^transport: convert, converter $CONV:5124 (in use)" "$TB_DIR/st.txt" \
+	|| tb_fail "client status: $(cat "$TB_DIR/st.txt")"
+tb_ok "client status during the download: $SRV:8080 via the converter over MPTCP, bytes down"
+wait "$CURL" || tb_fail "download through SOCKS"
 [ "$(sha256sum <"$TB_DIR/big.recv" | cut -d' ' -f1)" = "$sum" ] || tb_fail "download: SHA-256 differs"
 tb_wait 5 grep -q "8080: closed.*client subflows 2" "$CLOG" \
 	|| tb_fail "no converted connection with 2 subflows in the converter log"
@@ -100,7 +119,13 @@ n1=$(grep -c "8081: open" "$CLOG")
 n2=$(grep -c "8081: open" "$CLOG")
 [ "$n1" = "$n2" ] || tb_fail "second connection to the MPTCP server went through the converter"
 grep -q "8081: direct (server speaks MPTCP)" "$KLOG" || tb_fail "client log: no direct connection"
-tb_ok "MPTCP server detected from the Extended TCP Header, next connection direct"
+st --json >"$TB_DIR/st.json" || tb_fail "client status --json"
+python3 -c 'import json, sys
+c = json.load(open(sys.argv[1]))["convert"]
+sys.exit(0 if c["mptcp_destinations"][0]["destination"] == sys.argv[2] and c["direct"] >= 1
+	and c["converted"] >= 4 and not c["disabled"] else 1)' "$TB_DIR/st.json" "$SRV:8081" \
+	|| tb_fail "client status --json: $(cat "$TB_DIR/st.json")"
+tb_ok "MPTCP server detected from the Extended TCP Header, next connection direct (in status)"
 
 # ---- errors -> entry points -----------------------------------------------------------
 out=$(cx --socks5 127.0.0.1:1080 "http://$SRV:9/" 2>&1) && tb_fail "SOCKS to a refused port succeeded"
@@ -127,6 +152,8 @@ n1=$(grep -c ": open" "$CLOG")
 [ "$(cx http://127.0.0.1:8001/)" = hello ] || tb_fail "curl after the converter was disabled"
 n2=$(grep -c ": open" "$CLOG")
 [ "$n1" = "$n2" ] || tb_fail "a connection still went through the disabled converter"
+st | grep -q "(DISABLED: middlebox interference, connecting directly)" \
+	|| tb_fail "client status: converter not shown disabled: $(st)"
 tb_ok "§6: SYN data refused 3 times (MPTCP fallback / not acked) -> converter disabled, connections direct"
 
 # ---- shutdown ------------------------------------------------------------------------------

@@ -15,7 +15,8 @@
 #     the wire), our own address and a --deny-dest prefix -> 32; a client
 #     outside --allow-client -> 32;
 #   - caps: --max-pending-per-client 1 and --max-conns 2 -> 64;
-#   - --error-rate 1: beyond the burst, refusals are bare resets.
+#   - --error-rate 1: beyond the burst, refusals are bare resets;
+#   - `hatun status --json`: the refusals counted by Error code and cap.
 set -u
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -50,11 +51,12 @@ start_conv() { # PORT OPTIONS...
 	tb_bg --port "tcp:$port" concentrator "$HATUN" converter --listen "$CONV:$port" "$@" \
 		|| tb_fail "converter $*"
 }
-start_conv 5124 --connect-timeout 2 --deny-dest 203.0.113.8/29
+start_conv 5124 --connect-timeout 2 --deny-dest 203.0.113.8/29 --control "$TB_DIR/c1.sock"
 P1=$TB_LAST_PID L1=$TB_LAST_LOG
 start_conv 5125 --allow-client 198.51.100.0/24
 P2=$TB_LAST_PID
-start_conv 5126 --max-conns 2 --max-pending-per-client 1 --connect-timeout 4
+start_conv 5126 --max-conns 2 --max-pending-per-client 1 --connect-timeout 4 \
+	--control "$TB_DIR/c3.sock"
 P3=$TB_LAST_PID L3=$TB_LAST_LOG
 start_conv 5127 --error-rate 1
 P4=$TB_LAST_PID
@@ -114,11 +116,11 @@ expect "--max-pending-per-client 1" "error 64 01" "$CONV" 5126 connect 192.0.2.1
 wait "$PEND"
 grep -qx "error 65 00" "$TB_DIR/pend1.out" || tb_fail "pending connect: $(cat "$TB_DIR/pend1.out")"
 # Two relayed connections held open by the server, the third is refused.
-raw --timeout 6 "$CONV" 5126 connect "$SRV" 9100 >/dev/null &
+raw --timeout 15 "$CONV" 5126 connect "$SRV" 9100 >/dev/null &
 H1=$!
-raw --timeout 6 "$CONV" 5126 connect "$SRV" 9100 >/dev/null &
+raw --timeout 15 "$CONV" 5126 connect "$SRV" 9100 >/dev/null &
 H2=$!
-tb_wait 5 bash -c "[ \$(grep -c ': open' '$L3') -ge 2 ]" || tb_fail "held connections not open"
+tb_wait 15 bash -c "[ \$(grep -c ': open' '$L3') -ge 2 ]" || tb_fail "held connections not open"
 expect "--max-conns 2" "error 64 01" "$CONV" 5126 connect "$SRV" 9100
 kill "$H1" "$H2" 2>/dev/null
 wait "$H1" "$H2" 2>/dev/null
@@ -129,6 +131,27 @@ wait "$H1" "$H2" 2>/dev/null
 replied=$(TB_TIMEOUT=60 raw --repeat 20 --version 2 "$CONV" 5127 connect "$SRV" 8080 | grep -c '^error 0')
 [ "$replied" -ge 1 ] && [ "$replied" -le 12 ] || tb_fail "--error-rate 1: $replied of 20 answered"
 tb_ok "--error-rate 1: $replied of 20 refusals answered, the rest bare resets"
+
+# ---- hatun status: the refusals above, counted ---------------------------------------------
+"$HATUN" status --json --control "$TB_DIR/c1.sock" >"$TB_DIR/c1.json" || tb_fail "status (5124)"
+"$HATUN" status --json --control "$TB_DIR/c3.sock" >"$TB_DIR/c3.json" || tb_fail "status (5126)"
+python3 - "$TB_DIR/c1.json" "$TB_DIR/c3.json" <<'PY' || tb_fail "hatun status counters (above)"
+import json, sys
+c1 = json.load(open(sys.argv[1]))["converter"]
+c3 = json.load(open(sys.argv[2]))["converter"]
+e = {x["code"]: x["count"] for x in c1["errors"]}
+# code: refusals sent to 5124 above
+want = {96: 2, 97: 3, 65: 1, 0: 1, 1: 3, 2: 2, 33: 1, 32: 2}
+bad = {k: (e.get(k), n) for k, n in want.items() if e.get(k) != n}
+if bad or c1["refused"] != sum(want.values()) or c1["not_convert"] != 1 or c1["open"] != 0:
+    print("5124:", bad, json.dumps(c1), file=sys.stderr)
+    sys.exit(1)
+if c3["refused_max_pending_per_client"] != 1 or c3["refused_max_conns"] != 1 \
+        or {x["code"]: x["count"] for x in c3["errors"]}[64] != 2:
+    print("5126:", json.dumps(c3), file=sys.stderr)
+    sys.exit(1)
+PY
+tb_ok "hatun status: refusals by Error code (96 x2, 97 x3, 65, 0, 1 x3, 2 x2, 33, 32 x2), bad magic, caps"
 
 for p in "$P1" "$P2" "$P3" "$P4"; do
 	kill -TERM "$p"

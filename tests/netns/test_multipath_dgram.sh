@@ -22,6 +22,11 @@
 #   - the client stops: the session expires after its linger
 #     (HATUN_SESSION_LINGER_MS=3000 here) and its address returns to the
 #     pool; a new session of the same identity gets it again;
+#   - that second client runs --full-tunnel with both paths (each still
+#     reaches the concentrator over its own link), and has lte as a
+#     backup path: its Path Preference
+#     reaches the concentrator, which sends nothing down lte while dsl
+#     works, and everything once dsl is cut;
 #   - SIGTERM: both exit 0 (ASan: no leaks).
 # Root only (else SKIP, exit 77).
 set -u
@@ -60,13 +65,16 @@ tb_bg --port udp:$PORT --log "$TB_DIR/conc.log" concentrator \
 	--control "$TB_DIR/conc.sock" --log-level debug || tb_fail "concentrator"
 CONC=$TB_LAST_PID
 
-start_client() { # LOG
+start_client() { # LOG [LTE_EXTRA: e.g. ",backup"] [MORE CLIENT OPTIONS...]
 	CLOG=$TB_DIR/$1
+	local lte=${2:-}
+	shift
+	[ $# -gt 0 ] && shift
 	tb_bg --log "$CLOG" client \
 		"$HATUN" client --server "$TB_CONC_V4:$PORT" --pin "$SFP" \
 		--cert "$TB_DIR/c/hatun.crt" --key "$TB_DIR/c/hatun.key" --ticket-file none \
-		--path "name=dsl,src=$TB_CLIENT_WAN0_V4" --path "name=lte,src=$TB_CLIENT_WAN1_V4" \
-		--tun hc0 --route "$SV/32" --control "$TB_DIR/client.sock" --log-level debug ||
+		--path "name=dsl,src=$TB_CLIENT_WAN0_V4" --path "name=lte,src=$TB_CLIENT_WAN1_V4$lte" \
+		--tun hc0 --route "$SV/32" --control "$TB_DIR/client.sock" --log-level debug "$@" ||
 		tb_fail "client"
 	CLI=$TB_LAST_PID
 }
@@ -179,13 +187,46 @@ tb_stop "$CLI" || tb_fail "client exit status (ASan?)"
 # timeout, 30 s, so the linger may start that late)
 tb_wait 45 grep -q "session #1 expired" "$TB_DIR/conc.log" ||
 	{ tb__tail "$TB_DIR/conc.log"; tb_fail "session #1 did not expire"; }
-start_client client2.log
+start_client client2.log ,backup --full-tunnel
 wait_state dsl active 10 || { cstatus; tb_fail "path dsl not active (second client)"; }
 tb_wait 10 grep -q "hc0: address 192\.0\.2\." "$CLOG" || tb_fail "no configuration (second client)"
 A4c=$(grep -o "hc0: address 192\.0\.2\.[0-9]*" "$CLOG" | tail -1 | cut -d' ' -f3)
 [ "$A4c" = "$A4" ] || tb_fail "a new session of the same identity got $A4c, not $A4"
 tb_exec client ping -c 2 -i 0.2 -W 2 "$SV" >/dev/null || tb_fail "ping in the new session"
 tb_ok "session #1 expired 3 s after its last connection (leases back to the pool); a new session got $A4 again"
+
+# ---- the second client: --full-tunnel with both paths ------------------------------------
+# (the /1 routes into hc0; each path still reaches the concentrator over
+# its own link: the host route on wan0, the policy table for lte's source)
+wait_state lte standby 10 || { cstatus; tb_fail "path lte (backup) not standby (second client, full tunnel)"; }
+tb_exec client ip route get 198.51.100.200 | grep -q "dev hc0" || tb_fail "--full-tunnel: no /1 routes"
+tb_exec client ip route get "$TB_CONC_V4" | grep -q "dev wan0" ||
+	tb_fail "--full-tunnel: no host route to the concentrator on wan0"
+tb_exec client ip route get "$TB_CONC_V4" from "$TB_CLIENT_WAN1_V4" | grep -q "dev wan1" ||
+	tb_fail "--full-tunnel: lte's packets to the concentrator do not leave by wan1"
+grep -q "would reach the concentrator through" "$CLOG" && tb_fail "a path routed into the tunnel"
+tb_ok "--full-tunnel with two paths: /1 routes into hc0, the concentrator reached by wan0 and by wan1 (lte's source)"
+
+# ---- the second client's lte is a backup path: the concentrator is told ------------------
+# (Path Preference, sessions.md) and sends nothing down it while dsl works
+tb_wait 10 grep -q "path [01] prefers min-rtt, backup" "$TB_DIR/conc.log" ||
+	{ tb__tail "$TB_DIR/conc.log"; tb_fail "no Path Preference (backup) at the concentrator"; }
+d0=$(down_pkts 0)
+d1=$(down_pkts 1)
+download backup-idle || tb_fail "download with lte as backup"
+d0=$(($(down_pkts 0) - d0))
+d1=$(($(down_pkts 1) - d1))
+# lte still gets its keep-alives and ACKs: a few dozen packets at most
+if [ "$d0" -le 1000 ] || [ "$d1" -ge 100 ]; then
+	tb_fail "backup path used while the primary works (packets down: $d0 / $d1)"
+fi
+download backup-cut &
+dl=$!
+sleep 1
+tb_link_down 0 || tb_fail "link 0 down"
+wait "$dl" || { tb__tail "$TB_DIR/conc.log"; tb_fail "download lost when dsl was cut (lte backup)"; }
+tb_link_up 0 || tb_fail "link 0 up"
+tb_ok "lte as backup: the concentrator keeps it idle ($d0 / $d1 packets down), and it carries the download when dsl is cut"
 
 tb_stop "$CLI" || tb_fail "client exit status (ASan?)"
 tb_stop "$CONC" || tb_fail "concentrator exit status (ASan?)"

@@ -517,6 +517,20 @@ static void test_builder_limits(void **state)
 	assert_int_equal(out[8], 28);
 }
 
+/* The code table the converter's status counts by. */
+static void test_error_names(void **state)
+{
+	(void)state;
+	for (int i = 0; i < CV_NCODES; i++) {
+		assert_int_equal(cv_error_index(cv_error_codes[i]), i);
+		assert_string_not_equal(cv_error_name(cv_error_codes[i]), "?");
+	}
+	assert_string_equal(cv_error_name(CV_E_NOT_AUTHORIZED), "Not Authorized");
+	assert_string_equal(cv_error_name(CV_E_DEST_UNREACHABLE), "Destination Unreachable");
+	assert_int_equal(cv_error_index(0x42), -1);
+	assert_string_equal(cv_error_name(0x42), "?");
+}
+
 static void test_error_replies(void **state)
 {
 	static const uint8_t versions[] = {1};
@@ -617,6 +631,7 @@ int main(void)
 		cmocka_unit_test(test_err_to_code),
 		cmocka_unit_test(test_option_policy),
 		cmocka_unit_test(test_builder_limits),
+		cmocka_unit_test(test_error_names),
 		cmocka_unit_test(test_error_replies),
 		cmocka_unit_test(test_echo_truncation),
 	};

@@ -538,7 +538,7 @@ static void test_assembler_errors(void **state)
 	assert_int_equal(client_verdict((const uint8_t[]){0x40}, 1, false), HT_ERR_WRONG_SENDER);
 	/* Unknown 0x60-0x7F are skipped, even inside a configuration. */
 	len = 0;
-	memcpy(b, (const uint8_t[]){0x60, 0x03, 1, 2, 3, 0x7f, 0x00}, 7);
+	memcpy(b, (const uint8_t[]){0x61, 0x03, 1, 2, 3, 0x7f, 0x00}, 7);
 	len = 7;
 	memcpy(b + len, full, full_len);
 	len += full_len;
@@ -692,6 +692,66 @@ static void test_config_writer(void **state)
 	assert_memory_equal(b, ((const uint8_t[]){0x42, 0x02, 0x05, 0xdc, 0x45, 0x00}), 6);
 }
 
+/* Path Preference (0x60, client only): vectors, writer, and the
+ * concentrator's assembler delivering it between Address Requests. */
+static void test_path_pref(void **state)
+{
+	static const uint8_t pref[] = {0x60, 0x04, 0x01, 0x01, 0x00, 0x0a};
+	struct qt_ext_path_pref p = {.scheduler = QT_EXT_SCHED_WEIGHTED, .backup = true, .weight = 10};
+	struct qt_ext_tlv t;
+	struct qt_ext_asm a;
+	struct qt_ext_msg m;
+	uint8_t b[64];
+	size_t used;
+
+	(void)state;
+	assert_int_equal(qt_ext_parse(&t, pref, sizeof(pref), C), 6);
+	assert_int_equal(t.type, QT_EXT_PATH_PREF);
+	assert_int_equal(t.pref.scheduler, QT_EXT_SCHED_WEIGHTED);
+	assert_true(t.pref.backup);
+	assert_int_equal(t.pref.weight, 10);
+	assert_int_equal(qt_ext_write_path_pref(b, sizeof(b), &p), 6);
+	assert_memory_equal(b, pref, 6);
+	assert_int_equal(qt_ext_write(b, sizeof(b), &t), 6);
+	assert_memory_equal(b, pref, 6);
+	assert_int_equal(qt_ext_write_path_pref(b, 5, &p), HT_ERR_NOBUF);
+	/* reserved flag bits must be 0 */
+	assert_int_equal(qt_ext_parse(&t, (const uint8_t[]){0x60, 4, 0, 0x02, 0, 1}, 6, C),
+	                 HT_ERR_BAD_VALUE);
+	/* errors */
+	assert_int_equal(qt_ext_parse(&t, pref, 1, S), HT_ERR_WRONG_SENDER);
+	assert_int_equal(qt_ext_parse(&t, (const uint8_t[]){0x60, 3, 0, 0, 1}, 5, C),
+	                 HT_ERR_BAD_LENGTH);
+	assert_int_equal(qt_ext_parse(&t, (const uint8_t[]){0x60, 4, 4, 0, 0, 1}, 6, C),
+	                 HT_ERR_BAD_VALUE);
+	assert_int_equal(qt_ext_parse(&t, (const uint8_t[]){0x60, 4, 0, 0, 0, 0}, 6, C),
+	                 HT_ERR_BAD_VALUE);
+	assert_int_equal(qt_ext_parse(&t, (const uint8_t[]){0x60, 4, 0, 0, 0x03, 0xe9}, 6, C),
+	                 HT_ERR_BAD_VALUE);
+	assert_int_equal(qt_ext_parse(&t, pref, 5, C), HT_ERR_NEED_MORE);
+	p.weight = 0;
+	assert_int_equal(qt_ext_write_path_pref(b, sizeof(b), &p), HT_ERR_BAD_VALUE);
+	p.weight = 1;
+	p.scheduler = 9;
+	assert_int_equal(qt_ext_write_path_pref(b, sizeof(b), &p), HT_ERR_BAD_VALUE);
+	/* the concentrator's assembler: split anywhere, then a request */
+	qt_ext_asm_init(&a, S);
+	assert_int_equal(qt_ext_asm_feed(&a, pref, 3, false, &used, &m), 0);
+	assert_int_equal(used, 3);
+	memcpy(b, pref + 3, 3);
+	memcpy(b + 3, (const uint8_t[]){0x40, 0x00}, 2);
+	assert_int_equal(qt_ext_asm_feed(&a, b, 5, false, &used, &m), 1);
+	assert_int_equal(used, 3);
+	assert_int_equal(m.type, QT_EXT_PATH_PREF);
+	assert_int_equal(m.pref.weight, 10);
+	assert_int_equal(qt_ext_asm_feed(&a, b + 3, 2, false, &used, &m), 1);
+	assert_int_equal(m.type, QT_EXT_ADDR_REQUEST);
+	/* a client's assembler: a concentrator may not send it */
+	qt_ext_asm_init(&a, C);
+	assert_int_equal(qt_ext_asm_feed(&a, pref, sizeof(pref), false, &used, &m),
+	                 HT_ERR_WRONG_SENDER);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -700,6 +760,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_errors),
 	    cmocka_unit_test_setup(test_config_feeds, setup_full),
 	    cmocka_unit_test(test_request_feed),
+	    cmocka_unit_test(test_path_pref),
 	    cmocka_unit_test_setup(test_assembler_errors, setup_full),
 	    cmocka_unit_test_setup(test_config_writer, setup_full),
 	};

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,12 +83,98 @@ static void test_render_session(void **state)
 	free(out);
 }
 
+/* A converter's snapshot: no tunnel section, its connections and its
+ * counters by Error code, in both renderings; a release frees it. */
+static void test_render_converter(void **state)
+{
+	struct ht_status st = {.role = "converter", .uptime = 5 * HT_SECONDS};
+	struct ht_status_conv *v = calloc(1, sizeof(*v));
+	char *out;
+	size_t len;
+
+	(void)state;
+	assert_non_null(v);
+	v->conns = calloc(1, sizeof(*v->conns));
+	assert_non_null(v->conns);
+	snprintf(v->listen, sizeof(v->listen), "198.51.100.1:5124");
+	v->mptcp = true;
+	v->open = v->relaying = 1;
+	v->nconns = 1;
+	v->refused = 3;
+	v->errors[cv_error_index(CV_E_NOT_AUTHORIZED)] = 2;
+	v->errors[cv_error_index(CV_E_NETWORK_FAILURE)] = 1;
+	v->conns[0] = (struct ht_status_cvconn){.client = "192.0.2.2:40000",
+						.dest = "203.0.113.10:9001",
+						.state = "relay",
+						.mptcp = true,
+						.subflows = 2,
+						.server = "MPTCP",
+						.up = 1024,
+						.down = 3 << 20,
+						.age = 1500 * HT_MS};
+	st.conv = v;
+	assert_int_equal(ht_status_json(&st, &out, &len), 0);
+	assert_non_null(strstr(out, "\"role\":\"converter\""));
+	assert_null(strstr(out, "\"tcp\":"));
+	assert_non_null(strstr(out, "\"converter\":{\"listen\":\"198.51.100.1:5124\",\"mptcp\":true,"));
+	assert_non_null(strstr(out, "{\"code\":32,\"name\":\"Not Authorized\",\"count\":2}"));
+	assert_non_null(strstr(out, "\"client\":\"192.0.2.2:40000\",\"destination\":"
+				    "\"203.0.113.10:9001\",\"state\":\"relay\",\"client_mptcp\":true,"
+				    "\"subflows\":2,\"server\":\"MPTCP\",\"tfo\":false,"
+				    "\"bytes_up\":1024,\"bytes_down\":3145728,\"age_s\":1.500}"));
+	assert_int_equal(out[len - 1], '\n');
+	free(out);
+	assert_int_equal(ht_status_text(&st, &out, &len), 0);
+	assert_null(strstr(out, "quic connections"));
+	assert_non_null(strstr(out, "converter 198.51.100.1:5124 (MPTCP + TFO)"));
+	assert_non_null(strstr(out, "refused 3: Not Authorized (32) 2, Network Failure (65) 1\n"));
+	assert_non_null(strstr(out, "192.0.2.2:40000 -> 203.0.113.10:9001  relay"));
+	assert_non_null(strstr(out, "client MPTCP, 2 subflows  server MPTCP  up 1.0 KiB  down 3.0 MiB"));
+	free(out);
+	ht_status_release(&st);
+	assert_null(st.conv);
+}
+
+/* The convert client: the converter's state and the MPTCP cache. */
+static void test_render_cvclient(void **state)
+{
+	struct ht_status st = {.role = "client"};
+	struct ht_status_cvc *v = calloc(1, sizeof(*v));
+	char *out;
+	size_t len;
+
+	(void)state;
+	assert_non_null(v);
+	v->dests = calloc(1, sizeof(*v->dests));
+	assert_non_null(v->dests);
+	snprintf(v->converter, sizeof(v->converter), "198.51.100.1:5124");
+	v->disabled = true;
+	v->ndests = 1;
+	snprintf(v->dests[0].dest, sizeof(v->dests[0].dest), "203.0.113.10:9000");
+	v->dests[0].expires_in = 30 * HT_SECONDS;
+	st.cvc = v;
+	assert_int_equal(ht_status_json(&st, &out, &len), 0);
+	assert_null(strstr(out, "\"dns\":"));
+	assert_non_null(strstr(out, "\"disabled\":true,"));
+	assert_non_null(strstr(out, "\"mptcp_destinations\":[{\"destination\":"
+				    "\"203.0.113.10:9000\",\"expires_s\":30.000}]"));
+	free(out);
+	assert_int_equal(ht_status_text(&st, &out, &len), 0);
+	assert_non_null(strstr(out, "DISABLED: middlebox interference"));
+	assert_non_null(strstr(out, "203.0.113.10:9000  expires in 30 s"));
+	free(out);
+	ht_status_release(&st);
+	assert_null(st.cvc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_escape),
 		cmocka_unit_test(test_render),
 		cmocka_unit_test(test_render_session),
+		cmocka_unit_test(test_render_converter),
+		cmocka_unit_test(test_render_cvclient),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
