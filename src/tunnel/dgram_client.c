@@ -489,6 +489,8 @@ void ht_dgclient_status(const struct ht_dgclient *d, struct ht_status *st)
 	c->dg.drop[HT_DG_SOJOURN] = 0; /* the QUIC layer's, on every connection */
 	for (size_t i = 0; i < st->nconns; i++)
 		c->dg.drop[HT_DG_SOJOURN] += st->conns[i].st.dgram_codel_drops;
+	if (d->ro != NULL) /* several paths: the session's receive-side reorder figures */
+		ht_dgsess_status(d->ro, -1, &c->sess);
 	c->addrs[0] = '\0';
 	for (unsigned i = 0; d->configured && i < d->applied.naddr; i++) {
 		char a[64];

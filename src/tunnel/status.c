@@ -157,7 +157,8 @@ static void text_dg(struct sbuf *b, const char *indent, const struct ht_dg_count
 		put(b, "\n");
 }
 
-/* "session":{...}: the connection's tunneling session (issue 5). */
+/* "session":{...}: the connection's tunneling session (issue 5).  The
+ * client fills only the reorder figures (id 0: it has no session number). */
 static void put_sess(struct sbuf *b, const struct ht_status_sess *s)
 {
 	put(b, ",\"session\":{\"id\":%llu,\"connections\":%u,\"path\":%d,",
@@ -179,9 +180,11 @@ static void put_sess(struct sbuf *b, const struct ht_status_sess *s)
 
 static void text_sess(struct sbuf *b, const struct ht_status_sess *s)
 {
-	put(b, "    session #%llu  path %d of %u  %s  share %.0f%%\n", (unsigned long long)s->id,
-	    s->path, s->conns, s->path_state[0] ? s->path_state : "-",
-	    s->picks_total ? 100.0 * (double)s->picks / (double)s->picks_total : 0.0);
+	if (s->id != 0)
+		put(b, "    session #%llu  path %d of %u  %s  share %.0f%%\n",
+		    (unsigned long long)s->id, s->path, s->conns,
+		    s->path_state[0] ? s->path_state : "-",
+		    s->picks_total ? 100.0 * (double)s->picks / (double)s->picks_total : 0.0);
 	if (s->reorder)
 		put(b,
 		    "    reorder: in order %llu  reordered %llu  late %llu  duplicates %llu  "
@@ -432,7 +435,7 @@ int ht_status_json(const struct ht_status *st, char **out, size_t *len)
 			put(&b, ",");
 			put_dg(&b, &c->dg);
 		}
-		if (c->sess.id != 0)
+		if (c->sess.id != 0 || c->sess.reorder)
 			put_sess(&b, &c->sess);
 		put(&b, "}");
 	}
@@ -491,7 +494,7 @@ int ht_status_text(const struct ht_status *st, char **out, size_t *len)
 			put(&b, "    addresses %s\n", c->addrs[0] ? c->addrs : "-");
 			text_dg(&b, "    ", &c->dg);
 		}
-		if (c->sess.id != 0)
+		if (c->sess.id != 0 || c->sess.reorder)
 			text_sess(&b, &c->sess);
 	}
 	if (st->conv != NULL)

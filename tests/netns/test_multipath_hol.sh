@@ -31,11 +31,12 @@
 #     remains is the lossy path's own slowness: its congestion window
 #     shrinks, its packets wait for pacing, and the reorder buffer waits
 #     for them (~+5 ms at p95);
-#   - the concentrator's reorder counters (the client's are not in its
-#     `hatun status`): at least 3/4 of the upload's gaps were given up by
-#     the watermark ("lost"), not the deadline ("timed out"), and the hold
-#     time for a gap (its "wait") is at most HOL_WAIT_MS (60 ms) after each
-#     phase, not the 200 ms ceiling.
+#   - the reorder counters (`hatun status --json` at both ends): at least
+#     3/4 of the gaps were given up by the watermark ("lost"), not the
+#     deadline ("timed out"), the concentrator's for the upload, the
+#     client's for the download, and each end's hold time for a gap (its
+#     "wait") is at most HOL_WAIT_MS (60 ms) after each phase, not the
+#     200 ms ceiling.
 # Root only (else SKIP, exit 77).
 set -u
 # shellcheck source=tests/netns/lib.sh
@@ -85,10 +86,15 @@ CLI=$TB_LAST_PID
 
 cstatus() { tb_exec client "$HATUN" status --control "$TB_DIR/client.sock" 2>/dev/null; }
 wait_state() { tb_wait_path "$HATUN" "$TB_DIR/client.sock" "$@"; } # NAME STATE SECONDS
-# The session's reorder counters at the concentrator, as JSON.
+# The session's reorder counters at the concentrator and at the client
+# (on the connection that carries them), as one JSON line.
 reorder() {
-	"$HATUN" status --json --control "$TB_DIR/conc.sock" |
-		python3 -c 'import json, sys; print(json.dumps(json.load(sys.stdin)["connections"][0]["session"]["reorder"]))'
+	{ "$HATUN" status --json --control "$TB_DIR/conc.sock" &&
+		"$HATUN" status --json --control "$TB_DIR/client.sock"; } | python3 -c '
+import json, sys
+conc, cli = [json.loads(x) for x in sys.stdin.read().splitlines() if x.strip()]
+ro = lambda st: [c["session"]["reorder"] for c in st["connections"] if "session" in c][0]
+print(json.dumps({"conc": ro(conc), "client": ro(cli)}))'
 }
 
 wait_state dsl active 10 || { cstatus; tb__tail "$CLOG"; tb_fail "path dsl not active"; }
@@ -169,9 +175,10 @@ def rtts(name):
 def pct(r, p):
     return r[min(len(r) - 1, int(p / 100.0 * len(r)))]
 
-# The concentrator's reorder buffer (uploads) over a phase.
-def ro(name):
-    a, b = [json.loads(x) for x in open("%s/ro-%s" % (d, name)).read().split("\n") if x]
+# A reorder buffer over a phase: the concentrator's (uploads) or the
+# client's (downloads).
+def ro(name, who):
+    a, b = [json.loads(x)[who] for x in open("%s/ro-%s" % (d, name)).read().split("\n") if x]
     c = {k: b[k] - a[k] for k in ("in_order", "reordered", "late", "lost", "timed_out")}
     c["wait_ms"] = b["wait_ms"]
     return c
@@ -181,16 +188,19 @@ res = {}
 for name in ("base", "loss", "base-down", "loss-down"):
     r, sent = rtts(name)
     res[name] = (pct(r, 50), pct(r, 95), max(r))
-    c = ro(name)
-    print("%-9s: flow B %d/%d answered, rtt median %.1f ms, p95 %.1f ms, max %.1f ms;"
-          " concentrator's reorder: in order %d, reordered %d, late %d, lost %d,"
-          " timed out %d, wait now %.1f ms"
-          % (name, len(r), sent, res[name][0], res[name][1], res[name][2],
-             c["in_order"], c["reordered"], c["late"], c["lost"], c["timed_out"], c["wait_ms"]))
-    if c["wait_ms"] > wait_max:
-        print("the reorder wait grew to %.1f ms (allowed %.0f): every gap the watermark"
-              " cannot settle holds the whole session that long" % (c["wait_ms"], wait_max))
-        ok = False
+    print("%-9s: flow B %d/%d answered, rtt median %.1f ms, p95 %.1f ms, max %.1f ms"
+          % (name, len(r), sent, res[name][0], res[name][1], res[name][2]))
+    for who in ("conc", "client"):
+        c = ro(name, who)
+        print("%-9s  %-6s reorder: in order %d, reordered %d, late %d, lost %d,"
+              " timed out %d, wait now %.1f ms"
+              % ("", who, c["in_order"], c["reordered"], c["late"], c["lost"],
+                 c["timed_out"], c["wait_ms"]))
+        if c["wait_ms"] > wait_max:
+            print("the %s's reorder wait grew to %.1f ms (allowed %.0f): every gap the"
+                  " watermark cannot settle holds the whole session that long"
+                  % (who, c["wait_ms"], wait_max))
+            ok = False
     if len(r) != sent:
         print("flow B lost %d of %d pings in phase %s" % (sent - len(r), sent, name))
         ok = False
@@ -206,16 +216,17 @@ for base, loss, what in (("base", "loss", "upload"), ("base-down", "loss-down", 
         ok = False
     if d50 > p50_max or d95 > p95_max or dmax > max_max:
         ok = False
-c = ro("loss")
-gaps = c["lost"] + c["timed_out"]
-print("upload: gaps given up by the concentrator: %d by the watermark, %d by the deadline"
-      % (c["lost"], c["timed_out"]))
-if gaps < 30:
-    print("too few gaps to show anything")
-    ok = False
-if c["timed_out"] * 4 > gaps:
-    print("more than a quarter of the gaps waited for the deadline")
-    ok = False
+for loss, who, what in (("loss", "conc", "upload"), ("loss-down", "client", "download")):
+    c = ro(loss, who)
+    gaps = c["lost"] + c["timed_out"]
+    print("%s: gaps given up by the %s: %d by the watermark, %d by the deadline"
+          % (what, who, c["lost"], c["timed_out"]))
+    if gaps < 30:
+        print("too few gaps to show anything")
+        ok = False
+    if c["timed_out"] * 4 > gaps:
+        print("more than a quarter of the gaps waited for the deadline")
+        ok = False
 sys.exit(0 if ok else 1)
 PY
 	{ grep -h "failed" "$CLOG" "$TB_DIR/conc.log" | head; tb_fail "flow B stalled behind flow A's losses (numbers above)"; }

@@ -76,8 +76,18 @@ static void test_render_session(void **state)
 	assert_non_null(strstr(out, "reordered 40"));
 	assert_non_null(strstr(out, "wait 12.5 ms"));
 	free(out);
-	/* no session: no session fields */
+	/* the multipath client: no session number, only its reorder figures */
 	c.sess.id = 0;
+	assert_int_equal(ht_status_json(&st, &out, &len), 0);
+	assert_non_null(strstr(out, "\"session\":{\"id\":0,"));
+	assert_non_null(strstr(out, "\"reordered\":40,"));
+	free(out);
+	assert_int_equal(ht_status_text(&st, &out, &len), 0);
+	assert_null(strstr(out, "session #"));
+	assert_non_null(strstr(out, "reorder: in order 0  reordered 40"));
+	free(out);
+	/* no session: no session fields */
+	c.sess.reorder = false;
 	assert_int_equal(ht_status_json(&st, &out, &len), 0);
 	assert_null(strstr(out, "\"session\""));
 	free(out);
