@@ -43,6 +43,15 @@ struct ht_reorder {
 	struct path_state path[HT_REORDER_PATHS];
 	struct ht_reorder_stats st;
 	uint64_t sent_map[65536u / 64u]; /* tags released (past half only) */
+	/* Tags the deadline gave up (past half only): a late packet makes the
+	 * wait grow only if it is one of these.  A gap the watermark gave up
+	 * and whose packet came after all says a path delivered out of its
+	 * own order (a sparse flow's packet served before the bulk queued on
+	 * the same connection), not that the wait was short: growing the wait
+	 * for that drove it to wait_max within seconds of a bulk upload with
+	 * a ping beside it, and every gap the watermark could not settle then
+	 * stalled the whole session for 200 ms. */
+	uint64_t timed_map[65536u / 64u];
 	struct slot slot[];
 };
 
@@ -53,28 +62,39 @@ static bool tag_after(uint16_t a, uint16_t b)
 	return d != 0 && d < TAG_HALF;
 }
 
+static bool bit_get(const uint64_t *map, uint16_t t)
+{
+	return (map[t >> 6] >> (t & 63u)) & 1u;
+}
+
+static void bit_set(uint64_t *map, uint16_t t)
+{
+	map[t >> 6] |= (uint64_t)1 << (t & 63u);
+}
+
+static void bit_clear(uint64_t *map, uint16_t t)
+{
+	map[t >> 6] &= ~((uint64_t)1 << (t & 63u));
+}
+
 static bool map_get(const struct ht_reorder *r, uint16_t t)
 {
-	return (r->sent_map[t >> 6] >> (t & 63u)) & 1u;
+	return bit_get(r->sent_map, t);
 }
 
 static void map_set(struct ht_reorder *r, uint16_t t)
 {
-	r->sent_map[t >> 6] |= (uint64_t)1 << (t & 63u);
-}
-
-static void map_clear(struct ht_reorder *r, uint16_t t)
-{
-	r->sent_map[t >> 6] &= ~((uint64_t)1 << (t & 63u));
+	bit_set(r->sent_map, t);
 }
 
 /* Move the window one tag on.  The tag that thereby enters the "future"
- * half had its bit from the previous lap: clear it, so the map only ever
- * describes the past half. */
+ * half had its bits from the previous lap: clear them, so the maps only
+ * ever describe the past half. */
 static void advance(struct ht_reorder *r)
 {
 	r->next++;
-	map_clear(r, (uint16_t)(r->next + TAG_HALF - 1u));
+	bit_clear(r->sent_map, (uint16_t)(r->next + TAG_HALF - 1u));
+	bit_clear(r->timed_map, (uint16_t)(r->next + TAG_HALF - 1u));
 }
 
 static void set_wait(struct ht_reorder *r)
@@ -114,7 +134,8 @@ static void note_fill(struct ht_reorder *r, ht_time needed, ht_time now)
 	set_wait(r);
 }
 
-/* A packet came after we gave its gap up: the wait was too short. */
+/* A packet came after the deadline gave its gap up: the wait was too
+ * short. */
 static void note_late(struct ht_reorder *r)
 {
 	ht_time base = r->fill_max > r->wait ? r->fill_max : r->wait;
@@ -227,8 +248,10 @@ enum ht_reorder_verdict ht_reorder_push(struct ht_reorder *r, uint16_t tag, unsi
 		}
 		map_set(r, tag);
 		r->st.late++;
-		if (tag_after(tag, r->first))
-			note_late(r); /* its gap was given up too early */
+		if (tag_after(tag, r->first) && bit_get(r->timed_map, tag)) {
+			bit_clear(r->timed_map, tag);
+			note_late(r); /* the deadline gave its gap up too early */
+		}
 		return HT_REORDER_DELIVER;
 	}
 	if (d <= r->mask && s->used) {
@@ -304,8 +327,10 @@ void *ht_reorder_pop(struct ht_reorder *r, ht_time now)
 		off = first_held(r);
 		if (now >= r->slot[(uint16_t)(r->next + off) & r->mask].arrived + r->wait) {
 			r->st.timed_out += off;
-			while (off-- > 0)
+			while (off-- > 0) {
+				bit_set(r->timed_map, r->next);
 				advance(r);
+			}
 			continue;
 		}
 		while (off > 0 && gap_lost(r, r->next, now)) {

@@ -32,7 +32,7 @@ HATUN=$BUILD/src/cli/hatun
 [ -x "$HATUN" ] || tb_skip "no hatun binary at $HATUN"
 [ -c /dev/net/tun ] || tb_skip "no /dev/net/tun"
 PORT=4433
-MB=${MP_MB:-6} # per download
+MB=${MP_MB:-10} # per download: 5 x 10 MiB over 2 x 20 Mbit/s last >= 10 s
 POOL4=192.0.2.64/26
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 
@@ -127,20 +127,27 @@ tb_ok "two paths behind NAT in one session: the concentrator sees $p0 and $p1"
 # ---- rebind each NAT during the downloads -------------------------------------------
 d0=$(down_pkts 0)
 d1=$(down_pkts 1)
+since() { awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }'; }
+t0=$EPOCHREALTIME
 downloads during &
 dl=$!
-sleep 1.5
+sleep 1
 tb_nat_rebind 0 || tb_fail "rebind NAT 0"
-sleep 1.5
-kill -0 "$dl" 2>/dev/null || tb_fail "the downloads ended before the second rebind (raise MP_MB)"
+r0=$(since "$t0")
+sleep 1
+if ! kill -0 "$dl" 2>/dev/null; then
+	wait "$dl" || { tb__tail "$CLOG"; tb_fail "downloads lost after the first rebind"; }
+	tb_fail "the downloads ended before the second rebind at $(since "$t0") s (first at $r0 s; raise MP_MB)"
+fi
 tb_nat_rebind 1 || tb_fail "rebind NAT 1"
+r1=$(since "$t0")
 wait "$dl" || { tb__tail "$CLOG"; tb__tail "$TB_DIR/conc.log"; tb_fail "downloads lost across the rebinds"; }
 d0=$(($(down_pkts 0) - d0))
 d1=$(($(down_pkts 1) - d1))
 if [ "$d0" -le 100 ] || [ "$d1" -le 100 ]; then
 	tb_fail "the downloads were not spread over both links ($d0 / $d1 packets down)"
 fi
-tb_ok "NAT 0 then NAT 1 rebound during 4 SOCKS + 1 TUN downloads of $MB MiB ($d0 / $d1 packets down): all complete, sha256 match"
+tb_ok "NAT 0 then NAT 1 rebound ($r0 s, $r1 s) during 4 SOCKS + 1 TUN downloads of $MB MiB (ended at $(since "$t0") s, $d0 / $d1 packets down): all complete, sha256 match"
 
 # The QUIC connections followed their paths to the new mapped ports (the
 # rebinding tool maps into 10000-19999 the first time).

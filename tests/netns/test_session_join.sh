@@ -11,6 +11,10 @@
 #   - a forged 16-byte ID and a 5-byte ID: UNKNOWN_SESSION_ID;
 #   - qt: New Session then Join on one connection (a second negotiation):
 #     CONFLICTING_STATE (0x2), then the connection is closed;
+#   - control TLVs on data streams (bidirectional, beside a joined control
+#     stream or alone): Error 0x2 Malformed TLV + End + FIN under qt (the
+#     stream-mode parser reads them), reset 0x0 under qt-01 (no stream
+#     mode); the session table is untouched;
 #   - a session full of 8 connections that went silent (SIGKILLed clients):
 #     a ninth Join gets in, the stalest connection closed to make room;
 #   - the concentrator exits 0 on SIGTERM (ASan: no leak).
@@ -102,6 +106,52 @@ expect "qt: second negotiation on one connection: stream reset 2 or connection c
 tb_wait 5 grep -q "control stream 2: element out of order" "$TB_DIR/conc.log" ||
 	tb_fail "no log line for the second negotiation"
 tb_ok "qt: the second negotiation is logged as out of order"
+
+# Control TLVs on a data stream (quic-tunnel-01 §6: they MUST NOT be sent
+# on any stream but the control streams). hatun does not parse them as
+# control TLVs there (quic-tunnel.md §3): a bidirectional stream is a
+# stream-mode stream, its bytes go through the stream-mode parser, and
+# types 0x00-0x02 are TCP Connect / Extended Connect / Connect OK there
+# with fixed lengths 18 / 36 / 0. New Session (00 00), a Session ID (01 10
+# <16 bytes>) and a Join Session (02 10 <16 bytes>) are Malformed TLVs:
+# Error 0x2 + End + FIN, the stream-mode reaction. Nothing happens to the
+# session table: no session created, nothing joined, no second
+# negotiation (which would close the connection).
+ERR2=03020002ff00
+created=$(grep -c "session #[0-9]* created" "$TB_DIR/conc.log")
+joins=$(grep -c "session #1 joined" "$TB_DIR/conc.log")
+data_streams_ok() { # WHAT OUTPUT SID...: each stream got Error 0x2 + End + FIN
+	local what=$1 out=$2 sid
+	shift 2
+	for sid in "$@"; do
+		grep -qx "stream $sid data $ERR2" <<<"$out" && grep -qx "stream $sid fin" <<<"$out" && continue
+		printf '%s\n' "$out" >&2
+		tb__tail "$TB_DIR/conc.log"
+		tb_fail "$what: stream $sid: expected Error 0x2 (Malformed TLV) + End + FIN"
+	done
+	tb_ok "$what: each got Error 0x2 (Malformed TLV) + End + FIN"
+}
+out=$(raw a qt "bidi:0000" "bidi:0110$ID" "bidi:0210$ID")
+data_streams_ok "qt, no negotiation: New Session, Session ID, Join Session on data streams" "$out" 0 4 8
+out=$(raw a qt "0210$ID" "bidi:0000" "bidi:0210$ID")
+expect "qt: the Join on the control stream beside them succeeds" "$out" "^stream 3 data 0110$ID\$"
+data_streams_ok "qt, joined: New Session and Join Session on data streams" "$out" 0 4
+expect "qt: the joined connection stays up (no second negotiation)" "$out" '^stream 3 open$'
+grep -q "^conn closed peer" <<<"$out" && { printf '%s\n' "$out"; tb_fail "the connection was closed"; }
+# qt-01 has no stream mode: every bidirectional stream is reset 0x0
+# (quic-tunnel.md §2.5), control TLVs or not; the Join beside it stands.
+out=$(raw a qt-01 "0210$ID" "bidi:0000" "bidi:0210$ID" --fin)
+expect "qt-01: the Join on the control stream: bare FIN" "$out" '^stream 3 fin$'
+expect "qt-01: New Session on a data stream: reset 0x0" "$out" '^stream 0 reset 0$'
+expect "qt-01: Join Session on a data stream: reset 0x0" "$out" '^stream 4 reset 0$'
+tb_wait 5 sh -c "[ \$(grep -c 'session #1 joined' '$TB_DIR/conc.log') -ge $((joins + 2)) ]" ||
+	tb_fail "the two Joins on control streams were not logged"
+sleep 0.5
+[ "$(grep -c "session #[0-9]* created" "$TB_DIR/conc.log")" = "$created" ] ||
+	tb_fail "a control TLV on a data stream created a session"
+[ "$(grep -c "session #1 joined" "$TB_DIR/conc.log")" = $((joins + 2)) ] ||
+	tb_fail "a control TLV on a data stream joined a session"
+tb_ok "control TLVs on data streams: no session created, only the two control-stream Joins joined"
 
 # A full session: eight connections join A's session and then vanish
 # without a word (SIGKILL: no CONNECTION_CLOSE, as over a dead access link);

@@ -15,7 +15,9 @@
  * With --uni the streams are unidirectional (the first one is the
  * client's control stream, 2), and the concentrator's control stream (3)
  * is accepted and reported like the others ("open" if it is still open
- * when --wait ends).
+ * when --wait ends). A HEX argument written "bidi:HEX" opens a
+ * bidirectional stream even with --uni (a data stream beside the control
+ * stream, on the same connection; streams open in argument order).
  *
  * Options:
  *   --uni          unidirectional streams (control TLVs, issue 5)
@@ -48,7 +50,7 @@ struct rstream {
 	size_t out_len;
 	uint8_t in[MAX_BYTES];
 	size_t in_len;
-	bool fin_sent, done;
+	bool fin_sent, done, bidi;
 	char end[64];
 };
 
@@ -202,7 +204,8 @@ static void on_handshake_done(struct ht_qconn *c, void *user)
 		struct rstream *s = &rw->st[i];
 		ssize_t n;
 
-		if ((rw->uni ? ht_qconn_open_uni(c, &s->sid) : ht_qconn_open_bidi(c, &s->sid)) != 0) {
+		if ((rw->uni && !s->bidi ? ht_qconn_open_uni(c, &s->sid)
+					 : ht_qconn_open_bidi(c, &s->sid)) != 0) {
 			snprintf(s->end, sizeof(s->end), "not opened");
 			s->done = true;
 			continue;
@@ -287,7 +290,7 @@ static const struct ht_qconn_ops raw_ops = {
 static int usage(void)
 {
 	fprintf(stderr, "usage: qt_rawclient SERVER:PORT PIN CERT KEY [--fin] [--fin-after S]"
-			" [--alpn NAME] [--wait S] [--one-stream] [--uni] HEX...\n");
+			" [--alpn NAME] [--wait S] [--one-stream] [--uni] [bidi:]HEX...\n");
 	return 2;
 }
 
@@ -325,6 +328,7 @@ int main(int argc, char **argv)
 			alpn = argv[++i];
 		} else {
 			struct rstream *s;
+			const char *hex = argv[i];
 
 			if (rw.nst == 0 || !one) {
 				if (rw.nst == MAX_STREAMS)
@@ -332,7 +336,11 @@ int main(int argc, char **argv)
 				rw.nst++;
 			}
 			s = &rw.st[rw.nst - 1];
-			if (parse_hex(argv[i], s->out, sizeof(s->out), &s->out_len) != 0) {
+			if (strncmp(hex, "bidi:", 5) == 0) {
+				s->bidi = true;
+				hex += 5;
+			}
+			if (parse_hex(hex, s->out, sizeof(s->out), &s->out_len) != 0) {
 				fprintf(stderr, "qt_rawclient: bad hex '%s'\n", argv[i]);
 				return 2;
 			}

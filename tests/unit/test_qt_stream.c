@@ -439,6 +439,7 @@ struct violation {
 
 #define CONNECT_V4 0x00, 0x12, 0x01, 0xbb, V4_192_0_2_1
 #define EXT_V4 0x01, 0x24, 0x01, 0xbb, V4_192_0_2_1, 0x00, 0x50, V6_DOC
+#define SESSION_ID16 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16
 
 /* One row per violation reads better as a table. */
 /* clang-format off */
@@ -484,6 +485,23 @@ static const struct violation violations[] = {
 	{"loopback destination", true, {0x00, 0x12, 0, 80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 					 0, 0, 0, 1, 0xff, 0}, 22, false,
 	 HT_ERR_BAD_ADDRESS, QT_ERR_MALFORMED_TLV},
+	/* quic-tunnel-01's control TLVs on a data stream (they MUST NOT be
+	 * sent there): read as stream-mode TLVs, whose types 0x00-0x02 have
+	 * fixed lengths 18 / 36 / 0, so hatun's 16-byte Session IDs and
+	 * New Session's empty value are Malformed on either end's stream
+	 * (docs/protocol/sessions.md "Control TLVs on a data stream"). */
+	{"New Session on a data stream (peer's)", true, {0x00, 0x00}, 2, false,
+	 HT_ERR_BAD_LENGTH, QT_ERR_MALFORMED_TLV},
+	{"New Session on a data stream (ours)", false, {0x00, 0x00}, 2, false,
+	 HT_ERR_BAD_LENGTH, QT_ERR_MALFORMED_TLV},
+	{"Session ID on a data stream (peer's)", true, {0x01, 0x10, SESSION_ID16}, 18, false,
+	 HT_ERR_BAD_LENGTH, QT_ERR_MALFORMED_TLV},
+	{"Session ID on a data stream (ours)", false, {0x01, 0x10, SESSION_ID16}, 18, false,
+	 HT_ERR_BAD_LENGTH, QT_ERR_MALFORMED_TLV},
+	{"Join Session on a data stream (peer's)", true, {0x02, 0x10, SESSION_ID16}, 18, false,
+	 HT_ERR_BAD_LENGTH, QT_ERR_MALFORMED_TLV},
+	{"Join Session on a data stream (ours)", false, {0x02, 0x10, SESSION_ID16}, 18, false,
+	 HT_ERR_BAD_LENGTH, QT_ERR_MALFORMED_TLV},
 };
 /* clang-format on */
 

@@ -164,6 +164,39 @@ static void test_deadline(void **state)
 	ht_reorder_free(r);
 }
 
+/* A gap the watermark gave up whose packet comes after all (a path that
+ * delivered out of its own order: a sparse flow's packet served before
+ * the bulk on the same connection) is late, but the wait does not grow:
+ * the deadline was not at fault.  Repeated, growing it would reach
+ * wait_max and stall every gap the watermark cannot settle that long. */
+static void test_late_after_watermark_keeps_wait(void **state)
+{
+	struct ht_reorder *r = mk(64);
+	ht_time w;
+
+	(void)state;
+	w = ht_reorder_wait(r);
+	for (uint16_t t = 0; t < 40; t += 4) {
+		ht_time now = T0 + (ht_time)t * HT_MS;
+
+		/* t on path 1; path 0 overtakes with t+2 and t+3 (its sparse
+		 * packet), path 1 shows t+3 too: t+1 is taken for lost */
+		ht_reorder_push(r, t, 1, now, P(t));
+		ht_reorder_push(r, (uint16_t)(t + 2), 0, now, P(t + 2));
+		ht_reorder_push(r, (uint16_t)(t + 3), 1, now, P(t + 3));
+		while (ht_reorder_pop(r, now) != NULL) {
+		}
+		/* ... then t+1 arrives on path 0 */
+		assert_int_equal(ht_reorder_push(r, (uint16_t)(t + 1), 0, now, P(t + 1)),
+				 HT_REORDER_DELIVER);
+	}
+	assert_int_equal(ht_reorder_stats(r)->late, 10);
+	assert_int_equal(ht_reorder_stats(r)->lost, 10);
+	assert_int_equal(ht_reorder_stats(r)->timed_out, 0);
+	assert_int_equal(ht_reorder_wait(r), w);
+	ht_reorder_free(r);
+}
+
 static void test_duplicates(void **state)
 {
 	struct ht_reorder *r = mk(64);
@@ -389,6 +422,7 @@ int main(void)
 		cmocka_unit_test(test_deadline),
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_adaptive_wait),
+		cmocka_unit_test(test_late_after_watermark_keeps_wait),
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_flush_in_order),
 		cmocka_unit_test(test_random_fifo_paths),
