@@ -4,32 +4,38 @@
 # datagram mode, on the standard testbed with linkem on both access links
 # (10 ms and 20 ms one way, 20 Mbit/s each).
 #
-# The client schedules upstream with `--scheduler weighted` (equal weights:
-# packets alternate between the paths even at a low rate), so the
-# concentrator's reorder buffer holds every packet that overtook one still
-# on the slower path. Flow A is an iperf3 UDP upload at 8 Mbit/s in
-# packets as large as the tunnel takes (each fills a QUIC packet of its
-# own); flow B is a ping every 20 ms through the same session. Twice, in
-# the same run: once with nothing lost (baseline), once with HOL_LOSS per
-# mille (default 50) of the big QUIC packets entering access router 1 from
-# the client dropped (nftables; flow A's datagrams only: ping's QUIC
-# packets are small). Every lost datagram is a Packet Tag gap the reorder
-# buffer must give up; the watermark rule does it as soon as the slow path
-# delivers a later tag (one packet interval on that path), else the
-# deadline (~1.25 x the delay difference the buffer measured). Checked:
+# The client schedules with `--scheduler weighted` (equal weights), which
+# it signals to the concentrator (Path Preference), so packets alternate
+# between the paths even at a low rate both ways: each receiver's reorder
+# buffer (the concentrator's for uploads, the client's for downloads)
+# holds every packet that overtook one still on the slower path. Flow A
+# is an iperf3 UDP transfer at 8 Mbit/s in packets as large as the tunnel
+# takes (each fills a QUIC packet of its own); flow B is a ping every
+# 20 ms through the same session. Four phases in one run: upload without
+# loss (baseline), upload with HOL_LOSS per mille (default 50) of the big
+# QUIC packets from the client dropped as they enter access router 1,
+# then the same two for a download (dropped as they leave access router 1
+# towards the client). nftables matches the QUIC packets' size, so only
+# flow A's datagrams are lost (ping's QUIC packets are small). Every lost
+# datagram is a Packet Tag gap the receiver must give up; the watermark
+# rule does it as soon as the slow path delivers a later tag (one packet
+# interval on that path), else the deadline (~1.25 x the delay difference
+# the buffer measured). Checked:
 #   - flow B loses nothing, and its RTT grows by at most HOL_P50_MS /
 #     HOL_P95_MS / HOL_MAX_MS (default 4 / 12 / 60 ms: median / p95 / max)
-#     over the baseline. A wait of about the RTT difference (20 ms) per
-#     loss, at ~8 losses a second, would stall ~16% of the time and raise
-#     the p95 by ~15 ms; a wait grown to wait_max (200 ms; what happened
-#     before reorder.c stopped growing the deadline for packets the
-#     watermark had given up) shows in the max. What remains is the lossy
-#     path's own slowness: its congestion window shrinks, its packets wait
-#     for pacing, and the reorder buffer waits for them (~+5 ms at p95);
-#   - the concentrator's reorder counters: at least 3/4 of the gaps were
-#     given up by the watermark ("lost"), not the deadline ("timed out"),
-#     and the hold time for a gap (its "wait") is at most HOL_WAIT_MS
-#     (60 ms) after each phase, not the 200 ms ceiling.
+#     over the baseline of the same direction. A wait of about the RTT
+#     difference (20 ms) per loss, at ~8 losses a second, would stall ~16%
+#     of the time and raise the p95 by ~15 ms; a wait grown to wait_max
+#     (200 ms; what happened before reorder.c stopped growing the deadline
+#     for packets the watermark had given up) shows in the max. What
+#     remains is the lossy path's own slowness: its congestion window
+#     shrinks, its packets wait for pacing, and the reorder buffer waits
+#     for them (~+5 ms at p95);
+#   - the concentrator's reorder counters (the client's are not in its
+#     `hatun status`): at least 3/4 of the upload's gaps were given up by
+#     the watermark ("lost"), not the deadline ("timed out"), and the hold
+#     time for a gap (its "wait") is at most HOL_WAIT_MS (60 ms) after each
+#     phase, not the 200 ms ceiling.
 # Root only (else SKIP, exit 77).
 set -u
 # shellcheck source=tests/netns/lib.sh
@@ -94,15 +100,16 @@ LEN=$((MTU - 28)) # flow A's UDP payload: IP packets of the tunnel's MTU
 tb_exec client ping -c 3 -i 0.2 -W 2 "$SV" >/dev/null || tb_fail "ping through the TUN"
 tb_ok "two paths active, scheduler weighted, tunnel MTU $MTU"
 
-# phase NAME: flow A (iperf3 UDP upload) with flow B (ping) in the middle
-# of it; ping's output in $TB_DIR/ping-NAME, the reorder counters before
-# and after in $TB_DIR/ro-NAME.
+# phase NAME [-R]: flow A (iperf3 UDP upload, or download with -R) with
+# flow B (ping) in the middle of it; ping's output in $TB_DIR/ping-NAME,
+# the concentrator's reorder counters before and after in
+# $TB_DIR/ro-NAME, the access routers' counters in $TB_DIR/links-NAME.
 phase() {
 	local ipf
 	reorder >"$TB_DIR/ro-$1" || return 1
 	tb_link_counters >"$TB_DIR/links-$1" || return 1
 	tb_exec client iperf3 -c "$SV" -p 5201 -u -b 8M -l "$LEN" -t $((PINGS / 50 + 2)) \
-		>"$TB_DIR/iperf-$1" 2>&1 &
+		${2:+"$2"} >"$TB_DIR/iperf-$1" 2>&1 &
 	ipf=$!
 	sleep 1
 	tb_exec client ping -n -i 0.02 -c "$PINGS" -W 1 "$SV" >"$TB_DIR/ping-$1" 2>&1
@@ -111,23 +118,47 @@ phase() {
 	tb_link_counters >>"$TB_DIR/links-$1"
 }
 
-phase base || tb_fail "baseline phase"
-tb__nsx access1 nft -f - <<EOF || tb_fail "drop rule on access1"
+# drop_big up|down|off: drop LOSS per mille of the big QUIC packets on
+# link 1, from the client (up: access1's prerouting from lan) or to it
+# (down: its postrouting to lan); "off" prints how many were dropped.
+drop_big() {
+	local hook=prerouting dir=iifname port=dport
+	[ "$1" = down ] && { hook=postrouting; dir=oifname; port=sport; }
+	if [ "$1" = off ]; then
+		tb_exec access1 nft list table inet tb_hol |
+			awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }'
+		tb__nsx access1 nft delete table inet tb_hol
+		return
+	fi
+	tb__nsx access1 nft -f - <<EOF
 table inet tb_hol {
-	chain pre {
-		type filter hook prerouting priority -350; policy accept;
-		iifname "lan" udp dport $PORT meta length > 1000 numgen random mod 1000 < $LOSS counter drop
+	chain c {
+		type filter hook $hook priority -350; policy accept;
+		$dir "lan" udp $port $PORT meta length > 1000 numgen random mod 1000 < $LOSS counter drop
 	}
 }
 EOF
-phase loss || tb_fail "loss phase"
-dropped=$(tb_exec access1 nft list table inet tb_hol | awk '/packets/ { for (i = 1; i < NF; i++) if ($i == "packets") print $(i + 1) }')
-tb__nsx access1 nft delete table inet tb_hol || tb_fail "remove the drop rule"
+}
 
-python3 - "$TB_DIR" "$P50_MS" "$P95_MS" "$MAX_MS" "$WAIT_MS" "$dropped" <<'PY' || tb_fail "flow B stalled behind flow A's losses (numbers above)"
+phase base || tb_fail "baseline phase (upload)"
+drop_big up || tb_fail "drop rule on access1"
+phase loss || tb_fail "loss phase (upload)"
+dropped=$(drop_big off) || tb_fail "remove the drop rule"
+phase base-down -R || tb_fail "baseline phase (download)"
+drop_big down || tb_fail "drop rule on access1"
+phase loss-down -R || tb_fail "loss phase (download)"
+dropped_down=$(drop_big off) || tb_fail "remove the drop rule"
+for n in base loss base-down loss-down; do
+	tb_log "$n: packets up link 0 / 1, down link 0 / 1: $(python3 -c '
+import sys
+a, b = [[int(x) for x in l.split()] for l in open(sys.argv[1])]
+print("%d / %d, %d / %d" % (b[0] - a[0], b[2] - a[2], b[1] - a[1], b[3] - a[3]))' "$TB_DIR/links-$n")"
+done
+
+python3 - "$TB_DIR" "$P50_MS" "$P95_MS" "$MAX_MS" "$WAIT_MS" "$dropped" "$dropped_down" <<'PY' ||
 import json, re, sys
 d, p50_max, p95_max, max_max, wait_max = [sys.argv[1]] + [float(x) for x in sys.argv[2:6]]
-dropped = int(sys.argv[6])
+dropped = {"loss": int(sys.argv[6]), "loss-down": int(sys.argv[7])}
 
 def rtts(name):
     text = open("%s/ping-%s" % (d, name)).read()
@@ -138,6 +169,7 @@ def rtts(name):
 def pct(r, p):
     return r[min(len(r) - 1, int(p / 100.0 * len(r)))]
 
+# The concentrator's reorder buffer (uploads) over a phase.
 def ro(name):
     a, b = [json.loads(x) for x in open("%s/ro-%s" % (d, name)).read().split("\n") if x]
     c = {k: b[k] - a[k] for k in ("in_order", "reordered", "late", "lost", "timed_out")}
@@ -146,14 +178,13 @@ def ro(name):
 
 ok = True
 res = {}
-for name in ("base", "loss"):
+for name in ("base", "loss", "base-down", "loss-down"):
     r, sent = rtts(name)
     res[name] = (pct(r, 50), pct(r, 95), max(r))
     c = ro(name)
-    l0, l1 = [[int(x) for x in l.split()] for l in open("%s/links-%s" % (d, name))]
-    print("%-4s: packets up link 0 %d, link 1 %d" % (name, l1[0] - l0[0], l1[2] - l0[2]))
-    print("%-4s: flow B %d/%d answered, rtt median %.1f ms, p95 %.1f ms, max %.1f ms;"
-          " reorder: in order %d, reordered %d, late %d, lost %d, timed out %d, wait now %.1f ms"
+    print("%-9s: flow B %d/%d answered, rtt median %.1f ms, p95 %.1f ms, max %.1f ms;"
+          " concentrator's reorder: in order %d, reordered %d, late %d, lost %d,"
+          " timed out %d, wait now %.1f ms"
           % (name, len(r), sent, res[name][0], res[name][1], res[name][2],
              c["in_order"], c["reordered"], c["late"], c["lost"], c["timed_out"], c["wait_ms"]))
     if c["wait_ms"] > wait_max:
@@ -163,28 +194,34 @@ for name in ("base", "loss"):
     if len(r) != sent:
         print("flow B lost %d of %d pings in phase %s" % (sent - len(r), sent, name))
         ok = False
+for base, loss, what in (("base", "loss", "upload"), ("base-down", "loss-down", "download")):
+    d50 = res[loss][0] - res[base][0]
+    d95 = res[loss][1] - res[base][1]
+    dmax = res[loss][2] - res[base][2]
+    print("%s: %d of flow A's QUIC packets dropped on link 1; flow B's rtt grew by %.1f ms"
+          " (median, allowed %.0f), %.1f ms (p95, allowed %.0f), %.1f ms (max, allowed %.0f)"
+          % (what, dropped[loss], d50, p50_max, d95, p95_max, dmax, max_max))
+    if dropped[loss] < 30:
+        print("too few losses to show anything")
+        ok = False
+    if d50 > p50_max or d95 > p95_max or dmax > max_max:
+        ok = False
 c = ro("loss")
 gaps = c["lost"] + c["timed_out"]
-print("loss: %d of flow A's QUIC packets dropped on link 1; gaps given up: %d by the watermark,"
-      " %d by the deadline" % (dropped, c["lost"], c["timed_out"]))
-d50 = res["loss"][0] - res["base"][0]
-d95 = res["loss"][1] - res["base"][1]
-dmax = res["loss"][2] - res["base"][2]
-print("flow B's rtt grew by %.1f ms (median, allowed %.0f), %.1f ms (p95, allowed %.0f),"
-      " %.1f ms (max, allowed %.0f)" % (d50, p50_max, d95, p95_max, dmax, max_max))
-if dropped < 50 or gaps < 50:
-    print("too few losses to show anything")
+print("upload: gaps given up by the concentrator: %d by the watermark, %d by the deadline"
+      % (c["lost"], c["timed_out"]))
+if gaps < 30:
+    print("too few gaps to show anything")
     ok = False
 if c["timed_out"] * 4 > gaps:
     print("more than a quarter of the gaps waited for the deadline")
     ok = False
-if d50 > p50_max or d95 > p95_max or dmax > max_max:
-    ok = False
 sys.exit(0 if ok else 1)
 PY
+	{ grep -h "failed" "$CLOG" "$TB_DIR/conc.log" | head; tb_fail "flow B stalled behind flow A's losses (numbers above)"; }
 n=$(cat "$CLOG" "$TB_DIR/conc.log" | grep -c "failed")
 [ "$n" = 0 ] || tb_log "path failures declared: $(grep -h "failed" "$CLOG" "$TB_DIR/conc.log" | head -5)"
-tb_ok "flow A lost $dropped packets on one path; flow B (ping every 20 ms) lost nothing and its RTT stayed within +$P50_MS ms (median) / +$P95_MS ms (p95) / +$MAX_MS ms (max)"
+tb_ok "flow A lost $dropped (upload) and $dropped_down (download) packets on one path; flow B (ping every 20 ms) lost nothing and its RTT stayed within +$P50_MS ms (median) / +$P95_MS ms (p95) / +$MAX_MS ms (max)"
 
 tb_stop "$CLI" || tb_fail "client exit status (ASan?)"
 tb_stop "$CONC" || tb_fail "concentrator exit status (ASan?)"
