@@ -57,6 +57,11 @@ int cli_opt_dest(const struct cli_command *cmd, struct ht_policy *pol, bool allo
 		 bool *cli_seen, const char *arg);
 /* --log-level error|warn|info|debug */
 int cli_opt_log_level(const struct cli_command *cmd, const char *arg, enum ht_log_level *out);
+/* --allow-client CIDR (flag: its name) into cfg's client prefixes; the
+ * first on the command line replaces what a config file listed. */
+struct ht_converter_config;
+int cli_opt_client_net(const struct cli_command *cmd, const char *flag,
+		       struct ht_converter_config *cfg, bool in_file, bool *cli_seen, const char *arg);
 /* --control PATH (a UNIX socket path: under 108 bytes) into path[cap]. */
 int cli_opt_control(const struct cli_command *cmd, const char *arg, char *path, size_t cap);
 /* Open the control socket for `hatun status` at path ("" = the default

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "convert/converter.h"
 #include "core/log.h"
 #include "proto/err.h"
 #include "proto/policy.h"
@@ -38,6 +39,22 @@ int cli_opt_log_level(const struct cli_command *cmd, const char *arg, enum ht_lo
 	if (ht_log_parse_level(arg, out) != 0)
 		return cli_usage_error(cmd, "--log-level: '%s' is not one of error, warn, info, debug",
 				       arg);
+	return 0;
+}
+
+int cli_opt_client_net(const struct cli_command *cmd, const char *flag,
+		       struct ht_converter_config *cfg, bool in_file, bool *cli_seen, const char *arg)
+{
+	if (!in_file && !*cli_seen) {
+		*cli_seen = true;
+		cfg->nclients = 0; /* the command line replaces the file's list */
+	}
+	if (cfg->nclients == HT_CONV_MAX_CLIENT_NETS)
+		return cli_usage_error(cmd, "%s: more than %d prefixes", flag,
+				       HT_CONV_MAX_CLIENT_NETS);
+	if (ht_policy_parse_cidr(&cfg->clients[cfg->nclients], arg, strlen(arg)) != HT_OK)
+		return cli_usage_error(cmd, "%s: '%s' is not a CIDR prefix", flag, arg);
+	cfg->nclients++;
 	return 0;
 }
 

@@ -17,7 +17,6 @@
 #include "tunnel/spec.h"
 #include "tunnel/tcp.h"
 
-#define CONVERT_DEFAULT_PORT 5124 /* no IANA port: hatun's default */
 
 enum {
 	O_LISTEN = 256,
@@ -54,22 +53,13 @@ static int conv_opt(const struct cli_command *cmd, int c, const char *arg, void 
 	case 'c':
 		return 0; /* read before everything else */
 	case O_LISTEN:
-		if (ht_hostport_parse(arg, false, CONVERT_DEFAULT_PORT, &o->listen, &why) != 0)
+		if (ht_hostport_parse(arg, false, HT_CONVERT_DEFAULT_PORT, &o->listen, &why) != 0)
 			return cli_usage_error(cmd, "--listen: '%s': %s", arg, why);
 		o->have_listen = true;
 		return 0;
 	case O_ALLOW_CLIENT:
-		if (!o->in_file && !o->clients_cli) {
-			o->clients_cli = true;
-			o->cfg.nclients = 0; /* the command line replaces the file's list */
-		}
-		if (o->cfg.nclients == HT_CONV_MAX_CLIENT_NETS)
-			return cli_usage_error(cmd, "--allow-client: more than %d prefixes",
-					       HT_CONV_MAX_CLIENT_NETS);
-		if (ht_policy_parse_cidr(&o->cfg.clients[o->cfg.nclients], arg, strlen(arg)) != HT_OK)
-			return cli_usage_error(cmd, "--allow-client: '%s' is not a CIDR prefix", arg);
-		o->cfg.nclients++;
-		return 0;
+		return cli_opt_client_net(cmd, "--allow-client", &o->cfg, o->in_file, &o->clients_cli,
+					  arg);
 	case O_ALLOW_DEST:
 		return cli_opt_dest(cmd, o->policy, true, o->in_file, &o->allow_dest_cli, arg);
 	case O_DENY_DEST:
@@ -152,11 +142,12 @@ int cmd_converter(const struct cli_command *cmd, int argc, char **argv)
 		goto out;
 	ht_policy_init(o->policy);
 	o->level = HT_LOG_INFO;
-	o->max_conns = 4096;
-	o->max_pending = 64;
-	o->error_rate = 100;
-	o->connect_timeout = 10 * HT_SECONDS;
-	o->idle_timeout = 600 * HT_SECONDS;
+	ht_converter_config_defaults(&o->cfg);
+	o->max_conns = o->cfg.max_conns;
+	o->max_pending = o->cfg.max_pending_per_client;
+	o->error_rate = o->cfg.errors_per_second;
+	o->connect_timeout = o->cfg.connect_timeout;
+	o->idle_timeout = o->cfg.idle_timeout;
 	rc = cli_parse_config(cmd, argc, argv, "c:", conv_longopts, conv_opt, o, &o->in_file);
 	if (rc < 0)
 		rc = cli_want_args(cmd, argc, argv, 0, "");
@@ -174,7 +165,6 @@ int cmd_converter(const struct cli_command *cmd, int argc, char **argv)
 	o->cfg.max_conns = o->max_conns;
 	o->cfg.max_pending_per_client = o->max_pending;
 	o->cfg.connect_timeout = o->connect_timeout;
-	o->cfg.header_timeout = 10 * HT_SECONDS;
 	o->cfg.idle_timeout = o->idle_timeout;
 	o->cfg.errors_per_second = (unsigned)o->error_rate;
 	rc = CLI_EXIT_FAIL;
@@ -242,7 +232,7 @@ static int cvc_opt(const struct cli_command *cmd, int c, const char *arg, void *
 			return cli_usage_error(cmd, "--transport: '%s' is not 'convert' or 'quic'", arg);
 		return 0;
 	case O_CONVERTER:
-		if (ht_hostport_parse(arg, true, CONVERT_DEFAULT_PORT, &o->conv, &why) != 0)
+		if (ht_hostport_parse(arg, true, HT_CONVERT_DEFAULT_PORT, &o->conv, &why) != 0)
 			return cli_usage_error(cmd, "--converter: '%s': %s", arg, why);
 		o->have_conv = true;
 		return 0;

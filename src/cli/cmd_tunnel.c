@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "convert/converter.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "proto/err.h"
@@ -66,6 +67,8 @@ enum {
 	O_PATH,
 	O_SCHEDULER,
 	O_PATH_TIMEOUT,
+	O_CONVERT_LISTEN,
+	O_CONVERT_ALLOW_CLIENT,
 };
 
 /* Options common to both commands. */
@@ -151,6 +154,7 @@ struct runner {
 	struct ht_loop *loop;
 	struct ht_control *ctl;
 	struct ht_conc *cc;
+	struct ht_converter *cv; /* --convert-listen */
 	struct ht_client *cl;
 	struct ht_timer t;
 	ht_time until;
@@ -184,6 +188,7 @@ static void on_signal(struct ht_loop *loop, int signo, void *arg)
 	rn->stopping = true;
 	ht_log(HT_LOG_INFO, "main", "signal %d: shutting down", signo);
 	if (rn->cc != NULL) {
+		ht_converter_shutdown(rn->cv);
 		ht_conc_shutdown(rn->cc);
 		rn->until = ht_loop_now(loop) + 300 * HT_MS; /* let CONNECTION_CLOSE leave */
 	} else {
@@ -223,6 +228,10 @@ struct conc_opts {
 	char tun[IFNAMSIZ];
 	struct ht_dgrouter_config dg;
 	bool no_upstream_tfo, no_tickets;
+	/* --convert-listen: a Transport Converter in this process. */
+	struct ht_hostport convert_listen;
+	bool have_convert, convert_clients_cli;
+	struct ht_converter_config conv;
 };
 
 static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -320,6 +329,14 @@ static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void 
 	case O_NO_TICKETS:
 		o->no_tickets = true;
 		return 0;
+	case O_CONVERT_LISTEN:
+		if (ht_hostport_parse(arg, false, HT_CONVERT_DEFAULT_PORT, &o->convert_listen, &why) != 0)
+			return cli_usage_error(cmd, "--convert-listen: '%s': %s", arg, why);
+		o->have_convert = true;
+		return 0;
+	case O_CONVERT_ALLOW_CLIENT:
+		return cli_opt_client_net(cmd, "--convert-allow-client", &o->conv, o->co.in_file,
+					  &o->convert_clients_cli, arg);
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -345,6 +362,8 @@ static const struct option conc_longopts[] = {
 	{"nat", no_argument, NULL, O_NAT},
 	{"no-upstream-tfo", no_argument, NULL, O_NO_UPSTREAM_TFO},
 	{"no-session-tickets", no_argument, NULL, O_NO_TICKETS},
+	{"convert-listen", required_argument, NULL, O_CONVERT_LISTEN},
+	{"convert-allow-client", required_argument, NULL, O_CONVERT_ALLOW_CLIENT},
 	{"idle-timeout", required_argument, NULL, O_IDLE_TIMEOUT},
 	{"quic-idle-timeout", required_argument, NULL, O_QUIC_IDLE},
 	{"keepalive", required_argument, NULL, O_KEEPALIVE},
@@ -353,6 +372,30 @@ static const struct option conc_longopts[] = {
 	{"control", required_argument, NULL, O_CONTROL},
 	{NULL, 0, NULL, 0},
 };
+
+/* The concentrator's snapshot, and its converter's part when it runs one. */
+static int conc_status(void *arg, struct ht_status *st)
+{
+	struct runner *rn = arg;
+
+	if (ht_conc_status(rn->cc, st) != 0)
+		return -1;
+	return rn->cv != NULL ? ht_converter_status_conv(rn->cv, &st->conv) : 0;
+}
+
+/* --convert-listen: the converter in the concentrator's loop, with its
+ * destination policy (own addresses kept current by the concentrator) and
+ * its --connect-timeout / --idle-timeout. */
+static int start_converter(struct runner *rn, struct conc_opts *o, char *err, size_t errlen)
+{
+	memcpy(o->conv.listen_addr, o->convert_listen.addr, 16);
+	o->conv.listen_port = o->convert_listen.port;
+	o->conv.policy = ht_conc_policy(rn->cc);
+	o->conv.own_kept = true;
+	o->conv.connect_timeout = o->connect_timeout;
+	o->conv.idle_timeout = o->co.idle_timeout;
+	return ht_converter_new(&rn->cv, rn->loop, &o->conv, err, errlen);
+}
 
 int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 {
@@ -373,6 +416,7 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 	o->max_streams = 256;
 	o->max_clients = 1024;
 	o->connect_timeout = 10 * HT_SECONDS;
+	ht_converter_config_defaults(&o->conv);
 	rc = cli_parse_config(cmd, argc, argv, "c:", conc_longopts, conc_opt, o, &o->co.in_file);
 	if (rc < 0)
 		rc = cli_want_args(cmd, argc, argv, 0, "");
@@ -384,6 +428,8 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 		rc = cli_usage_error(cmd, "--tun needs --pool 4:CIDR and/or --pool 6:CIDR");
 	if (rc < 0 && (o->tun[0] == '\0' || o->dg.tap) && (o->dg.npool > 0 || o->dg.nat))
 		rc = cli_usage_error(cmd, "--pool and --nat need --tun");
+	if (rc < 0 && !o->have_convert && o->conv.nclients > 0)
+		rc = cli_usage_error(cmd, "--convert-allow-client needs --convert-listen");
 	if (rc < 0)
 		rc = common_check(cmd, &o->co);
 	if (rc >= 0)
@@ -413,12 +459,15 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv)
 		goto out;
 	if (ht_conc_new(&rn.cc, rn.loop, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hatun concentrator: %s\n", err);
+	} else if (o->have_convert && start_converter(&rn, o, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hatun concentrator: --convert-listen: %s\n", err);
+		ht_conc_free(rn.cc);
 	} else {
-		rn.ctl = cli_open_control(rn.loop, o->co.control, "concentrator", ht_conc_status,
-					  rn.cc);
+		rn.ctl = cli_open_control(rn.loop, o->co.control, "concentrator", conc_status, &rn);
 		rc = run_loop(&rn);
 		ht_qconn_reap_closed();
 		ht_control_free(rn.ctl);
+		ht_converter_free(rn.cv);
 		ht_conc_free(rn.cc);
 	}
 	ht_loop_free(rn.loop);

@@ -723,6 +723,16 @@ static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 	}
 }
 
+void ht_converter_config_defaults(struct ht_converter_config *cfg)
+{
+	cfg->max_conns = 4096;
+	cfg->max_pending_per_client = 64;
+	cfg->connect_timeout = 10 * HT_SECONDS;
+	cfg->header_timeout = 10 * HT_SECONDS;
+	cfg->idle_timeout = 600 * HT_SECONDS;
+	cfg->errors_per_second = 100;
+}
+
 int ht_converter_new(struct ht_converter **out, struct ht_loop *loop,
 		     const struct ht_converter_config *cfg, char *err, size_t errlen)
 {
@@ -745,7 +755,7 @@ int ht_converter_new(struct ht_converter **out, struct ht_loop *loop,
 	cv->tb_tokens = 2000ull * cfg->errors_per_second;
 	/* Our own addresses are refused as destinations, kept current as
 	 * they come and go (tunnel/ownaddr, as the concentrator does). */
-	if (ht_ownaddr_new(&cv->own, loop, cv->cfg.policy, err, errlen) != 0) {
+	if (!cfg->own_kept && ht_ownaddr_new(&cv->own, loop, cv->cfg.policy, err, errlen) != 0) {
 		if (cv->own == NULL) {
 			free(cv);
 			return -1;

@@ -14,6 +14,7 @@
 #ifndef HATUN_CONVERT_CONVERTER_H
 #define HATUN_CONVERT_CONVERTER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,7 @@
 #include "proto/policy.h"
 
 #define HT_CONV_MAX_CLIENT_NETS 64
+#define HT_CONVERT_DEFAULT_PORT 5124 /* no IANA port: hatun's default */
 
 struct ht_converter;
 
@@ -28,9 +30,11 @@ struct ht_converter_config {
 	uint8_t listen_addr[16]; /* IPv6 or IPv4-mapped */
 	uint16_t listen_port;
 	/* Destinations (the concentrator's policy module); the converter
-	 * adds its own addresses to it.  Owned by the caller, outlives the
-	 * converter. */
+	 * adds its own addresses to it and keeps them current — unless
+	 * own_kept: the caller does (`--convert-listen` in a concentrator,
+	 * whose policy it is).  Owned by the caller, outlives the converter. */
 	struct ht_policy *policy;
+	bool own_kept;
 	/* --allow-client: clients outside every prefix get Not Authorized;
 	 * none = every client. */
 	struct ht_prefix clients[HT_CONV_MAX_CLIENT_NETS];
@@ -42,6 +46,11 @@ struct ht_converter_config {
 	ht_time idle_timeout;        /* relay with no byte either way: reset; 0 = none */
 	unsigned errors_per_second;  /* Error TLVs sent per second (burst 2x); beyond: bare reset */
 };
+
+/* The defaults of `hatun converter` (listen address and policy left out):
+ * 4096 connections, 64 connects pending per client, 10 s to connect, 10 s
+ * for the message, 600 s idle, 100 Error TLVs a second. */
+void ht_converter_config_defaults(struct ht_converter_config *cfg);
 
 /* Open the listener.  Returns 0, or -1 with a one-line reason in err. */
 int ht_converter_new(struct ht_converter **out, struct ht_loop *loop,

@@ -629,6 +629,11 @@ void ht_conc_free(struct ht_conc *cc)
 	free(cc);
 }
 
+struct ht_policy *ht_conc_policy(struct ht_conc *cc)
+{
+	return cc->policy;
+}
+
 int ht_conc_status(void *arg, struct ht_status *st)
 {
 	struct ht_conc *cc = arg;

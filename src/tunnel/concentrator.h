@@ -52,6 +52,11 @@ void ht_conc_shutdown(struct ht_conc *cc);
 /* Free everything (not from inside a callback). */
 void ht_conc_free(struct ht_conc *cc);
 
+/* The concentrator's destination policy, its own addresses kept current
+ * (tunnel/ownaddr): what a converter in the same process
+ * (`--convert-listen`) checks destinations against.  Lives as long as cc. */
+struct ht_policy *ht_conc_policy(struct ht_conc *cc);
+
 /* A status snapshot (tunnel/status.h; an ht_control_fill_fn, arg the
  * concentrator): one entry per client connection, and the counters. */
 struct ht_status;

@@ -44,6 +44,9 @@ expect 2 "--allow-dest: 'x' is not a CIDR prefix" -- converter --listen 127.0.0.
 expect 2 "--log-level: 'loud'" -- converter --listen 127.0.0.1:5124 --log-level loud
 expect 2 "--control: bad path" -- converter --listen 127.0.0.1:5124 --control "/$(printf 'x%.0s' {1..120})"
 expect 2 "--control: bad path ''" -- client --transport convert --converter 127.0.0.1 --socks 127.0.0.1:1080 --control ''
+expect 2 "--convert-listen: 'nowhere:1'" -- "${C[@]}" --convert-listen nowhere:1
+expect 2 "--convert-allow-client: 'x' is not a CIDR prefix" -- "${C[@]}" --convert-listen 127.0.0.1 --convert-allow-client x
+expect 2 "--convert-allow-client needs --convert-listen" -- "${C[@]}" --convert-allow-client 192.0.2.0/24
 expect 2 "--max-streams: '0'" -- "${C[@]}" --max-streams 0
 expect 2 "--connect-timeout: '-1'" -- "${C[@]}" --connect-timeout -1
 expect 2 "--idle-timeout: '1x'" -- "${C[@]}" --idle-timeout 1x

@@ -102,6 +102,9 @@
 #   hatun's multipath client
 #     tb_path_state HATUN SOCK NAME    the state `hatun status` shows for a path
 #     tb_wait_path HATUN SOCK NAME STATE SECONDS  until the path is in STATE
+#   Convert (MPTCP + TCP Fast Open)
+#     tb_mptcp_tfo [--subflow]         MPTCP + TFO on (else skip); --subflow: a
+#                                      second client subflow from wan1
 #
 # Globals set for tests: TB_PREFIX, TB_DIR (logs), TB_LINKEM (path or ""),
 # TB_WIRE[LINK] (1 when LINK has a linkem wire), TB_LAST_PID, TB_LAST_LOG.
@@ -1106,4 +1109,22 @@ tb_wait_path() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# ---- MPTCP + TCP Fast Open (Convert, issue 6) ----------------------------------------
+
+# tb_mptcp_tfo [--subflow]: MPTCP and TCP Fast Open (client and server
+# side) on in the client, concentrator and server namespaces, or skip the
+# test.  --subflow: both ends accept 2 subflows and the client's path
+# manager opens one from wan1 besides the initial one (wan0).
+tb_mptcp_tfo() {
+	local ns
+	for ns in client concentrator server; do
+		tb_exec "$ns" sysctl -qw net.mptcp.enabled=1 net.ipv4.tcp_fastopen=3 \
+			|| tb_skip "no MPTCP / TFO sysctl"
+	done
+	[ "${1:-}" = --subflow ] || return 0
+	tb_exec client ip mptcp limits set subflows 2 add_addr_accepted 2 &&
+		tb_exec concentrator ip mptcp limits set subflows 2 add_addr_accepted 2 &&
+		tb_exec client ip mptcp endpoint add "$TB_CLIENT_WAN1_V4" dev wan1 subflow
 }

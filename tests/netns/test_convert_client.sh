@@ -36,13 +36,7 @@ SRV=$TB_SERVER_V4
 
 tb_init
 tb_topology_standard --no-linkem
-for ns in client concentrator server; do
-	tb_exec "$ns" sysctl -qw net.mptcp.enabled=1 net.ipv4.tcp_fastopen=3 \
-		|| tb_skip "no MPTCP / TFO sysctl"
-done
-tb_exec client ip mptcp limits set subflows 2 add_addr_accepted 2
-tb_exec concentrator ip mptcp limits set subflows 2 add_addr_accepted 2
-tb_exec client ip mptcp endpoint add "$TB_CLIENT_WAN1_V4" dev wan1 subflow
+tb_mptcp_tfo --subflow || tb_fail "MPTCP subflow set-up"
 
 mkdir -p "$TB_DIR/www"
 head -c $((MB * 1024 * 1024)) /dev/urandom >"$TB_DIR/www/big.bin"

@@ -33,10 +33,7 @@ SRV=$TB_SERVER_V4
 
 tb_init
 tb_topology_standard --no-linkem
-for ns in client concentrator server; do
-	tb_exec "$ns" sysctl -qw net.mptcp.enabled=1 net.ipv4.tcp_fastopen=3 \
-		|| tb_skip "no MPTCP / TFO sysctl"
-done
+tb_mptcp_tfo
 # The server namespace as a router for 192.0.2.96/27.
 # No ICMP rate limit on this router: the tests send its errors back to back.
 tb_exec server sysctl -qw net.ipv4.ip_forward=1 net.ipv4.icmp_ratelimit=0
