@@ -52,6 +52,8 @@ struct ht_reorder {
 	 * a ping beside it, and every gap the watermark could not settle then
 	 * stalled the whole session for 200 ms. */
 	uint64_t timed_map[65536u / 64u];
+	ht_time timed_at;   /* when the deadline last gave gaps up */
+	ht_time timed_hold; /* how long the packet behind them had waited then */
 	struct slot slot[];
 };
 
@@ -135,12 +137,19 @@ static void note_fill(struct ht_reorder *r, ht_time needed, ht_time now)
 }
 
 /* A packet came after the deadline gave its gap up: the wait was too
- * short. */
-static void note_late(struct ht_reorder *r)
+ * short by how late it came.  The gap would have needed the hold the
+ * deadline gave it plus that lateness (measured from the latest give-up,
+ * so a packet of an older one counts less, never more): the wait takes
+ * that as a fill delay.  It used to grow by half for every late packet,
+ * which compounded over the packets of one slow burst (each of them
+ * late) and reached wait_max, 200 ms, within one stall of the slow path. */
+static void note_late(struct ht_reorder *r, ht_time now)
 {
-	ht_time base = r->fill_max > r->wait ? r->fill_max : r->wait;
+	ht_time needed = r->timed_hold + (now - r->timed_at);
 
-	r->fill_max = base + base / 2;
+	decay(r, now);
+	if (!r->measured || needed > r->fill_max)
+		r->fill_max = needed;
 	r->measured = true;
 	set_wait(r);
 }
@@ -250,7 +259,7 @@ enum ht_reorder_verdict ht_reorder_push(struct ht_reorder *r, uint16_t tag, unsi
 		r->st.late++;
 		if (tag_after(tag, r->first) && bit_get(r->timed_map, tag)) {
 			bit_clear(r->timed_map, tag);
-			note_late(r); /* the deadline gave its gap up too early */
+			note_late(r, now); /* the deadline gave its gap up too early */
 		}
 		return HT_REORDER_DELIVER;
 	}
@@ -326,6 +335,8 @@ void *ht_reorder_pop(struct ht_reorder *r, ht_time now)
 		}
 		off = first_held(r);
 		if (now >= r->slot[(uint16_t)(r->next + off) & r->mask].arrived + r->wait) {
+			r->timed_at = now;
+			r->timed_hold = now - r->slot[(uint16_t)(r->next + off) & r->mask].arrived;
 			r->st.timed_out += off;
 			while (off-- > 0) {
 				bit_set(r->timed_map, r->next);

@@ -197,6 +197,29 @@ static void test_late_after_watermark_keeps_wait(void **state)
 	ht_reorder_free(r);
 }
 
+/* Ten gaps given up by one deadline, their packets all 2 ms late: the
+ * wait becomes what they needed (the 20 ms hold + 2 ms, x 1.25 + 1 ms),
+ * once, not half as much again per late packet (1.5^10 = 58 x). */
+static void test_late_burst_grows_wait_once(void **state)
+{
+	struct ht_reorder *r = mk(64);
+	ht_time dl;
+
+	(void)state;
+	ht_reorder_push(r, 0, 1, T0, P(0));
+	ht_reorder_push(r, 11, 0, T0, P(11));
+	dl = ht_reorder_deadline(r);
+	assert_int_equal(dl, T0 + 20 * HT_MS);
+	assert_int_equal(tag_of(ht_reorder_pop(r, dl)), 11);
+	assert_int_equal(ht_reorder_stats(r)->timed_out, 10);
+	for (uint16_t t = 1; t <= 10; t++)
+		assert_int_equal(ht_reorder_push(r, t, 1, dl + 2 * HT_MS, P(t)),
+				 HT_REORDER_DELIVER);
+	assert_int_equal(ht_reorder_stats(r)->late, 10);
+	assert_int_equal(ht_reorder_wait(r), 22 * HT_MS + 22 * HT_MS / 4 + HT_MS);
+	ht_reorder_free(r);
+}
+
 static void test_duplicates(void **state)
 {
 	struct ht_reorder *r = mk(64);
@@ -423,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_duplicates),
 		cmocka_unit_test(test_adaptive_wait),
 		cmocka_unit_test(test_late_after_watermark_keeps_wait),
+		cmocka_unit_test(test_late_burst_grows_wait_once),
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_flush_in_order),
 		cmocka_unit_test(test_random_fifo_paths),
