@@ -863,6 +863,11 @@ int ht_cpaths_status(struct ht_cpaths *ps, struct ht_status *st)
 			 : c != NULL && c->up ? "up"
 			 : c != NULL	      ? "connecting"
 					      : "down");
+		if (ps->multi) {
+			sc->path_failures = p->live.failures;
+			sc->path_false_alarms = p->live.false_alarms;
+			sc->quick_timeout = p->live.min_rtt != 0 ? ht_liveness_quick_timeout(&p->live) : 0;
+		}
 		if (c == NULL)
 			continue;
 		if (ht_qconn_peer_fingerprint(c->qc) != NULL)

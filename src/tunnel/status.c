@@ -412,7 +412,10 @@ int ht_status_json(const struct ht_status *st, char **out, size_t *len)
 		put(&b, "%s{", i ? "," : "");
 		if (c->path[0] != '\0') {
 			put_str(&b, "path", c->path);
-			put(&b, ",\"share_pct\":%d,", c->share_pct);
+			put(&b, ",\"share_pct\":%d,\"failures\":%u,\"false_alarms\":%u,"
+			    "\"quick_timeout_ms\":%.1f,",
+			    c->share_pct, c->path_failures, c->path_false_alarms,
+			    (double)c->quick_timeout / 1e6);
 		}
 		put_str(&b, "peer", c->peer);
 		put(&b, ",");
@@ -495,6 +498,9 @@ int ht_status_text(const struct ht_status *st, char **out, size_t *len)
 			put(&b, "    addresses %s\n", c->addrs[0] ? c->addrs : "-");
 			text_dg(&b, "    ", &c->dg);
 		}
+		if (c->path[0] != '\0' && c->quick_timeout != 0)
+			put(&b, "    liveness: failed %u times (%u false alarms), quick timeout %.0f ms\n",
+			    c->path_failures, c->path_false_alarms, (double)c->quick_timeout / 1e6);
 		if (c->sess.id != 0)
 			text_sess(&b, &c->sess);
 	}

@@ -40,6 +40,9 @@ struct ht_status_conn {
 	char path[40];                 /* client with --path: the access path ("" none) */
 	char state[16];                /* "up", "connecting"; with paths "active", ... */
 	int share_pct;                 /* client with --path: datagrams it carried, % (-1: n/a) */
+	/* client with --path: liveness (tunnel/liveness.h) */
+	uint32_t path_failures, path_false_alarms;
+	ht_time quick_timeout;         /* the quick rule's current timeout (0: n/a) */
 	char zero_rtt[12];             /* "", "offered", "accepted", "rejected" */
 	struct ht_qconn_stats st;
 	uint64_t tcp_open;             /* tunnelled TCP connections on it now */
