@@ -31,6 +31,7 @@ enum {
 	O_LOG_LEVEL,
 	O_SYSLOG,
 	O_CONTROL,
+	O_TCP_CACHE_TTL,
 };
 
 struct conv_opts {
@@ -98,6 +99,15 @@ static int conv_opt(const struct cli_command *cmd, int c, const char *arg, void 
 		return 0;
 	case O_CONTROL:
 		return cli_opt_control(cmd, arg, o->control, sizeof(o->control));
+	case O_TCP_CACHE_TTL:
+		if (strcmp(arg, "0") == 0) {
+			o->cfg.tcp_cache_ttl = 0;
+			return 0;
+		}
+		if (ht_parse_seconds(arg, 86400, &o->cfg.tcp_cache_ttl) != 0)
+			return cli_usage_error(cmd, "--tcp-cache-ttl: '%s' is not 0 or 0.001-86400 seconds",
+					       arg);
+		return 0;
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -117,6 +127,7 @@ static const struct option conv_longopts[] = {
 	{"log-level", required_argument, NULL, O_LOG_LEVEL},
 	{"syslog", no_argument, NULL, O_SYSLOG},
 	{"control", required_argument, NULL, O_CONTROL},
+	{"tcp-cache-ttl", required_argument, NULL, O_TCP_CACHE_TTL},
 	{NULL, 0, NULL, 0},
 };
 

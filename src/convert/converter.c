@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "convert/cvcache.h"
 #include "convert/cvrelay.h"
 #include "convert/cvsock.h"
 #include "core/log.h"
@@ -48,6 +49,7 @@ struct cv_conn {
 	bool counted;             /* in cv->active */
 	bool c_mptcp, s_mptcp;    /* the client's / server's connection is MPTCP */
 	bool s_native, s_tfo;     /* the server spoke MPTCP; the upstream SYN carried data */
+	bool s_known_tcp;         /* plain TCP upstream: the destination is in cv->tcp_only */
 	bool bootstrap;           /* the message had a Bootstrap TLV */
 	int cfd, sfd;
 	struct ht_io cio, sio;
@@ -87,6 +89,8 @@ struct ht_converter {
 	/* The counters of `hatun status` (accepted, refused, ...; bytes of
 	 * closed connections); its lists and live figures stay empty here. */
 	struct ht_status_conv n;
+	/* Destinations that answered an MPTCP connect as TCP (--tcp-cache-ttl). */
+	struct cv_cache tcp_only;
 };
 
 /* ---- helpers --------------------------------------------------------------------- */
@@ -390,6 +394,9 @@ static void connected(struct cv_conn *c)
 	c->relay_on = true;
 	c->s_native = facts.mptcp_active;
 	c->s_tfo = facts.have_tcp_info && (facts.tcpi_options & TCPI_OPT_SYN_DATA);
+	/* An MPTCP connect the server answered as TCP: plain TCP next time. */
+	if (c->s_mptcp && !c->s_native && cv->cfg.tcp_cache_ttl > 0)
+		cv_cache_put(&cv->tcp_only, c->dst, c->dport, ht_loop_now(cv->loop));
 	cv->n.converted++;
 	if (cv_relay_preload(&c->relay, 0, c->in + c->msglen + c->early_sent,
 			     c->inlen - c->msglen - c->early_sent) != 0) {
@@ -406,7 +413,10 @@ static void connected(struct cv_conn *c)
 	ht_log(HT_LOG_INFO, "converter",
 	       "%s: open (client %s, server %s%s, subflows %u, relay up %s down %s)", c->name,
 	       c->c_mptcp ? "MPTCP" : "TCP",
-	       c->s_native ? "MPTCP" : (c->s_mptcp ? "TCP (MPTCP fell back)" : "TCP"),
+	       c->s_native	  ? "MPTCP"
+	       : c->s_mptcp	  ? "TCP (MPTCP fell back)"
+	       : c->s_known_tcp ? "TCP (known not to speak MPTCP)"
+				  : "TCP",
 	       c->s_tfo ? ", TFO" : "",
 	       facts.subflows, c->relay.d[0].copy ? "copy" : "splice",
 	       c->relay.d[1].copy ? "copy" : "splice");
@@ -501,6 +511,14 @@ static void start_connect(struct cv_conn *c, const struct cv_msg *m)
 	 * (§4.1: MP_CAPABLE SHOULD be added if the incoming SYN had it; §7:
 	 * do not offer the server options the client did not). */
 	mptcp = c->c_mptcp || opts_list(m->connect.opts, m->connect.opts_len, 30);
+	/* ... except toward a destination that answered MPTCP as TCP within
+	 * --tcp-cache-ttl: an MPTCP socket fallen back to TCP still costs
+	 * MPTCP's send path (docs/protocol/convert.md "Relay cost"). */
+	if (mptcp && cv_cache_has(&cv->tcp_only, c->dst, c->dport, ht_loop_now(cv->loop))) {
+		mptcp = false;
+		c->s_known_tcp = true;
+		cv->n.upstream_tcp++;
+	}
 	tfo = opts_list(m->connect.opts, m->connect.opts_len, 34);
 	o = cv_connect(c->dst, c->dport, mptcp, tfo, c->in + c->msglen, c->inlen - c->msglen,
 		       &c->early_sent, &c->sfd, &c->s_mptcp, &f);
@@ -731,6 +749,7 @@ void ht_converter_config_defaults(struct ht_converter_config *cfg)
 	cfg->header_timeout = 10 * HT_SECONDS;
 	cfg->idle_timeout = 600 * HT_SECONDS;
 	cfg->errors_per_second = 100;
+	cfg->tcp_cache_ttl = 600 * HT_SECONDS;
 }
 
 int ht_converter_new(struct ht_converter **out, struct ht_loop *loop,
@@ -752,6 +771,7 @@ int ht_converter_new(struct ht_converter **out, struct ht_loop *loop,
 	ht_addr16_str(cfg->listen_addr, cfg->listen_port, cv->n.listen, sizeof(cv->n.listen));
 	cv->n.max_conns = cfg->max_conns;
 	cv->n.max_pending = cfg->max_pending_per_client;
+	cv_cache_init(&cv->tcp_only, cfg->tcp_cache_ttl);
 	cv->tb_tokens = 2000ull * cfg->errors_per_second;
 	/* Our own addresses are refused as destinations, kept current as
 	 * they come and go (tunnel/ownaddr, as the concentrator does). */
@@ -842,7 +862,10 @@ static void conn_status(const struct cv_conn *c, ht_time now, struct ht_status_c
 	o->age = now - c->accepted;
 	if (c->st == ST_RELAY) {
 		snprintf(o->server, sizeof(o->server), "%s",
-			 c->s_native ? "MPTCP" : (c->s_mptcp ? "TCP fallback" : "TCP"));
+			 c->s_native	  ? "MPTCP"
+			 : c->s_mptcp	  ? "TCP fallback"
+			 : c->s_known_tcp ? "TCP cached"
+					  : "TCP");
 		o->tfo = c->s_tfo;
 		o->up = c->relay.d[0].bytes;
 		o->down = c->relay.d[1].bytes;
@@ -860,6 +883,7 @@ int ht_converter_status_conv(const struct ht_converter *cv, struct ht_status_con
 		return -1;
 	*v = cv->n;
 	v->mptcp = cv->l_mptcp;
+	v->tcp_dests = cv_cache_count(&cv->tcp_only, now);
 	if (cap > 0 && (v->conns = calloc(cap, sizeof(*v->conns))) == NULL)
 		return -1;
 	for (const struct cv_conn *c = cv->conns; c != NULL; c = c->next) {

@@ -6,7 +6,8 @@
  * Convert message (read with the codec, src/proto/convert.h); a Bootstrap
  * is answered with Supported TCP Extension Services, a Connect with a
  * non-blocking connect to the Remote Peer — over MPTCP when the client came
- * over MPTCP or asked for it, so an MPTCP server is reached natively — then
+ * over MPTCP or asked for it, so an MPTCP server is reached natively, unless
+ * the destination answered MPTCP as TCP not long ago (cvcache) — then
  * the reply (fixed header + Extended TCP Header rebuilt from TCP_INFO /
  * MPTCP_INFO) and a splice() relay both ways.  Every failure is answered
  * with the Error TLV its cause names, then a reset (SO_LINGER 0).
@@ -45,11 +46,16 @@ struct ht_converter_config {
 	ht_time header_timeout;      /* the Convert message must be complete by then */
 	ht_time idle_timeout;        /* relay with no byte either way: reset; 0 = none */
 	unsigned errors_per_second;  /* Error TLVs sent per second (burst 2x); beyond: bare reset */
+	/* A destination that answered an MPTCP connect as plain TCP is
+	 * reached over plain TCP for this long (a fallen-back MPTCP socket
+	 * still pays MPTCP's send path); 0 = always MPTCP. */
+	ht_time tcp_cache_ttl;
 };
 
 /* The defaults of `hatun converter` (listen address and policy left out):
  * 4096 connections, 64 connects pending per client, 10 s to connect, 10 s
- * for the message, 600 s idle, 100 Error TLVs a second. */
+ * for the message, 600 s idle, 100 Error TLVs a second, TCP-only
+ * destinations remembered 600 s. */
 void ht_converter_config_defaults(struct ht_converter_config *cfg);
 
 /* Open the listener.  Returns 0, or -1 with a one-line reason in err. */

@@ -54,3 +54,12 @@ void cv_cache_del(struct cv_cache *c, const uint8_t addr[16], uint16_t port)
 	if (e != NULL)
 		e->expires = 0;
 }
+
+size_t cv_cache_count(const struct cv_cache *c, ht_time now)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < CV_CACHE_SLOTS; i++)
+		n += c->e[i].expires > now;
+	return n;
+}

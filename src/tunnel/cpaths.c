@@ -685,6 +685,7 @@ static void sched_refresh(struct ht_cpaths *ps, bool streams)
 		sp->backup = ps->multi && ps->path[c->path].spec.backup;
 		sp->weight = ps->multi ? ps->path[c->path].spec.weight : 1;
 		sp->srtt = pi.srtt;
+		sp->min_rtt = pi.min_rtt;
 		sp->cwnd = pi.cwnd;
 		sp->in_flight = pi.bytes_in_flight + pi.dgram_queued * DGRAM_GUESS;
 		/* Datagrams waiting in our own queue mean the path cannot send

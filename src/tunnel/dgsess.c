@@ -343,6 +343,7 @@ static void refresh(struct ht_dgsess *s, ht_time now)
 		memset(&pi, 0, sizeof(pi));
 		s->ops->path(s->arg, m->user, &pi);
 		p->srtt = pi.srtt;
+		p->min_rtt = pi.min_rtt;
 		p->cwnd = pi.cwnd;
 		/* what waits in our queue is as good as in flight */
 		p->in_flight = pi.in_flight + pi.queued * m->mtu;

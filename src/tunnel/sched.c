@@ -59,18 +59,33 @@ static bool has_room(const struct ht_sched_path *p, size_t len)
 	return p->in_flight + len <= p->cwnd;
 }
 
+/* A path this many times farther (min_rtt) than the nearest is not
+ * spilled onto (sessions.md, "Scheduling"). */
+#define FAR_PATH_RATIO 4
+
 /* Lowest srtt among `set`, preferring paths with room for len; -1 if the
- * set is empty.  Ties go to the earlier (preferred) path. */
+ * set is empty.  Ties go to the earlier (preferred) path.  A path whose
+ * min_rtt is over FAR_PATH_RATIO x the nearest one's takes no spill-over:
+ * one flow spread over both would get the far path's RTT for the little
+ * it adds (10 ms + 80 ms links: 42 Mbit/s spread, 47 on the near path
+ * alone), so the packet waits in the nearest full path's queue. */
 static int lowest_rtt(const struct ht_sched *s, uint32_t set, size_t len)
 {
 	int best = -1, best_room = -1;
+	ht_time near = 0;
 	unsigned i;
 
+	for (i = 0; i < HT_SCHED_PATHS; i++)
+		if ((set & (1u << i)) && s->path[i].min_rtt != 0 &&
+		    (near == 0 || s->path[i].min_rtt < near))
+			near = s->path[i].min_rtt;
 	for (i = 0; i < HT_SCHED_PATHS; i++) {
 		if (!(set & (1u << i)))
 			continue;
 		if (best < 0 || s->path[i].srtt < s->path[best].srtt)
 			best = (int)i;
+		if (near != 0 && s->path[i].min_rtt > FAR_PATH_RATIO * near)
+			continue;
 		if (has_room(&s->path[i], len) &&
 		    (best_room < 0 || s->path[i].srtt < s->path[best_room].srtt))
 			best_room = (int)i;

@@ -46,6 +46,7 @@ struct ht_sched_path {
 	bool backup;
 	uint32_t weight; /* weighted policy; 0 counts as 1 */
 	ht_time srtt;
+	ht_time min_rtt;    /* 0: unknown (no far-path guard) */
 	uint64_t cwnd;      /* bytes */
 	uint64_t in_flight; /* bytes; ht_sched_pick adds what it places */
 	unsigned streams;   /* tunnelled TCP connections it carries now */

@@ -275,10 +275,12 @@ static void put_conv(struct sbuf *b, const struct ht_status_conv *v)
 	put(b,
 	    "],\"errors_unsent\":%llu,\"refused_max_conns\":%llu,"
 	    "\"refused_max_pending_per_client\":%llu,\"reset_unread\":%llu,"
-	    "\"not_convert\":%llu,\"connections\":[",
+	    "\"not_convert\":%llu,\"upstream_plain_tcp\":%llu,\"tcp_only_destinations\":%llu,"
+	    "\"connections\":[",
 	    (unsigned long long)v->errors_unsent, (unsigned long long)v->cap_conns,
 	    (unsigned long long)v->cap_pending, (unsigned long long)v->reset_unread,
-	    (unsigned long long)v->not_convert);
+	    (unsigned long long)v->not_convert, (unsigned long long)v->upstream_tcp,
+	    (unsigned long long)v->tcp_dests);
 	for (size_t i = 0; i < v->nconns; i++) {
 		put(b, "%s", i ? "," : "");
 		put_cvconn(b, &v->conns[i], false);
@@ -318,6 +320,8 @@ static void text_conv(struct sbuf *b, const struct ht_status_conv *v)
 	    (unsigned long long)v->cap_conns, (unsigned long long)v->cap_pending,
 	    (unsigned long long)v->reset_unread, (unsigned long long)v->errors_unsent,
 	    (unsigned long long)v->not_convert);
+	put(b, "  plain-TCP upstreams %llu (destinations known not to speak MPTCP: %llu now)\n",
+	    (unsigned long long)v->upstream_tcp, (unsigned long long)v->tcp_dests);
 	for (size_t i = 0; i < v->nconns; i++)
 		text_cvconn(b, &v->conns[i], false);
 	if (v->nconns < v->open)

@@ -63,7 +63,10 @@ struct ht_status_cvconn {
 	bool via_conv;     /* client: through the converter (false: direct) */
 	bool mptcp;        /* the converter's client leg / the client's converter leg is MPTCP */
 	unsigned subflows; /* ... and its subflows (MPTCP_INFO: the initial one + joins) */
-	char server[16];   /* converter: the upstream leg, "MPTCP", "TCP", "TCP fallback" ("" yet) */
+	/* converter: the upstream leg ("" yet): "MPTCP", "TCP fallback" (an
+	 * MPTCP connect answered as TCP), "TCP cached" (plain TCP: known
+	 * TCP-only), "TCP" (the client asked no MPTCP) */
+	char server[16];
 	bool tfo;          /* converter: the upstream SYN carried data */
 	uint64_t up, down; /* bytes relayed client -> destination, destination -> client */
 	ht_time age;
@@ -89,6 +92,8 @@ struct ht_status_conv {
 	uint64_t cap_conns, cap_pending;  /* Resource Exceeded by --max-conns / per client */
 	uint64_t reset_unread;            /* over the accept slack: reset before reading */
 	uint64_t not_convert;             /* not a Convert stream / client's Error: reset */
+	uint64_t upstream_tcp;            /* plain-TCP upstreams to destinations known TCP-only */
+	uint64_t tcp_dests;               /* such destinations remembered now */
 };
 
 /* A destination the convert client reaches directly (its MPTCP cache). */

@@ -42,6 +42,7 @@ expect 2 "--deny-dest: 'x'" -- "${C[@]}" --deny-dest x
 # the same handlers in the converter (cli_options.c)
 expect 2 "--allow-dest: 'x' is not a CIDR prefix" -- converter --listen 127.0.0.1:5124 --allow-dest x
 expect 2 "--log-level: 'loud'" -- converter --listen 127.0.0.1:5124 --log-level loud
+expect 2 "--tcp-cache-ttl: 'x' is not 0 or" -- converter --listen 127.0.0.1:5124 --tcp-cache-ttl x
 expect 2 "--control: bad path" -- converter --listen 127.0.0.1:5124 --control "/$(printf 'x%.0s' {1..120})"
 expect 2 "--control: bad path ''" -- client --transport convert --converter 127.0.0.1 --socks 127.0.0.1:1080 --control ''
 expect 2 "--convert-listen: 'nowhere:1'" -- "${C[@]}" --convert-listen nowhere:1

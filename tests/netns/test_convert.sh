@@ -16,8 +16,10 @@
 #   - the download again with access link 1 cut 1 s in: completes, SHA-256
 #     intact (MPTCP carries on over link 0);
 #   - `hatun status` (converter's control socket): the counters after the
-#     first connections, and while the download runs the connection with
-#     its destination, 2 client subflows, server MPTCP, bytes.
+#     first connections, and while the upload runs the connection with
+#     its destination, 2 client subflows, server MPTCP, bytes;
+#   - a destination that answered MPTCP as TCP: the next connections to it
+#     go upstream over plain TCP (with TFO), log and status say so.
 # The error codes from real causes are in test_convert_errors.sh.
 #   CONVERT_MB=64 (default); CONVERT_MB=1024 for the issue's 1 GiB.
 #   CONVERT_BULK=0 skips the two bulk parts (transfer over two subflows, link
@@ -95,6 +97,35 @@ grep -q "^converter $CONV:$PORT (MPTCP + TFO)" "$TB_DIR/st.txt" \
 	&& grep -q "bootstraps 1  converted 2" "$TB_DIR/st.txt" \
 	|| tb_fail "hatun status (text): $(cat "$TB_DIR/st.txt")"
 tb_ok "hatun status: role converter, accepted/bootstraps/converted counted, no refusals"
+
+# ---- a destination known not to speak MPTCP -----------------------------------------------
+# The first MPTCP connect to the plain-TCP HTTP server fell back to TCP
+# (above); the next ones go over plain TCP from the start (--tcp-cache-ttl),
+# still with TCP Fast Open.  A second HTTP server, listening after the
+# server's kernel was told to give TFO cookies without the socket option
+# (0x400): its first connection falls back and fetches the cookie, the
+# second is plain TCP, the third plain TCP with its data in the SYN (the
+# Connect lists 30 and 34: MPTCP and TFO asked).
+grep -q -- "-> $SRV:8080: open (client MPTCP, server TCP (MPTCP fell back)" "$CLOG" \
+	|| tb_fail "the first connection to $SRV:8080 did not fall back"
+tb_exec server sysctl -qw net.ipv4.tcp_fastopen=1027 || tb_fail "server TFO sysctl"
+tb_bg --port tcp:8082 server python3 -m http.server -b "$SRV" 8082
+tb_exec server sysctl -qw net.ipv4.tcp_fastopen=3
+for _ in 1 2 3; do
+	out=$(raw --mptcp --tfo --data $'GET / HTTP/1.0\r\n\r\n' "$CONV" $PORT connect "$SRV" 8082 1e022202) \
+		|| tb_fail "known TCP-only destination: client failed"
+	printf '%s\n' "$out" | grep -q '^data [0-9]* HTTP/1.0 200' \
+		|| tb_fail "known TCP-only destination: no HTTP answer: $out"
+done
+opens=$(grep -- "-> $SRV:8082: open" "$CLOG")
+n=$(grep -c "(client MPTCP, server TCP (known not to speak MPTCP)" <<<"$opens")
+[ "$n" = 2 ] || tb_fail "plain-TCP upstream: $n of 2 open lines say so: $opens"
+grep -q "(client MPTCP, server TCP (known not to speak MPTCP), TFO, .*relay up splice down copy)" \
+	<<<"$opens" || tb_fail "plain-TCP upstream without SYN data or not splicing: $opens"
+"$HATUN" status --control "$TB_DIR/conv.sock" >"$TB_DIR/st.txt" || tb_fail "hatun status (text)"
+grep -q "plain-TCP upstreams 2 (destinations known not to speak MPTCP: 2 now)" "$TB_DIR/st.txt" \
+	|| tb_fail "hatun status: $(cat "$TB_DIR/st.txt")"
+tb_ok "known TCP-only destination: plain-TCP upstream (TFO data in the SYN, splice up), shown in the log and status"
 
 if [ "${CONVERT_BULK:-1}" = 1 ]; then
 # ---- transfer over MPTCP, two subflows, to an MPTCP server ------------------------------

@@ -169,6 +169,36 @@ static void mptcp_cache(void **state)
 	assert_true(cv_cache_has(&cache, b, 443, t0 + 1000));
 }
 
+/* The converter's use: destinations that answered MPTCP as TCP, counted
+ * for `hatun status`, reached over MPTCP again once their entry expired. */
+static void tcp_only_cache(void **state)
+{
+	uint8_t a[16] = {0}, b[16] = {0};
+	ht_time t0 = 50 * HT_SECONDS;
+
+	(void)state;
+	a[10] = a[11] = b[10] = b[11] = 0xff;
+	a[15] = 1;
+	b[15] = 2;
+	cv_cache_init(&cache, 600 * HT_SECONDS);
+	assert_int_equal(cv_cache_count(&cache, t0), 0);
+	cv_cache_put(&cache, a, 8080, t0);
+	cv_cache_put(&cache, b, 8080, t0 + HT_SECONDS);
+	cv_cache_put(&cache, a, 8080, t0 + 2 * HT_SECONDS); /* again: still one entry */
+	assert_int_equal(cv_cache_count(&cache, t0 + 2 * HT_SECONDS), 2);
+	assert_true(cv_cache_has(&cache, a, 8080, t0 + 601 * HT_SECONDS));
+	assert_int_equal(cv_cache_count(&cache, t0 + 601 * HT_SECONDS), 1); /* b expired */
+	assert_false(cv_cache_has(&cache, b, 8080, t0 + 601 * HT_SECONDS));
+	assert_int_equal(cv_cache_count(&cache, t0 + 602 * HT_SECONDS), 0);
+	/* Bounded: never more than CV_CACHE_SLOTS live entries. */
+	for (unsigned i = 0; i < 2 * CV_CACHE_SLOTS; i++) {
+		b[13] = (uint8_t)(i >> 8);
+		b[14] = (uint8_t)i;
+		cv_cache_put(&cache, b, 443, t0 + i);
+	}
+	assert_int_equal(cv_cache_count(&cache, t0 + 2 * CV_CACHE_SLOTS), CV_CACHE_SLOTS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +207,7 @@ int main(void)
 		cmocka_unit_test(connect_errors),
 		cmocka_unit_test(socks_reps),
 		cmocka_unit_test(mptcp_cache),
+		cmocka_unit_test(tcp_only_cache),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -57,6 +57,32 @@ static void test_min_rtt_spills_over(void **state)
 	assert_int_equal(ht_sched_pick(&s, 1200), 2u);
 }
 
+/* A path over 4 x farther (min_rtt) than the nearest takes no spill-over
+ * (one flow would get its RTT); at 4 x or less it does. */
+static void test_min_rtt_far_path(void **state)
+{
+	struct ht_sched s;
+
+	(void)state;
+	two_paths(&s, HT_SCHED_MIN_RTT);
+	/* path 1 is the near one (20 ms); path 0 at 8 x */
+	s.path[1].min_rtt = 20 * HT_MS;
+	s.path[0].min_rtt = 160 * HT_MS;
+	s.path[1].in_flight = s.path[1].cwnd; /* full */
+	assert_int_equal(ht_sched_pick(&s, 1200), 2u); /* waits in its queue */
+	/* 4 x: spilled onto as before */
+	s.path[0].min_rtt = 80 * HT_MS;
+	assert_int_equal(ht_sched_pick(&s, 1200), 1u);
+	/* the near one gone: the far one carries everything */
+	s.path[0].min_rtt = 160 * HT_MS;
+	s.path[1].usable = false;
+	assert_int_equal(ht_sched_pick(&s, 1200), 1u);
+	/* no min_rtt known yet: no guard */
+	s.path[1].usable = true;
+	s.path[1].min_rtt = 0;
+	assert_int_equal(ht_sched_pick(&s, 1200), 1u);
+}
+
 static void test_backup_only_when_needed(void **state)
 {
 	struct ht_sched s;
@@ -158,6 +184,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_min_rtt_spills_over),
+		cmocka_unit_test(test_min_rtt_far_path),
 		cmocka_unit_test(test_backup_only_when_needed),
 		cmocka_unit_test(test_weighted),
 		cmocka_unit_test(test_redundant),

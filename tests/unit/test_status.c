@@ -111,6 +111,8 @@ static void test_render_converter(void **state)
 	v->open = v->relaying = 1;
 	v->nconns = 1;
 	v->refused = 3;
+	v->upstream_tcp = 4;
+	v->tcp_dests = 1;
 	v->errors[cv_error_index(CV_E_NOT_AUTHORIZED)] = 2;
 	v->errors[cv_error_index(CV_E_NETWORK_FAILURE)] = 1;
 	v->conns[0] = (struct ht_status_cvconn){.client = "192.0.2.2:40000",
@@ -132,12 +134,14 @@ static void test_render_converter(void **state)
 				    "\"203.0.113.10:9001\",\"state\":\"relay\",\"client_mptcp\":true,"
 				    "\"subflows\":2,\"server\":\"MPTCP\",\"tfo\":false,"
 				    "\"bytes_up\":1024,\"bytes_down\":3145728,\"age_s\":1.500}"));
+	assert_non_null(strstr(out, "\"upstream_plain_tcp\":4,\"tcp_only_destinations\":1,"));
 	assert_int_equal(out[len - 1], '\n');
 	free(out);
 	assert_int_equal(ht_status_text(&st, &out, &len), 0);
 	assert_null(strstr(out, "quic connections"));
 	assert_non_null(strstr(out, "converter 198.51.100.1:5124 (MPTCP + TFO)"));
 	assert_non_null(strstr(out, "refused 3: Not Authorized (32) 2, Network Failure (65) 1\n"));
+	assert_non_null(strstr(out, "plain-TCP upstreams 4 (destinations known not to speak MPTCP: 1 now)"));
 	assert_non_null(strstr(out, "192.0.2.2:40000 -> 203.0.113.10:9001  relay"));
 	assert_non_null(strstr(out, "client MPTCP, 2 subflows  server MPTCP  up 1.0 KiB  down 3.0 MiB"));
 	free(out);
