@@ -119,43 +119,36 @@ int ht_ctrl_client_join(struct ht_ctrl *k, const uint8_t *id, size_t id_len,
 	return send_all(k, buf, (size_t)(n + m), !k->ext);
 }
 
-int ht_ctrl_send_request(struct ht_ctrl *k, const struct qt_ext_request *req)
+/* After the negotiation, `qt` only: n bytes of extension TLVs in buf, or
+ * the writer's error. */
+static int send_ext(struct ht_ctrl *k, const uint8_t *buf, int n)
 {
-	uint8_t buf[QT_EXT_TLV_MAX_SIZE];
-	int n;
-
 	if (!k->ext)
 		return HT_ERR_UNSUPPORTED;
 	if (k->neg.sent == 0 || k->failed)
 		return HT_ERR_ORDER;
-	n = qt_ext_write_addr_request(buf, sizeof(buf), req);
 	return n < 0 ? n : send_all(k, buf, (size_t)n, false);
+}
+
+int ht_ctrl_send_request(struct ht_ctrl *k, const struct qt_ext_request *req)
+{
+	uint8_t buf[QT_EXT_TLV_MAX_SIZE];
+
+	return send_ext(k, buf, qt_ext_write_addr_request(buf, sizeof(buf), req));
 }
 
 int ht_ctrl_send_config(struct ht_ctrl *k, const struct qt_ext_config *cfg)
 {
 	uint8_t buf[QT_EXT_CONFIG_MAX_SIZE];
-	int n;
 
-	if (!k->ext)
-		return HT_ERR_UNSUPPORTED;
-	if (k->neg.sent == 0 || k->failed)
-		return HT_ERR_ORDER;
-	n = qt_ext_write_config(buf, sizeof(buf), cfg);
-	return n < 0 ? n : send_all(k, buf, (size_t)n, false);
+	return send_ext(k, buf, qt_ext_write_config(buf, sizeof(buf), cfg));
 }
 
 int ht_ctrl_send_path_pref(struct ht_ctrl *k, const struct qt_ext_path_pref *p)
 {
 	uint8_t buf[QT_EXT_TLV_MAX_SIZE];
-	int n;
 
-	if (!k->ext)
-		return HT_ERR_UNSUPPORTED;
-	if (k->neg.sent == 0 || k->failed)
-		return HT_ERR_ORDER;
-	n = qt_ext_write_path_pref(buf, sizeof(buf), p);
-	return n < 0 ? n : send_all(k, buf, (size_t)n, false);
+	return send_ext(k, buf, qt_ext_write_path_pref(buf, sizeof(buf), p));
 }
 
 /* Concentrator: the client's negotiation TLV arrived. */
