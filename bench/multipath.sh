@@ -8,7 +8,8 @@
 #               20 ms one way on link 0 and 40 ms on link 1 (linkem)
 #   --unequal   link 0: 50 Mbit/s, 10 ms; link 1: 10 Mbit/s, 80 ms
 #   --seconds S iperf3 duration per run (default 10)
-#   --cuts N    handover runs: link 0 cut 2 s into a download, restored 3 s
+#   --cuts N    handover runs: the link under a download (link 0; for
+#               stream mode the one its path uses) cut 2 s in, restored 3 s
 #               later (default 3; the issue's figure is the median of 10)
 #   --only LIST comma-separated subset of: path0 path1 mptcp hatun_session
 #               hatun_session_dgram
@@ -98,7 +99,8 @@ bench_hatun_session() {
 		--key "$d/hc/hatun.key" --log-level info --ticket-file none \
 		--path "name=link0,src=$TB_CLIENT_WAN0_V4" --path "name=link1,src=$TB_CLIENT_WAN1_V4" \
 		${BENCH_SCHED:+--scheduler "$BENCH_SCHED"} \
-		-L "5401:$TB_SERVER_V4:$BENCH_IPERF_PORT" --socks 127.0.0.1:1080 || return 1
+		-L "5401:$TB_SERVER_V4:$BENCH_IPERF_PORT" --socks 127.0.0.1:1080 \
+		--control "$d/client.sock" || return 1
 	tb_wait 10 grep -q "joined the session" "$d/client.log" || {
 		tb__err "hatun session: the second path did not join"
 		return 1
@@ -106,6 +108,7 @@ bench_hatun_session() {
 	BENCH_DST=127.0.0.1
 	BENCH_PORT=5401
 	BENCH_SOCKS=127.0.0.1:1080
+	BENCH_CTL=$d/client.sock
 	BENCH_NOTE="hatun $("$hatun" version | head -1 | cut -d' ' -f2) stream mode, two paths in one session (--path src=wan0, --path src=wan1, scheduler ${BENCH_SCHED:-min-rtt}): each TCP connection on one path's QUIC connection; a failed path's connection migrates to the other"
 }
 
@@ -128,10 +131,23 @@ bench_hatun_session_dgram() {
 pct() { awk -v v="$1" -v s="$SUM" 'BEGIN { if (v != "-") printf "%.0f%%", 100 * v / s; else printf "-" }'; }
 mbit() { awk -v g="$1" 'BEGIN { if (g != "") printf "%.1f", g * 1000; else printf "-" }'; }
 
-# handover: CUTS downloads through the current alternative, link 0 cut 2 s in
-# and restored 3 s later.  Prints "median_gap_ms max_gap_ms lost/CUTS".
+# The link to cut: the one under the download.  Stream mode places each
+# TCP connection on one path: ask the client which path carries it
+# (otherwise a cut of the other link measures nothing).  Others: link 0,
+# the one min-rtt fills first.
+cut_link() {
+	[ -n "${BENCH_CTL:-}" ] || { echo 0; return; }
+	tb_exec client "$HATUN_BIN" status --json --control "$BENCH_CTL" |
+		python3 -c 'import json, sys
+c = [x for x in json.load(sys.stdin)["connections"] if x.get("tcp_open", 0) > 0 and x.get("path")]
+print(1 if c and c[0]["path"].endswith("1") else 0)' 2>/dev/null || echo 0
+}
+
+# handover: CUTS downloads through the current alternative, the link under
+# it cut 2 s in and restored 3 s later.  Prints "median_gap_ms max_gap_ms
+# lost/CUTS".
 handover() {
-	local i out gaps=() lost=0 wrap=() src=()
+	local i out gaps=() lost=0 wrap=() src=() link
 	[ "$BENCH_NAME" = mptcp ] && wrap=(--mptcp)
 	[ -z "$BENCH_SRC" ] || src=(--src "$BENCH_SRC")
 	[ -z "${BENCH_SOCKS:-}" ] || src=(--socks "$BENCH_SOCKS")
@@ -140,12 +156,13 @@ handover() {
 			"$GAP_PORT" 7 "${wrap[@]}" "${src[@]}" >"$BENCH_KDIR/gap.$i" 2>&1 &
 		local pid=$!
 		sleep 2
-		tb_link_down 0
+		link=$(cut_link)
+		tb_link_down "$link"
 		sleep 3
-		tb_link_up 0
+		tb_link_up "$link"
 		wait "$pid" || lost=$((lost + 1))
 		out=$(cat "$BENCH_KDIR/gap.$i")
-		echo "   cut $((i + 1)): $out" >&2
+		echo "   cut $((i + 1)) (link $link): $out" >&2
 		gaps+=("$(sed -n 's/.*max_gap_ms=\([0-9]*\).*/\1/p' <<<"$out")")
 		tb_wait_reachable >/dev/null 2>&1 || true
 		sleep 1
@@ -165,6 +182,7 @@ for a in "${ALTS[@]}"; do
 	fi
 	echo "== $a" >&2
 	BENCH_SOCKS=""
+	BENCH_CTL=""
 	"bench_$a"
 	rc=$?
 	if [ "$rc" != 0 ]; then
@@ -195,7 +213,7 @@ for a in "${ALTS[@]}"; do
 done
 
 echo
-echo "Bonding, iperf3 TCP client -> server, ${BENCH_SECONDS} s per run; access link 0: $R0 Mbit/s, $D0 ms one way; link 1: $R1 Mbit/s, $D1 ms one way (tbf + linkem); sum $SUM Mbit/s. Handover: longest gap in a download when link 0 is cut, $CUTS cuts."
+echo "Bonding, iperf3 TCP client -> server, ${BENCH_SECONDS} s per run; access link 0: $R0 Mbit/s, $D0 ms one way; link 1: $R1 Mbit/s, $D1 ms one way (tbf + linkem); sum $SUM Mbit/s. Handover: longest gap in a download when the link under it is cut (link 0; for stream mode the one its path uses), $CUTS cuts."
 echo
 echo "| alternative | Mbit/s 1 flow (share of sum) | Mbit/s 8 flows (share) | handover gap ms (median) | (max) | connections lost |"
 echo "|---|---:|---:|---:|---:|---:|"

@@ -35,7 +35,7 @@ void ht_liveness_config_default(struct ht_liveness_config *cfg)
 	cfg->probe_standby = 5 * HT_SECONDS;
 	cfg->retry_min = 250 * HT_MS;
 	cfg->retry_max = 10 * HT_SECONDS;
-	cfg->quick_silence = 20 * HT_MS;
+	cfg->quick_silence = 10 * HT_MS;
 	cfg->quick_min = 60 * HT_MS;
 	cfg->ack_delay = 25 * HT_MS;
 }
@@ -132,7 +132,9 @@ ht_time ht_liveness_fail_timeout(const struct ht_liveness *l)
 
 ht_time ht_liveness_quick_timeout(const struct ht_liveness *l)
 {
-	ht_time t = (2 * l->min_rtt + l->cfg.ack_delay) * l->quick_scale;
+	/* The peer (ngtcp2) delays an ACK by min(max_ack_delay, srtt / 8). */
+	ht_time ack_delay = l->srtt / 8 < l->cfg.ack_delay ? l->srtt / 8 : l->cfg.ack_delay;
+	ht_time t = (2 * l->min_rtt + ack_delay) * l->quick_scale;
 	ht_time max = ht_liveness_fail_timeout(l);
 
 	if (t < l->cfg.quick_min)
@@ -143,7 +145,7 @@ ht_time ht_liveness_quick_timeout(const struct ht_liveness *l)
 /* How long a busy path may be silent before the quick rule probes it. */
 static ht_time quick_silence(const struct ht_liveness *l)
 {
-	return l->min_rtt / 2 > l->cfg.quick_silence ? l->min_rtt / 2 : l->cfg.quick_silence;
+	return l->min_rtt / 4 > l->cfg.quick_silence ? l->min_rtt / 4 : l->cfg.quick_silence;
 }
 
 static bool quick_armed(const struct ht_liveness *l)

@@ -19,9 +19,10 @@
  * a receiver sends only ACKs, which prove nothing, so a cut would be seen
  * only after a keep-alive PING plus the failure timeout (~6 RTTs, with an
  * RTT inflated by the path's own queue).  Instead, once a busy path has
- * been silent for max(quick_silence, min_rtt / 2), the caller sends a PING
+ * been silent for max(quick_silence, min_rtt / 4), the caller sends a PING
  * at once (HT_LIVE_PROBE), and the path fails if nothing at all arrives
- * within 2 x min_rtt + ack_delay of it.  Silence on a busy path means its
+ * within 2 x min_rtt + min(ack_delay, srtt / 8) of it (the peer's ACK
+ * delay rule).  Silence on a busy path means its
  * downstream queue has drained (or the link is dead), so a live path
  * answers in about min_rtt.  Where that is wrong (a queue kept full by
  * someone else's traffic), a path that fails this way and is back within
@@ -59,7 +60,7 @@ struct ht_liveness_config {
 	ht_time probe_standby;   /* default 5 s */
 	ht_time retry_min;       /* default 250 ms, doubling ... */
 	ht_time retry_max;       /* ... up to 10 s */
-	ht_time quick_silence;   /* default 20 ms; 0: no quick rule */
+	ht_time quick_silence;   /* default 10 ms; 0: no quick rule */
 	ht_time quick_min;       /* default 60 ms: the quick timeout's floor */
 	ht_time ack_delay;       /* default 25 ms: the peer's max_ack_delay */
 };

@@ -128,7 +128,7 @@ static void test_reconnect_backoff(void **state)
 }
 
 /* A busy path (40 ms min RTT, srtt 140 ms from its own queue) goes
- * silent: probed after 20 ms, failed 2 x 40 + 25 = 105 ms after the
+ * silent: probed after 10 ms, failed 2 x 40 + 140 / 8 = 97.5 ms after the
  * probe, long before the normal 4 x srtt + 4 x rttvar. */
 static void test_quick_rule(void **state)
 {
@@ -140,15 +140,15 @@ static void test_quick_rule(void **state)
 	ht_liveness_on_rtt(&l, 140 * HT_MS, 10 * HT_MS, 40 * HT_MS);
 	ht_liveness_on_busy(&l, true);
 	ht_liveness_on_rx(&l, t);
-	assert_int_equal(ht_liveness_quick_timeout(&l), 105 * HT_MS);
-	assert_int_equal(ht_liveness_deadline(&l), t + 20 * HT_MS);
-	assert_int_equal(ht_liveness_tick(&l, t + 19 * HT_MS), HT_LIVE_NONE);
-	assert_int_equal(ht_liveness_tick(&l, t + 20 * HT_MS), HT_LIVE_PROBE);
+	assert_int_equal(ht_liveness_quick_timeout(&l), 97 * HT_MS + HT_MS / 2);
+	assert_int_equal(ht_liveness_deadline(&l), t + 10 * HT_MS);
+	assert_int_equal(ht_liveness_tick(&l, t + 9 * HT_MS), HT_LIVE_NONE);
+	assert_int_equal(ht_liveness_tick(&l, t + 10 * HT_MS), HT_LIVE_PROBE);
 	/* once per silence */
-	assert_int_equal(ht_liveness_tick(&l, t + 21 * HT_MS), HT_LIVE_NONE);
-	assert_int_equal(ht_liveness_deadline(&l), t + 125 * HT_MS);
-	assert_int_equal(ht_liveness_tick(&l, t + 124 * HT_MS), HT_LIVE_NONE);
-	assert_int_equal(ht_liveness_tick(&l, t + 125 * HT_MS), HT_LIVE_FAILED);
+	assert_int_equal(ht_liveness_tick(&l, t + 11 * HT_MS), HT_LIVE_NONE);
+	assert_int_equal(ht_liveness_deadline(&l), t + 107 * HT_MS + HT_MS / 2);
+	assert_int_equal(ht_liveness_tick(&l, t + 107 * HT_MS), HT_LIVE_NONE);
+	assert_int_equal(ht_liveness_tick(&l, t + 108 * HT_MS), HT_LIVE_FAILED);
 	assert_int_equal(l.state, HT_PATH_FAILED);
 
 	/* An answer to the probe ends it: no failure. */
@@ -158,7 +158,7 @@ static void test_quick_rule(void **state)
 	ht_liveness_on_rx(&l, t);
 	assert_int_equal(ht_liveness_tick(&l, t + 30 * HT_MS), HT_LIVE_PROBE);
 	ht_liveness_on_rx(&l, t + 70 * HT_MS);
-	assert_int_equal(ht_liveness_tick(&l, t + 80 * HT_MS), HT_LIVE_NONE);
+	assert_int_equal(ht_liveness_tick(&l, t + 75 * HT_MS), HT_LIVE_NONE);
 	assert_int_equal(ht_liveness_tick(&l, t + 200 * HT_MS), HT_LIVE_PROBE);
 	assert_int_equal(l.state, HT_PATH_ACTIVE);
 
@@ -171,13 +171,15 @@ static void test_quick_rule(void **state)
 	ht_liveness_on_rtt(&l, 140 * HT_MS, 10 * HT_MS, 0);
 	assert_int_equal(ht_liveness_tick(&l, t + 600 * HT_MS), HT_LIVE_NONE);
 
-	/* A long min RTT waits half of it before probing. */
+	/* A long min RTT waits a quarter of it before probing; the peer's ACK
+	 * delay is at most 25 ms. */
 	up(&l, false);
 	ht_liveness_on_rtt(&l, 300 * HT_MS, 10 * HT_MS, 200 * HT_MS);
 	ht_liveness_on_busy(&l, true);
 	ht_liveness_on_rx(&l, t);
-	assert_int_equal(ht_liveness_tick(&l, t + 99 * HT_MS), HT_LIVE_NONE);
-	assert_int_equal(ht_liveness_tick(&l, t + 100 * HT_MS), HT_LIVE_PROBE);
+	assert_int_equal(ht_liveness_quick_timeout(&l), 425 * HT_MS);
+	assert_int_equal(ht_liveness_tick(&l, t + 49 * HT_MS), HT_LIVE_NONE);
+	assert_int_equal(ht_liveness_tick(&l, t + 50 * HT_MS), HT_LIVE_PROBE);
 }
 
 /* A path failed by the quick rule and back within 2 s was a false alarm:
@@ -205,7 +207,7 @@ static void test_quick_false_alarm(void **state)
 		t += HT_SECONDS;
 	}
 	assert_int_equal(l.false_alarms, 3);
-	assert_int_equal(ht_liveness_quick_timeout(&l), 8 * 105 * HT_MS > normal ? normal : 8 * 105 * HT_MS);
+	assert_int_equal(ht_liveness_quick_timeout(&l), normal); /* 8 x 97.5 ms, capped */
 	/* a real outage: back after 5 s, not a false alarm */
 	ht_liveness_on_busy(&l, true);
 	ht_liveness_on_rx(&l, t);
