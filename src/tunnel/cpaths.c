@@ -552,10 +552,11 @@ static void feed_liveness(struct ht_cpaths *ps, struct cp_conn *c, ht_time now)
 	 * the link dies.  While it is busy, a PING goes out after 2 RTTs of
 	 * silence (ngtcp2's keep-alive; not while data flows), so a cut is
 	 * noticed within a few RTTs; an idle path is probed every second. */
-	if (pi.bytes_received - c->rx_mark > BUSY_BYTES)
+	if (pi.bytes_received - c->rx_mark > BUSY_BYTES) {
 		c->busy_until = now + HT_SECONDS;
+		ht_liveness_on_data(&p->live, now);
+	}
 	c->rx_mark = pi.bytes_received;
-	ht_liveness_on_busy(&p->live, now < c->busy_until);
 	ka = PATH_KEEPALIVE;
 	if (now < c->busy_until) {
 		ka = 2 * (pi.srtt > 0 ? pi.srtt : 100 * HT_MS);
@@ -609,7 +610,7 @@ static void on_tick(struct ht_loop *loop, struct ht_timer *t)
 
 		if (c != NULL && c->up)
 			feed_liveness(ps, c, now);
-		busy |= p->live.busy;
+		busy |= c != NULL && now < c->busy_until;
 		if (before == HT_PATH_FAILED && p->live.state != HT_PATH_FAILED && c != NULL &&
 		    c->in_session && !c->dg_in) {
 			ht_log(HT_LOG_INFO, "client", "path %s is back", path_name(ps, (int)i));

@@ -35,7 +35,6 @@ struct member {
 	enum ht_path_state shown; /* the state last logged */
 	uint64_t rx_seen;         /* rx_count at the last refresh */
 	bool sent;                /* a datagram went on it since then */
-	ht_time busy_until;       /* sent on lately: silence is suspicious */
 };
 
 struct ht_dgsess {
@@ -354,15 +353,14 @@ static void refresh(struct ht_dgsess *s, ht_time now)
 			m->rx_seen = pi.rx_count;
 			ht_liveness_on_rx(&m->live, now);
 		}
+		/* Sending: ACKs stop at once when the link dies, so the quick
+		 * rule applies (our datagrams are the probe). */
 		if (m->sent) {
 			ht_liveness_on_tx(&m->live, now);
-			m->busy_until = now + HT_SECONDS;
+			ht_liveness_on_data(&m->live, now);
 		}
 		m->sent = false;
 		ht_liveness_on_rtt(&m->live, pi.srtt, pi.rttvar, pi.min_rtt);
-		/* Sending lately: ACKs stop at once when the link dies, so the
-		 * quick rule applies (our datagrams are the probe). */
-		ht_liveness_on_busy(&m->live, now < m->busy_until);
 		(void)ht_liveness_tick(&m->live, now); /* reconnecting is the client's */
 		if (m->live.state != m->shown) {
 			ht_log(m->live.state == HT_PATH_FAILED ? HT_LOG_WARN : HT_LOG_INFO, "session",

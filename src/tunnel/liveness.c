@@ -10,6 +10,8 @@
 #define FALSE_ALARM_WINDOW (2 * HT_SECONDS)
 #define QUICK_SCALE_MAX 16
 #define QUICK_SCALE_DECAY (60 * HT_SECONDS)
+/* Data this recent makes a path busy (the quick rule applies). */
+#define BUSY_WINDOW (1 * HT_SECONDS)
 
 const char *ht_path_state_name(enum ht_path_state s)
 {
@@ -83,7 +85,7 @@ void ht_liveness_established(struct ht_liveness *l, ht_time now)
 	l->last_rx = now;
 	l->unanswered = 0;
 	l->probe_at = 0;
-	l->busy = false;
+	l->data_at = 0;
 	l->retry_wait = l->cfg.retry_min;
 	enter(l, working(l), now);
 }
@@ -92,6 +94,8 @@ void ht_liveness_on_rx(struct ht_liveness *l, ht_time now)
 {
 	l->last_rx = now;
 	l->unanswered = 0;
+	if (l->probe_at != 0)
+		l->probe_done = now;
 	l->probe_at = 0;
 	/* silence ended (the link came back before a reconnect) */
 	if (l->state == HT_PATH_FAILED) {
@@ -113,9 +117,9 @@ void ht_liveness_on_rtt(struct ht_liveness *l, ht_time srtt, ht_time rttvar, ht_
 	l->min_rtt = min_rtt;
 }
 
-void ht_liveness_on_busy(struct ht_liveness *l, bool busy)
+void ht_liveness_on_data(struct ht_liveness *l, ht_time now)
 {
-	l->busy = busy;
+	l->data_at = now != 0 ? now : 1;
 }
 
 ht_time ht_liveness_fail_timeout(const struct ht_liveness *l)
@@ -148,9 +152,12 @@ static ht_time quick_silence(const struct ht_liveness *l)
 	return l->min_rtt / 4 > l->cfg.quick_silence ? l->min_rtt / 4 : l->cfg.quick_silence;
 }
 
-static bool quick_armed(const struct ht_liveness *l)
+/* Busy, no probe out, and data since the last answered one (a path whose
+ * traffic stopped is asked once, not every few milliseconds). */
+static bool quick_armed(const struct ht_liveness *l, ht_time now)
 {
-	return l->cfg.quick_silence != 0 && l->busy && l->min_rtt != 0 && l->probe_at == 0;
+	return l->cfg.quick_silence != 0 && l->min_rtt != 0 && l->probe_at == 0 &&
+	       l->data_at != 0 && now - l->data_at < BUSY_WINDOW && l->data_at >= l->probe_done;
 }
 
 static void fail(struct ht_liveness *l, ht_time now)
@@ -199,7 +206,7 @@ enum ht_liveness_action ht_liveness_tick(struct ht_liveness *l, ht_time now)
 			l->quick_failed = now;
 			return HT_LIVE_FAILED;
 		}
-		if (quick_armed(l) && now >= l->last_rx + quick_silence(l)) {
+		if (quick_armed(l, now) && now >= l->last_rx + quick_silence(l)) {
 			l->probe_at = now != 0 ? now : 1;
 			return HT_LIVE_PROBE;
 		}
@@ -232,7 +239,7 @@ ht_time ht_liveness_deadline(const struct ht_liveness *l)
 
 		if (l->probe_at != 0 && l->probe_at + ht_liveness_quick_timeout(l) < d)
 			d = l->probe_at + ht_liveness_quick_timeout(l);
-		if (quick_armed(l) && l->last_rx + quick_silence(l) < d)
+		if (l->last_rx + quick_silence(l) < d && quick_armed(l, l->last_rx + quick_silence(l)))
 			d = l->last_rx + quick_silence(l);
 		return d;
 	}

@@ -15,7 +15,8 @@
  * once nothing was received for probe_idle (standby paths every
  * probe_standby), so it is checked too, at little cost.
  *
- * The quick rule, for a path that was receiving (the caller says "busy"):
+ * The quick rule, for a busy path (data over it in the last second,
+ * ht_liveness_on_data):
  * a receiver sends only ACKs, which prove nothing, so a cut would be seen
  * only after a keep-alive PING plus the failure timeout (~6 RTTs, with an
  * RTT inflated by the path's own queue).  Instead, once a busy path has
@@ -72,8 +73,9 @@ struct ht_liveness {
 	ht_time last_rx;      /* last packet received on the path */
 	ht_time unanswered;   /* first ack-eliciting send after last_rx, 0 if none */
 	ht_time srtt, rttvar, min_rtt;
-	bool busy;            /* receiving data lately (caller's view) */
+	ht_time data_at;      /* last ht_liveness_on_data(), 0 if none */
 	ht_time probe_at;     /* quick rule: when its PING went out, 0 if none */
+	ht_time probe_done;   /* when the last probe was answered */
 	ht_time quick_failed; /* last failure by the quick rule, 0 if none */
 	ht_time scale_at;     /* last change of quick_scale */
 	unsigned quick_scale; /* 1, 2, 4 ... x the quick timeout */
@@ -98,8 +100,10 @@ void ht_liveness_on_rx(struct ht_liveness *l, ht_time now);
 void ht_liveness_on_tx(struct ht_liveness *l, ht_time now);
 /* The connection's RTT estimate changed (min_rtt 0: none yet). */
 void ht_liveness_on_rtt(struct ht_liveness *l, ht_time srtt, ht_time rttvar, ht_time min_rtt);
-/* Whether the path has been receiving data lately (enables the quick rule). */
-void ht_liveness_on_busy(struct ht_liveness *l, bool busy);
+/* Data went over the path (client: received; concentrator: sent): it is
+ * busy for the next second, which arms the quick rule.  One probe per
+ * silence: once a probe is answered, the next needs new data. */
+void ht_liveness_on_data(struct ht_liveness *l, ht_time now);
 /* The connection closed (idle timeout, error): the path failed. */
 void ht_liveness_closed(struct ht_liveness *l, ht_time now);
 /* A new connection attempt on a FAILED path started. */

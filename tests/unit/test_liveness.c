@@ -138,7 +138,7 @@ static void test_quick_rule(void **state)
 	(void)state;
 	up(&l, false);
 	ht_liveness_on_rtt(&l, 140 * HT_MS, 10 * HT_MS, 40 * HT_MS);
-	ht_liveness_on_busy(&l, true);
+	ht_liveness_on_data(&l, t);
 	ht_liveness_on_rx(&l, t);
 	assert_int_equal(ht_liveness_quick_timeout(&l), 97 * HT_MS + HT_MS / 2);
 	assert_int_equal(ht_liveness_deadline(&l), t + 10 * HT_MS);
@@ -154,20 +154,28 @@ static void test_quick_rule(void **state)
 	/* An answer to the probe ends it: no failure. */
 	up(&l, false);
 	ht_liveness_on_rtt(&l, 140 * HT_MS, 10 * HT_MS, 40 * HT_MS);
-	ht_liveness_on_busy(&l, true);
+	ht_liveness_on_data(&l, t);
 	ht_liveness_on_rx(&l, t);
 	assert_int_equal(ht_liveness_tick(&l, t + 30 * HT_MS), HT_LIVE_PROBE);
 	ht_liveness_on_rx(&l, t + 70 * HT_MS);
 	assert_int_equal(ht_liveness_tick(&l, t + 75 * HT_MS), HT_LIVE_NONE);
-	assert_int_equal(ht_liveness_tick(&l, t + 200 * HT_MS), HT_LIVE_PROBE);
+	/* answered, and no data since: not asked again */
+	assert_int_equal(ht_liveness_tick(&l, t + 200 * HT_MS), HT_LIVE_NONE);
+	/* new data, then silence: asked again */
+	ht_liveness_on_data(&l, t + 210 * HT_MS);
+	ht_liveness_on_rx(&l, t + 210 * HT_MS);
+	assert_int_equal(ht_liveness_tick(&l, t + 220 * HT_MS), HT_LIVE_PROBE);
 	assert_int_equal(l.state, HT_PATH_ACTIVE);
+	/* busy means data in the last second: later only the idle probe */
+	ht_liveness_on_rx(&l, t + 230 * HT_MS);
+	assert_int_equal(ht_liveness_tick(&l, t + 1300 * HT_MS), HT_LIVE_PING);
 
 	/* Not busy, or no min RTT yet: only the normal rule. */
 	up(&l, false);
 	ht_liveness_on_rtt(&l, 140 * HT_MS, 10 * HT_MS, 40 * HT_MS);
 	ht_liveness_on_rx(&l, t);
 	assert_int_equal(ht_liveness_tick(&l, t + 500 * HT_MS), HT_LIVE_NONE);
-	ht_liveness_on_busy(&l, true);
+	ht_liveness_on_data(&l, t + 550 * HT_MS);
 	ht_liveness_on_rtt(&l, 140 * HT_MS, 10 * HT_MS, 0);
 	assert_int_equal(ht_liveness_tick(&l, t + 600 * HT_MS), HT_LIVE_NONE);
 
@@ -175,7 +183,7 @@ static void test_quick_rule(void **state)
 	 * delay is at most 25 ms. */
 	up(&l, false);
 	ht_liveness_on_rtt(&l, 300 * HT_MS, 10 * HT_MS, 200 * HT_MS);
-	ht_liveness_on_busy(&l, true);
+	ht_liveness_on_data(&l, t);
 	ht_liveness_on_rx(&l, t);
 	assert_int_equal(ht_liveness_quick_timeout(&l), 425 * HT_MS);
 	assert_int_equal(ht_liveness_tick(&l, t + 49 * HT_MS), HT_LIVE_NONE);
@@ -196,7 +204,7 @@ static void test_quick_false_alarm(void **state)
 	normal = ht_liveness_fail_timeout(&l);
 	assert_int_equal(normal, 600 * HT_MS);
 	for (int i = 0; i < 3; i++) {
-		ht_liveness_on_busy(&l, true);
+		ht_liveness_on_data(&l, t);
 		ht_liveness_on_rx(&l, t);
 		assert_int_equal(ht_liveness_tick(&l, t + 20 * HT_MS), HT_LIVE_PROBE);
 		t += 20 * HT_MS + ht_liveness_quick_timeout(&l);
@@ -209,7 +217,7 @@ static void test_quick_false_alarm(void **state)
 	assert_int_equal(l.false_alarms, 3);
 	assert_int_equal(ht_liveness_quick_timeout(&l), normal); /* 8 x 97.5 ms, capped */
 	/* a real outage: back after 5 s, not a false alarm */
-	ht_liveness_on_busy(&l, true);
+	ht_liveness_on_data(&l, t);
 	ht_liveness_on_rx(&l, t);
 	assert_int_equal(ht_liveness_tick(&l, t + 20 * HT_MS), HT_LIVE_PROBE);
 	t += 20 * HT_MS + ht_liveness_quick_timeout(&l);
