@@ -99,6 +99,9 @@
 #                                      (1 s omitted; -R: server sends)
 #     tb_whoami_server NAME PORT       TCP+UDP: replies "<peer addr> <peer port>"
 #     tb_whoami NAME SRC DST PORT [tcp|udp]  prints what the server saw
+#     tb_web_file MIB                  MIB MiB of random bytes served as
+#                                      http://SERVER_V4:8080/file (sets
+#                                      TB_WEB_SHA256)
 #   hatun's multipath client
 #     tb_path_state HATUN SOCK NAME    the state `hatun status` shows for a path
 #     tb_wait_path HATUN SOCK NAME STATE SECONDS  until the path is in STATE
@@ -1090,6 +1093,15 @@ tb_whoami_server() {
 
 tb_whoami() {
 	tb_exec "$1" python3 -c "$TB__PY_WHOAMI" "$2" "$3" "$4" "${5:-tcp}"
+}
+
+tb_web_file() {
+	mkdir -p "$TB_DIR/www" || return 1
+	head -c $(($1 * 1048576)) /dev/urandom >"$TB_DIR/www/file" || return 1
+	# shellcheck disable=SC2034 # read by the tests
+	TB_WEB_SHA256=$(sha256sum <"$TB_DIR/www/file" | cut -d' ' -f1)
+	tb_bg --port tcp:8080 server python3 -m http.server 8080 --bind "$TB_SERVER_V4" \
+		--directory "$TB_DIR/www"
 }
 
 # ---- hatun's multipath client -----------------------------------------------------

@@ -42,13 +42,11 @@ tb_topology_standard --linkem --nat all --delay 0:10 --delay 1:20 --rate 0:20 --
 	tb_fail "topology"
 SV=$TB_SERVER_V4
 
-mkdir -p "$TB_DIR/c" "$TB_DIR/s" "$TB_DIR/www"
+mkdir -p "$TB_DIR/c" "$TB_DIR/s"
 CFP=$("$HATUN" genkey "$TB_DIR/c") || tb_fail "genkey client"
 SFP=$("$HATUN" genkey "$TB_DIR/s") || tb_fail "genkey concentrator"
-head -c $((MB * 1048576)) /dev/urandom >"$TB_DIR/www/file"
-want=$(sha256sum <"$TB_DIR/www/file" | cut -d' ' -f1)
-tb_bg --port tcp:8080 server python3 -m http.server 8080 --bind "$SV" \
-	--directory "$TB_DIR/www" || tb_fail "http server"
+tb_web_file "$MB" || tb_fail "http server"
+want=$TB_WEB_SHA256
 
 tb_bg --port udp:$PORT --log "$TB_DIR/conc.log" concentrator \
 	"$HATUN" concentrator --listen "$TB_CONC_V4:$PORT" --cert "$TB_DIR/s/hatun.crt" \
