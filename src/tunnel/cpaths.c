@@ -185,9 +185,7 @@ static int send_path_pref(struct ht_cpaths *ps, struct cp_conn *c)
 	struct qt_ext_path_pref pref = {
 	    .scheduler = wire[ps->cfg.policy],
 	    .backup = spec->backup,
-	    .weight = (uint16_t)(spec->weight == 0 ? 1
-				 : spec->weight > QT_EXT_WEIGHT_MAX ? QT_EXT_WEIGHT_MAX
-								    : spec->weight),
+	    .weight = (uint16_t)spec->weight, /* ht_pathspec_parse: 1 .. 1000 */
 	};
 
 	return ht_ctrl_send_path_pref(&c->ctrl, &pref);
@@ -549,9 +547,11 @@ static void feed_liveness(struct ht_cpaths *ps, struct cp_conn *c, ht_time now)
 	c->seen_rx = pi.last_rx;
 	c->seen_tx = pi.last_tx_eliciting;
 	/* A path that receives data sends only ACKs, which prove nothing when
-	 * the link dies.  While it is busy, a PING goes out after 2 RTTs of
-	 * silence (ngtcp2's keep-alive; not while data flows), so a cut is
-	 * noticed within a few RTTs; an idle path is probed every second. */
+	 * the link dies.  While it is busy, the quick rule asks at once when
+	 * it goes silent (liveness.h, HT_LIVE_PROBE); ngtcp2's keep-alive
+	 * after 2 RTTs of silence stays as the fallback (no min_rtt yet, a
+	 * second silence without new data); an idle path is probed every
+	 * second. */
 	if (pi.bytes_received - c->rx_mark > BUSY_BYTES) {
 		c->busy_until = now + HT_SECONDS;
 		ht_liveness_on_data(&p->live, now);
