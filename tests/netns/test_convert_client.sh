@@ -10,6 +10,9 @@
 #     after bootstrap;
 #   - CONVERT_MB MiB downloaded through SOCKS with matching SHA-256, the
 #     client connection with two subflows (converter log);
+#   - iperf3 (3 s up, 3 s down with -R) through -L: a non-zero rate each
+#     way and both access links carrying a real share of each direction's
+#     packets (nft counters on the access routers), i.e. both subflows;
 #   - an MPTCP server is detected from the Extended TCP Header and the next
 #     connection to it goes directly (no new converter line);
 #   - converter errors -> SOCKS REP (refused port -> 5, own address -> 2),
@@ -26,7 +29,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 tb_require_root
-tb_require_cmd python3 curl mptcpize sha256sum tcpdump
+tb_require_cmd python3 curl mptcpize sha256sum tcpdump iperf3
 HATUN=${HATUN_BUILD_DIR:-build}/src/cli/hatun
 [ -x "$HATUN" ] || tb_skip "no hatun binary at $HATUN"
 MB=${CONVERT_MB:-32}
@@ -52,6 +55,7 @@ tb_bg --log "$TB_DIR/tcpdump.log" --until "grep -q listening '$TB_DIR/tcpdump.lo
 DPID=$TB_LAST_PID
 tb_bg --port tcp:1080 client "$HATUN" client --transport convert --converter "$CONV:5124" \
 	-L "127.0.0.1:8001:$SRV:8080" -L "127.0.0.1:8002:$SRV:8081" -L "127.0.0.1:8009:$SRV:9" \
+	-L "127.0.0.1:5201:$SRV:5201" \
 	--socks 127.0.0.1:1080 --log-level debug --control "$TB_DIR/cl.sock"
 KPID=$TB_LAST_PID KLOG=$TB_LAST_LOG
 tb_wait 5 grep -q "bootstrapped" "$KLOG" || tb_fail "client: no bootstrap ($(cat "$KLOG"))"
@@ -103,6 +107,35 @@ wait "$CURL" || tb_fail "download through SOCKS"
 tb_wait 5 grep -q "8080: closed.*client subflows 2" "$CLOG" \
 	|| tb_fail "no converted connection with 2 subflows in the converter log"
 tb_ok "$MB MiB through SOCKS + converter, SHA-256 matches, client connection on 2 subflows"
+
+# ---- iperf3 through -L, both ways, over both access links ----------------------------------
+# An unmodified TCP application: iperf3's control and data connections
+# are both converted (the server is plain TCP).  Links still at
+# 100 Mbit/s each; 3 s per direction (first second omitted).  Each
+# direction's packets through the access routers: both links carried a
+# real share (as in test_convert.sh), so both subflows carried data.
+tb_iperf_server server 5201
+share_ok() { [ "$1" -ge 500 ] && [ "$2" -ge 500 ] && [ $(($1 * 5)) -ge "$2" ] && [ $(($2 * 5)) -ge "$1" ]; }
+# iperf_dir LABEL [-R]: sets RATE (Mbit/s) and PK ("up0 down0 up1 down1" packets).
+iperf_dir() {
+	local before after
+	before=$(tb_link_counters)
+	RATE=$(TB_TIMEOUT=30 tb_iperf client 127.0.0.1 127.0.0.1 3 "$@") || tb_fail "iperf3 $* through -L"
+	after=$(tb_link_counters)
+	PK=$(paste <(tr ' ' '\n' <<<"$after") <(tr ' ' '\n' <<<"$before") \
+		| awk 'NF == 2 {printf "%d ", $1 - $2}')
+	awk -v r="$RATE" 'BEGIN { exit !(r > 0) }' || tb_fail "iperf3 $*: rate $RATE Mbit/s"
+}
+iperf_dir
+read -r u0 _ u1 _ <<<"$PK"
+share_ok "$u0" "$u1" || tb_fail "iperf3 upload: one access link carried (almost) nothing: up $u0 / $u1 packets"
+up_rate=$RATE
+iperf_dir -R
+read -r _ d0 _ d1 <<<"$PK"
+share_ok "$d0" "$d1" || tb_fail "iperf3 download: one access link carried (almost) nothing: down $d0 / $d1 packets"
+n=$(grep -c -- "-> $SRV:5201: open" "$CLOG")
+[ "$n" -ge 4 ] || tb_fail "iperf3: $n of 4 connections through the converter"
+tb_ok "iperf3 through -L + converter: up $up_rate Mbit/s (packets access0 $u0, access1 $u1), down $RATE Mbit/s (access0 $d0, access1 $d1)"
 
 # ---- MPTCP server: detected, then reached directly ------------------------------------------
 [ "$(cx http://127.0.0.1:8002/)" = hello ] || tb_fail "curl to the MPTCP server (1)"
