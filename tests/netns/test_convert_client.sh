@@ -17,6 +17,10 @@
 #     connection to it goes directly (no new converter line);
 #   - converter errors -> SOCKS REP (refused port -> 5, own address -> 2),
 #     -L to a refused port -> reset;
+#   - IPv6 end to end: a second converter on the concentrator's IPv6
+#     service address, a second client reaching it over IPv6 (-L and SOCKS
+#     on ::1), the HTTP server over IPv6: curl, then CONVERT_MB MiB with
+#     SHA-256, both access links carrying the download;
 #   - middlebox interference (§6): the converter's TFO server side turned
 #     off (its kernel then ignores SYN data, as if a middlebox stripped the
 #     option) -> after 3 suspect replies the client disables the converter
@@ -46,7 +50,7 @@ head -c $((MB * 1024 * 1024)) /dev/urandom >"$TB_DIR/www/big.bin"
 echo hello >"$TB_DIR/www/index.html"
 tb_bg --port tcp:8080 server python3 -m http.server -d "$TB_DIR/www" -b "$SRV" 8080
 tb_bg --port tcp:8081 server mptcpize run python3 -m http.server -d "$TB_DIR/www" -b "$SRV" 8081
-tb_bg --port tcp:5124 concentrator "$HATUN" converter --listen "$CONV:5124"
+tb_bg --port tcp:5124 concentrator "$HATUN" converter --listen "$CONV:5124" --control "$TB_DIR/cv.sock"
 CPID=$TB_LAST_PID CLOG=$TB_LAST_LOG
 # The capture: SYNs towards the converter, as they cross access0.
 tb_bg --log "$TB_DIR/tcpdump.log" --until "grep -q listening '$TB_DIR/tcpdump.log'" \
@@ -115,7 +119,10 @@ tb_ok "$MB MiB through SOCKS + converter, SHA-256 matches, client connection on 
 # direction's packets through the access routers: both links carried a
 # real share (as in test_convert.sh), so both subflows carried data.
 tb_iperf_server server 5201
-share_ok() { [ "$1" -ge 500 ] && [ "$2" -ge 500 ] && [ $(($1 * 5)) -ge "$2" ] && [ $(($2 * 5)) -ge "$1" ]; }
+# share_ok A B [MIN]: both counts at least MIN (500) and within 5x of each other.
+share_ok() {
+	[ "$1" -ge "${3:-500}" ] && [ "$2" -ge "${3:-500}" ] && [ $(($1 * 5)) -ge "$2" ] && [ $(($2 * 5)) -ge "$1" ]
+}
 # iperf_dir LABEL [-R]: sets RATE (Mbit/s) and PK ("up0 down0 up1 down1" packets).
 iperf_dir() {
 	local before after
@@ -162,6 +169,39 @@ grep -q "converter refused: error 32 (SOCKS REP 2)" "$KLOG" || tb_fail "own addr
 out=$(cx http://127.0.0.1:8009/ 2>&1) && tb_fail "-L to a refused port succeeded"
 tb_ok "converter errors: refused port -> SOCKS REP 5, own address -> REP 2, -L -> reset ($out)"
 
+# ---- IPv6 end to end --------------------------------------------------------------------------
+# A second converter on the concentrator's IPv6 service address, a second
+# client reaching it over IPv6 (subflow endpoint on wan1's IPv6 address
+# too), the HTTP server over IPv6: client -> converter -> server all IPv6,
+# the entry points on ::1.
+SRV6=$TB_SERVER_V6
+CONV6=$TB_CONC_V6
+tb_exec client ip mptcp endpoint add "$TB_CLIENT_WAN1_V6" dev wan1 subflow || tb_fail "IPv6 subflow endpoint"
+tb_bg --port tcp:8090 server python3 -m http.server -d "$TB_DIR/www" -b "$SRV6" 8090
+tb_bg --port tcp:5125 concentrator "$HATUN" converter --listen "[$CONV6]:5125" \
+	--control "$TB_DIR/cv6.sock"
+C6PID=$TB_LAST_PID C6LOG=$TB_LAST_LOG
+tb_bg --port tcp:1081 client "$HATUN" client --transport convert --converter "[$CONV6]:5125" \
+	-L "[::1]:8011:[$SRV6]:8090" --socks "[::1]:1081" --log-level debug --control "$TB_DIR/cl6.sock"
+K6PID=$TB_LAST_PID K6LOG=$TB_LAST_LOG
+tb_wait 5 grep -q "bootstrapped" "$K6LOG" || tb_fail "IPv6 client: no bootstrap ($(cat "$K6LOG"))"
+[ "$(cx "http://[::1]:8011/")" = hello ] || tb_fail "curl through -L over IPv6 ($(tail -n 5 "$K6LOG"))"
+grep -q -- "-> \[$SRV6\]:8090: open (client MPTCP" "$C6LOG" \
+	|| tb_fail "IPv6 converter: no converted connection to [$SRV6]:8090 ($(cat "$C6LOG"))"
+before=$(tb_link_counters)
+TB_TIMEOUT=$((60 + MB)) cx --max-time $((30 + MB)) --socks5 "[::1]:1081" -o "$TB_DIR/big6.recv" \
+	"http://[$SRV6]:8090/big.bin" || tb_fail "download through SOCKS over IPv6"
+after=$(tb_link_counters)
+[ "$(sha256sum <"$TB_DIR/big6.recv" | cut -d' ' -f1)" = "$sum" ] || tb_fail "IPv6 download: SHA-256 differs"
+read -r _ d0 _ d1 <<<"$(paste <(tr ' ' '\n' <<<"$after") <(tr ' ' '\n' <<<"$before") \
+	| awk 'NF == 2 {printf "%d ", $1 - $2}')"
+# GRO makes a download's packets few and large (~900 per link for 32 MiB).
+share_ok "$d0" "$d1" 100 || tb_fail "IPv6 download: one access link carried (almost) nothing: $d0 / $d1 packets"
+n=$(grep -c -- "-> \[$SRV6\]:8090: open (client MPTCP" "$C6LOG")
+[ "$n" = 2 ] || tb_fail "IPv6 converter: $n of 2 connections converted"
+tb_ok "IPv6 end to end: curl via -L [::1], $MB MiB via SOCKS [::1] with SHA-256," \
+	"converter [$CONV6]:5125, server [$SRV6]:8090, both links (down packets $d0 / $d1)"
+
 # ---- middlebox interference -----------------------------------------------------------------
 # The converter's kernel stops accepting SYN data (client side of TFO
 # only): SYN payloads go unacknowledged, as with a middlebox that strips
@@ -184,10 +224,10 @@ st | grep -q "(DISABLED: middlebox interference, connecting directly)" \
 tb_ok "§6: SYN data refused 3 times (MPTCP fallback / not acked) -> converter disabled, connections direct"
 
 # ---- shutdown ------------------------------------------------------------------------------
-for p in "$KPID" "$CPID"; do
+for p in "$KPID" "$CPID" "$K6PID" "$C6PID"; do
 	kill -TERM "$p"
 	wait "$p"; rc=$?
 	[ "$rc" = 0 ] || tb_fail "exit status $rc after SIGTERM"
 done
-grep -l "AddressSanitizer\|LeakSanitizer" "$KLOG" "$CLOG" && tb_fail "sanitizer report"
+grep -l "AddressSanitizer\|LeakSanitizer" "$KLOG" "$CLOG" "$K6LOG" "$C6LOG" && tb_fail "sanitizer report"
 tb_ok "convert_client"
