@@ -21,6 +21,10 @@
 #     service address, a second client reaching it over IPv6 (-L and SOCKS
 #     on ::1), the HTTP server over IPv6: curl, then CONVERT_MB MiB with
 #     SHA-256, both access links carrying the download;
+#   - --convert-timeout: that converter black-holed (nft drop): a SOCKS
+#     connection fails with REP 1 after the timeout (1 s), -L connections
+#     are reset, 3 timeouts in a row disable the converter and the next
+#     connections go directly to the server and work;
 #   - middlebox interference (§6): the converter's TFO server side turned
 #     off (its kernel then ignores SYN data, as if a middlebox stripped the
 #     option) -> after 3 suspect replies the client disables the converter
@@ -182,7 +186,8 @@ tb_bg --port tcp:5125 concentrator "$HATUN" converter --listen "[$CONV6]:5125" \
 	--control "$TB_DIR/cv6.sock"
 C6PID=$TB_LAST_PID C6LOG=$TB_LAST_LOG
 tb_bg --port tcp:1081 client "$HATUN" client --transport convert --converter "[$CONV6]:5125" \
-	-L "[::1]:8011:[$SRV6]:8090" --socks "[::1]:1081" --log-level debug --control "$TB_DIR/cl6.sock"
+	-L "[::1]:8011:[$SRV6]:8090" --socks "[::1]:1081" --convert-timeout 1 --log-level debug \
+	--control "$TB_DIR/cl6.sock"
 K6PID=$TB_LAST_PID K6LOG=$TB_LAST_LOG
 tb_wait 5 grep -q "bootstrapped" "$K6LOG" || tb_fail "IPv6 client: no bootstrap ($(cat "$K6LOG"))"
 [ "$(cx "http://[::1]:8011/")" = hello ] || tb_fail "curl through -L over IPv6 ($(tail -n 5 "$K6LOG"))"
@@ -201,6 +206,43 @@ n=$(grep -c -- "-> \[$SRV6\]:8090: open (client MPTCP" "$C6LOG")
 [ "$n" = 2 ] || tb_fail "IPv6 converter: $n of 2 connections converted"
 tb_ok "IPv6 end to end: curl via -L [::1], $MB MiB via SOCKS [::1] with SHA-256," \
 	"converter [$CONV6]:5125, server [$SRV6]:8090, both links (down packets $d0 / $d1)"
+
+# ---- --convert-timeout: the converter black-holed ---------------------------------------
+# The IPv6 converter goes silent (nftables drops everything to its port in
+# the concentrator namespace; the client's --convert-timeout is 1 s).  As
+# documented: a connection without a Convert reply in time fails (SOCKS
+# REP 1, -L reset) and makes the converter suspect, the next goes without
+# SYN data, and after 3 in a row the converter is disabled: connections
+# then go directly to the destination, and work.
+tb_exec concentrator nft -f - <<EOF || tb_fail "nft black hole"
+table inet tb_cvbh {
+	chain in { type filter hook input priority 0; policy accept;
+		tcp dport 5125 counter drop
+	}
+}
+EOF
+t0=$(date +%s%N)
+out=$(cx --socks5 "[::1]:1081" "http://[$SRV6]:8090/" 2>&1) && tb_fail "SOCKS through a black-holed converter succeeded"
+t1=$(date +%s%N)
+grep -q "no Convert reply in time (1 in a row)" "$K6LOG" || tb_fail "no timeout line ($(tail -n 3 "$K6LOG"))"
+grep -q "socks .*: no Convert reply in time" "$K6LOG" || tb_fail "SOCKS connection not failed on the timeout"
+printf '%s\n' "$out" | grep -q "SOCKS5.*(1)\\|general" || tb_fail "SOCKS: not REP 1: $out"
+ms=$(((t1 - t0) / 1000000))
+[ "$ms" -ge 900 ] && [ "$ms" -le 5000 ] || tb_fail "SOCKS failure after $ms ms, not --convert-timeout 1 s"
+for i in 2 3; do
+	cx "http://[::1]:8011/" >/dev/null 2>&1 && tb_fail "-L through a black-holed converter succeeded"
+	tb_wait 3 grep -q "no Convert reply in time ($i in a row)" "$K6LOG" || tb_fail "no timeout $i"
+done
+tb_wait 3 grep -q "converter \\[$CONV6\\]:5125 disabled" "$K6LOG" || tb_fail "black-holed converter not disabled"
+[ "$(cx "http://[::1]:8011/")" = hello ] || tb_fail "-L after the converter was disabled"
+[ "$(cx --socks5 "[::1]:1081" "http://[$SRV6]:8090/")" = hello ] || tb_fail "SOCKS after the converter was disabled"
+n=$(grep -c "8090: direct (converter disabled)" "$K6LOG")
+[ "$n" = 2 ] || tb_fail "$n of 2 connections direct after disabling ($(tail -n 4 "$K6LOG"))"
+n=$(grep -c -- "-> \\[$SRV6\\]:8090: open" "$C6LOG")
+[ "$n" = 2 ] || tb_fail "the black-holed converter saw connections ($n open lines, 2 before)"
+tb_exec concentrator nft delete table inet tb_cvbh
+tb_ok "--convert-timeout 1: black-holed converter -> SOCKS REP 1 after $ms ms, -L reset," \
+	"3 timeouts -> disabled, then -L and SOCKS direct"
 
 # ---- middlebox interference -----------------------------------------------------------------
 # The converter's kernel stops accepting SYN data (client side of TFO
