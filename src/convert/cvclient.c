@@ -62,6 +62,7 @@ struct cc_conn {
 	uint16_t dport;
 	uint8_t *buf;     /* SOCKS handshake, then the outgoing Convert message + early bytes */
 	size_t len, off;
+	size_t early_sent; /* application bytes sent with the Convert message */
 	struct cv_relay relay;
 	bool relay_on;
 	ht_time started, last_io;
@@ -156,8 +157,10 @@ static void cc_fail(struct cc_conn *c, uint8_t rep, const char *why)
 }
 
 /* A reply (or its absence) that suggests something between us and the
- * converter interferes (§6): after interference_max in a row the converter
- * is no longer used; destinations are then reached directly. */
+ * converter interferes (§6), or that the converter does not answer: after
+ * interference_max in a row the converter is no longer used; destinations
+ * are then reached directly.  The disable line names the last cause, so
+ * that an unreachable converter is not reported as a middlebox. */
 static void converter_suspect(struct ht_cvclient *cl, const char *what)
 {
 	cl->suspect++;
@@ -167,8 +170,9 @@ static void converter_suspect(struct ht_cvclient *cl, const char *what)
 	if (cl->suspect >= cl->cfg.interference_max && !cl->disabled) {
 		cl->disabled = true;
 		ht_log(HT_LOG_WARN, "client",
-		       "converter %s disabled: middlebox interference; connecting directly",
-		       cl->conv_str);
+		       "converter %s disabled after %u suspect connections in a row (last: %s); "
+		       "connecting directly",
+		       cl->conv_str, cl->suspect, what);
 	}
 }
 
@@ -229,6 +233,8 @@ static void start_relay(struct cc_conn *c, const uint8_t *pending, size_t n)
 		cc_fail(c, SOCKS5_REP_GENERAL_FAILURE, "relay setup failed");
 		return;
 	}
+	/* The relay counts what it moves; the first bytes went before it. */
+	c->relay.d[0].bytes = c->early_sent;
 	if (c->kind == KIND_SOCKS)
 		socks_reply(c, SOCKS5_REP_SUCCEEDED);
 	free(c->buf);
@@ -507,6 +513,8 @@ static void start_connect(struct cc_conn *c, const uint8_t *early, size_t elen)
 	if (elen > 0)
 		memcpy(msg + c->len, early, elen);
 	c->len += elen;
+	/* Direct: the relay sends (and counts) them from its preload. */
+	c->early_sent = c->direct ? 0 : elen;
 	c->off = 0;
 	free(c->buf);
 	c->buf = msg;

@@ -354,7 +354,7 @@ static void put_cvc(struct sbuf *b, const struct ht_status_cvc *v)
 static void text_cvc(struct sbuf *b, const struct ht_status_cvc *v)
 {
 	put(b, "transport: convert, converter %s (%s)\n", v->converter,
-	    v->disabled       ? "DISABLED: middlebox interference, connecting directly"
+	    v->disabled       ? "DISABLED: interference or no reply, connecting directly"
 	    : v->bootstrapped ? "in use"
 			      : "not bootstrapped yet");
 	put(b, "  connections: %zu open; %llu converted, %llu direct, %llu failed", v->open,

@@ -105,7 +105,7 @@ struct ht_status_cvdest {
 /* `hatun client --transport convert`. */
 struct ht_status_cvc {
 	char converter[64];
-	bool bootstrapped, disabled; /* disabled: middlebox interference (§6), all direct */
+	bool bootstrapped, disabled; /* disabled: interference (§6) or no reply, all direct */
 	unsigned suspect;            /* consecutive suspect replies */
 	uint64_t converted, direct, failed;
 	struct ht_status_cvconn *conns; /* open ones, up to HT_STATUS_CV_LIST */
