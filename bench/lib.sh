@@ -262,9 +262,13 @@ hz = os.sysconf("SC_CLK_TCK")
 cpu = sum(max(0, t - b.get(p, 0)) for p, t in a.items()) / hz
 print("%.3f %d %s %.2f" % (rx["bits_per_second"] / 1e9, rx["bytes"],
       tx.get("retransmits", "-"), cpu))
+if os.environ.get("BENCH_INTERVALS"):
+    per = ["%.0f" % (i["sum"]["bits_per_second"] / 1e6) for i in d.get("intervals", [])]
+    print("   per second (Mbit/s, sender):", " ".join(per))
 '
 
 # bench_iperf FLOWS: one iperf3 TCP run through the current alternative.
+# BENCH_INTERVALS=1 also prints the sender's rate per second (stderr).
 # Sets BENCH_GBPS, BENCH_BYTES, BENCH_RETR, BENCH_CPU (s), BENCH_SPG (CPU
 # s/GiB, "-" when no process is accounted), BENCH_PATHS (client packets sent
 # over access link 0 / 1 during the run).
@@ -288,6 +292,7 @@ bench_iperf() {
 		return 1
 	fi
 	read -r BENCH_GBPS BENCH_BYTES BENCH_RETR BENCH_CPU <<<"$res"
+	[ -z "${BENCH_INTERVALS:-}" ] || sed -n '2,$p' <<<"$res" >&2
 	BENCH_PATHS="$((m0 - l0))/$((m1 - l1))"
 	if [ ${#BENCH_PIDS[@]} -gt 0 ] && [ "$BENCH_BYTES" -gt 0 ]; then
 		BENCH_SPG=$(awk -v c="$BENCH_CPU" -v b="$BENCH_BYTES" 'BEGIN { printf "%.2f", c / (b / 1073741824) }')

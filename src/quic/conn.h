@@ -233,6 +233,16 @@ int ht_qconn_send_datagram_flow(struct ht_qconn *c, const uint8_t *data, size_t 
  * connection aims at (settings.max_udp_payload) instead of the current
  * path's — what a tunnel MTU is computed from. */
 size_t ht_qconn_max_datagram(struct ht_qconn *c, bool nominal);
+/* What a 1-RTT packet adds around one DATAGRAM frame's data, for a
+ * destination connection ID of dcid_len bytes: first byte, DCID, packet
+ * number (at most 4), AEAD tag (16), frame type and a 2-byte length
+ * (ngtcp2 always writes the length form).  Sizes are checked against the
+ * connection's current DCID: peers keep one CID length (hatun's, ngtcp2's
+ * and the common stacks' do). */
+#define HT_QDGRAM_PKT_OVERHEAD(dcid_len) (1u + (dcid_len) + 4u + 16u + 1u + 2u)
+/* Length of the connection IDs hatun issues: 64 bits from the CSPRNG (the
+ * server refuses a duplicate), 8 bytes less on every packet than 16. */
+#define HT_QCONN_CID_LEN 8u
 
 /* Client: move the connection to a new UDP socket bound to local (NULL:
  * any address of the remote's family) and/or ifname (SO_BINDTODEVICE):

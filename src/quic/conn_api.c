@@ -262,9 +262,9 @@ int ht_qconn_send_datagram_flow(struct ht_qconn *c, const uint8_t *data, size_t 
 	rp = ngtcp2_conn_get_remote_transport_params(c->conn);
 	if (!c->hs_done || rp == NULL || rp->max_datagram_frame_size == 0)
 		return HT_QERR_STATE;
-	/* Frame type + length + short header + AEAD tag must fit one packet. */
 	if (len + 8 > rp->max_datagram_frame_size ||
-	    len + 64 > ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn))
+	    len + HT_QDGRAM_PKT_OVERHEAD(ngtcp2_conn_get_dcid(c->conn)->datalen) >
+		    ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn))
 		return HT_QERR_TOO_BIG;
 	if (!c->dq_on) {
 		int rv = ht_dgq_init(&c->dq, c->set.max_dgram_queue ? c->set.max_dgram_queue : 128,
@@ -298,7 +298,7 @@ int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len)
 size_t ht_qconn_max_datagram(struct ht_qconn *c, bool nominal)
 {
 	const ngtcp2_transport_params *rp;
-	size_t path, frame;
+	size_t path, frame, over;
 
 	if (ht_qconn_is_gone(c) || !c->hs_done)
 		return 0;
@@ -309,7 +309,8 @@ size_t ht_qconn_max_datagram(struct ht_qconn *c, bool nominal)
 	path = nominal ? ngtcp2_conn_get_max_tx_udp_payload_size(c->conn)
 		       : ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn);
 	frame = (size_t)rp->max_datagram_frame_size - 8;
-	path = path > 64 ? path - 64 : 0;
+	over = HT_QDGRAM_PKT_OVERHEAD(ngtcp2_conn_get_dcid(c->conn)->datalen);
+	path = path > over ? path - over : 0;
 	return path < frame ? path : frame;
 }
 

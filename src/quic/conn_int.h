@@ -11,7 +11,7 @@
 #include "quic/tls.h"
 #include "quic/udp.h"
 
-#define HT_QCONN_SCID_LEN 16 /* our connection IDs; the server routes on them */
+#define HT_QCONN_SCID_LEN HT_QCONN_CID_LEN /* the server routes on them */
 #define HT_QSTREAM_CHUNK 16384
 /* Spare send-buffer chunks a connection keeps instead of free()ing them:
  * bulk transfer frees and allocates a few chunks per ACK, and letting

@@ -569,7 +569,8 @@ int ht_conc_new(struct ht_conc **out, struct ht_loop *loop, const struct ht_conc
 	ht_server_settings_default(&set);
 	dgc = cfg->dgram;
 	if (dgc.mtu == 0) /* the DATAGRAM payload a full-size packet carries */
-		dgc.mtu = (unsigned)set.conn.max_udp_payload - 64 - QT_DGRAM_HDR_SIZE;
+		dgc.mtu = (unsigned)set.conn.max_udp_payload -
+			  HT_QDGRAM_PKT_OVERHEAD(HT_QCONN_CID_LEN) - QT_DGRAM_HDR_SIZE;
 	if (ht_dgrouter_new(&cc->dgr, loop, &dgc, err, errlen) != 0)
 		goto fail;
 	set.max_conns = cfg->max_clients;
