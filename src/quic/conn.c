@@ -65,7 +65,7 @@ void ht_qconn_settings_default(struct ht_qconn_settings *s)
 	s->stream_sndbuf = 256 << 10;
 	s->cc = HT_QCC_CUBIC;
 	s->max_udp_payload = 1452;
-	s->max_dgram_queue = 128;
+	s->max_dgram_queue = HT_QDGRAM_QUEUE_MAX;
 	s->max_streams_uni = 0;
 	s->uni_stream_window = 64 * 1024;
 }

@@ -118,7 +118,7 @@ struct ht_qconn_settings {
 	size_t stream_sndbuf;       /* per-stream send buffer cap, bytes */
 	enum ht_qconn_cc cc;
 	size_t max_udp_payload;     /* largest UDP payload we send (PMTUD probes up to it) */
-	size_t max_dgram_queue;     /* queued outgoing DATAGRAM frames */
+	size_t max_dgram_queue;     /* queued outgoing DATAGRAM frames, at most */
 	/* Packets up to max_udp_payload from the handshake on, without
 	 * waiting for PMTUD (ngtcp2's no_tx_udp_payload_size_shaping): a
 	 * datagram-mode tunnel announces its MTU once, so the size it is
@@ -209,7 +209,10 @@ int ht_qconn_stream_stop_sending(struct ht_qconn *c, int64_t sid, uint64_t app_e
 
 /* Queue one DATAGRAM frame (copied).  HT_QERR_TOO_BIG, HT_QERR_FULL,
  * HT_QERR_STATE (peer has no DATAGRAM support / handshake not done).
- * The queue (settings.max_dgram_queue) is managed by sojourn time: CoDel
+ * The queue takes HT_QDGRAM_QUEUE_MIN packets, or HT_QDGRAM_INTERVAL of
+ * the connection's delivery rate when that is more, up to
+ * settings.max_dgram_queue (HT_QDGRAM_QUEUE_MAX); it is managed by sojourn
+ * time: CoDel
  * (codel.h, target 5 ms, interval 100 ms) drops at its head while it
  * stands above target; stats.dgram_codel_drops counts those.  The sojourn
  * includes the path's standing queue (pathq.h: minimum RTT of the last
@@ -217,6 +220,8 @@ int ht_qconn_stream_stop_sending(struct ht_qconn *c, int64_t sid, uint64_t app_e
  * the last one or two HT_QDGRAM_BASE_SPAN). */
 #define HT_QDGRAM_TARGET (5 * HT_MS)
 #define HT_QDGRAM_INTERVAL (100 * HT_MS)
+#define HT_QDGRAM_QUEUE_MIN 128
+#define HT_QDGRAM_QUEUE_MAX 1024
 #define HT_QDGRAM_BASE_SPAN (2000 * HT_MS)
 #define HT_QDGRAM_MIN_SAMPLES 8
 int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len);

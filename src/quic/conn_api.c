@@ -267,11 +267,12 @@ int ht_qconn_send_datagram_flow(struct ht_qconn *c, const uint8_t *data, size_t 
 		    ngtcp2_conn_get_path_max_tx_udp_payload_size(c->conn))
 		return HT_QERR_TOO_BIG;
 	if (!c->dq_on) {
-		int rv = ht_dgq_init(&c->dq, c->set.max_dgram_queue ? c->set.max_dgram_queue : 128,
+		int rv = ht_dgq_init(&c->dq, c->set.max_dgram_queue ? c->set.max_dgram_queue : HT_QDGRAM_QUEUE_MAX,
 				     HT_QDGRAM_TARGET, HT_QDGRAM_INTERVAL);
 
 		if (rv < 0)
 			return rv;
+		ht_dgq_set_limit(&c->dq, HT_QDGRAM_QUEUE_MIN);
 		ht_pathq_init(&c->dq_pathq, HT_QDGRAM_INTERVAL, HT_QDGRAM_BASE_SPAN,
 			      HT_QDGRAM_MIN_SAMPLES);
 		c->dq_on = true;

@@ -11,9 +11,14 @@ int ht_dgq_init(struct ht_dgq *q, size_t cap, ht_time target, ht_time interval)
 	memset(q, 0, sizeof(*q));
 	if (cap == 0 || (q->bulk = calloc(cap, sizeof(*q->bulk))) == NULL)
 		return HT_QERR_NOMEM;
-	q->cap = cap;
+	q->cap = q->limit = cap;
 	ht_codel_init(&q->codel, target, interval);
 	return 0;
+}
+
+void ht_dgq_set_limit(struct ht_dgq *q, size_t n)
+{
+	q->limit = n < 1 ? 1 : n > q->cap ? q->cap : n;
 }
 
 void ht_dgq_free(struct ht_dgq *q)
@@ -35,7 +40,7 @@ bool ht_dgq_push(struct ht_dgq *q, struct ht_qdgram *d)
 		q->slen++;
 		q->sparse_sent++;
 	} else {
-		if (q->blen == q->cap)
+		if (q->blen >= q->limit)
 			return false;
 		q->bulk[(q->bhead + q->blen) % q->cap] = d;
 		q->blen++;

@@ -42,6 +42,7 @@ struct ht_qdgram {
 struct ht_dgq {
 	struct ht_qdgram **bulk; /* cap slots */
 	size_t bhead, blen, cap;
+	size_t limit; /* bulk packets taken (<= cap; ht_dgq_set_limit) */
 	struct ht_qdgram *sparse[HT_DGQ_SPARSE];
 	size_t shead, slen;
 	uint16_t queued[HT_DGQ_FLOWS]; /* packets queued per flow bucket */
@@ -51,8 +52,12 @@ struct ht_dgq {
 	uint64_t sparse_sent; /* packets that took the sparse ring */
 };
 
-/* cap: bulk ring slots (> 0).  0 or HT_QERR_NOMEM. */
+/* cap: bulk ring slots (> 0), all usable until ht_dgq_set_limit.  0 or
+ * HT_QERR_NOMEM. */
 int ht_dgq_init(struct ht_dgq *q, size_t cap, ht_time target, ht_time interval);
+/* Take at most n bulk packets (clamped to 1..cap); packets already queued
+ * beyond a lowered limit stay. */
+void ht_dgq_set_limit(struct ht_dgq *q, size_t n);
 void ht_dgq_free(struct ht_dgq *q); /* frees the queued packets too */
 
 static inline size_t ht_dgq_len(const struct ht_dgq *q)

@@ -123,6 +123,30 @@ static void test_bounded(void **state)
 	assert_int_equal(ht_dgq_init(&q, 0, 5 * MS, 100 * MS), HT_QERR_NOMEM);
 }
 
+/* A lowered limit refuses new bulk packets but keeps those queued; the
+ * limit never exceeds the slots or drops below one. */
+static void test_limit(void **state)
+{
+	struct ht_dgq q;
+	struct ht_qdgram *d;
+
+	(void)state;
+	assert_int_equal(ht_dgq_init(&q, 8, 5 * MS, 100 * MS), 0);
+	for (uint8_t i = 0; i < 7; i++) /* 1 sparse + 6 bulk */
+		assert_true(ht_dgq_push(&q, pkt(1, i, 0)));
+	ht_dgq_set_limit(&q, 4);
+	d = pkt(1, 9, 0);
+	assert_false(ht_dgq_push(&q, d));
+	assert_int_equal(q.blen, 6);
+	ht_dgq_set_limit(&q, 100);
+	assert_int_equal(q.limit, 8);
+	assert_true(ht_dgq_push(&q, d));
+	assert_int_equal(q.blen, 7);
+	ht_dgq_set_limit(&q, 0);
+	assert_int_equal(q.limit, 1);
+	ht_dgq_free(&q);
+}
+
 static void test_codel_on_bulk(void **state)
 {
 	struct ht_dgq q;
@@ -153,6 +177,7 @@ int main(void)
 		cmocka_unit_test(test_sparse_first),
 		cmocka_unit_test(test_sparse_cannot_starve_bulk),
 		cmocka_unit_test(test_bounded),
+		cmocka_unit_test(test_limit),
 		cmocka_unit_test(test_codel_on_bulk),
 	};
 
