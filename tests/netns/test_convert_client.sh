@@ -17,6 +17,9 @@
 #     connection to it goes directly (no new converter line);
 #   - converter errors -> SOCKS REP (refused port -> 5, own address -> 2),
 #     -L to a refused port -> reset;
+#   - --transparent: curl on a LAN behind the client, steered by TPROXY,
+#     to an IPv4 and an IPv6 server through the (IPv4) converter, and to a
+#     refused port (reset);
 #   - IPv6 end to end: a second converter on the concentrator's IPv6
 #     service address, a second client reaching it over IPv6 (-L and SOCKS
 #     on ::1), the HTTP server over IPv6: curl, then CONVERT_MB MiB with
@@ -37,7 +40,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 
 tb_require_root
-tb_require_cmd python3 curl mptcpize sha256sum tcpdump iperf3
+tb_require_cmd python3 curl mptcpize sha256sum tcpdump iperf3 nft
 HATUN=${HATUN_BUILD_DIR:-build}/src/cli/hatun
 [ -x "$HATUN" ] || tb_skip "no hatun binary at $HATUN"
 MB=${CONVERT_MB:-32}
@@ -64,7 +67,7 @@ DPID=$TB_LAST_PID
 tb_bg --port tcp:1080 client "$HATUN" client --transport convert --converter "$CONV:5124" \
 	-L "127.0.0.1:8001:$SRV:8080" -L "127.0.0.1:8002:$SRV:8081" -L "127.0.0.1:8009:$SRV:9" \
 	-L "127.0.0.1:5201:$SRV:5201" \
-	--socks 127.0.0.1:1080 --log-level debug --control "$TB_DIR/cl.sock"
+	--socks 127.0.0.1:1080 --transparent 8300 --log-level debug --control "$TB_DIR/cl.sock"
 KPID=$TB_LAST_PID KLOG=$TB_LAST_LOG
 tb_wait 5 grep -q "bootstrapped" "$KLOG" || tb_fail "client: no bootstrap ($(cat "$KLOG"))"
 tb_ok "bootstrap: $(grep -o 'converter .* bootstrapped.*' "$KLOG")"
@@ -176,6 +179,49 @@ grep -q "converter refused: error 32 (SOCKS REP 2)" "$KLOG" || tb_fail "own addr
 out=$(cx http://127.0.0.1:8009/ 2>&1) && tb_fail "-L to a refused port succeeded"
 tb_ok "converter errors: refused port -> SOCKS REP 5, own address -> REP 2, -L -> reset ($out)"
 
+# ---- --transparent: a LAN behind the client, TPROXY ------------------------------------------
+# The client namespace routes a LAN (as in test_stream_features.sh); TCP
+# from it is steered by nftables TPROXY to the client's --transparent
+# listeners (IPv4 and IPv6).  An unmodified curl on the LAN host: to the
+# IPv4 server through the converter, to the IPv6 server through the same
+# (IPv4) converter — the Connect TLV carries an IPv6 destination — and to
+# a refused port: reset.
+LAN_GW4=192.0.2.65 LAN_H4=192.0.2.66 LAN_GW6=2001:db8:50::1 LAN_H6=2001:db8:50::2
+tb_netns_add lan || tb_fail "netns lan"
+tb_veth client lan0 lan eth0 || tb_fail "veth lan"
+tb_addr client lan0 "$LAN_GW4/26" "$LAN_GW6/64" || tb_fail "addr lan0"
+tb_addr lan eth0 "$LAN_H4/26" "$LAN_H6/64" || tb_fail "addr eth0"
+tb_exec lan ip route add default via "$LAN_GW4" || tb_fail "lan route"
+tb_exec lan ip -6 route add default via "$LAN_GW6" || tb_fail "lan route6"
+tb_exec client nft -f - <<EOF2 || tb_fail "nft tproxy"
+table inet hatun_tproxy {
+	chain pre {
+		type filter hook prerouting priority mangle; policy accept;
+		iifname "lan0" meta l4proto tcp ip daddr 0.0.0.0/0 tproxy ip to :8300 meta mark set 1 accept
+		iifname "lan0" meta l4proto tcp ip6 daddr ::/0 tproxy ip6 to :8300 meta mark set 1 accept
+	}
+}
+EOF2
+tb_exec client ip -4 rule add fwmark 1 lookup 200 pref 50 || tb_fail "ip rule"
+tb_exec client ip -6 rule add fwmark 1 lookup 200 pref 50 || tb_fail "ip -6 rule"
+tb_exec client ip -4 route add local 0.0.0.0/0 dev lo table 200 || tb_fail "local route"
+tb_exec client ip -6 route add local ::/0 dev lo table 200 || tb_fail "local route6"
+tb_bg --port tcp:8090 server python3 -m http.server -d "$TB_DIR/www" -b "$TB_SERVER_V6" 8090
+lx() { tb_exec lan curl -sS --max-time 20 "$@"; }
+[ "$(lx "http://$SRV:8080/")" = hello ] || tb_fail "curl from the LAN (transparent) to $SRV:8080"
+grep -q -- "-> $SRV:8080: open (client MPTCP" "$CLOG" || tb_fail "transparent: not through the converter"
+tb_wait 3 grep -q "client: $LAN_H4:[0-9]* -> $SRV:8080: closed (.*), [1-9][0-9]* bytes up" "$KLOG" \
+	|| tb_fail "transparent: no converted connection from $LAN_H4 in the client log"
+[ "$(lx "http://[$TB_SERVER_V6]:8090/")" = hello ] || tb_fail "curl from the LAN (transparent) to [$TB_SERVER_V6]:8090"
+grep -q -- "-> \[$TB_SERVER_V6\]:8090: open (client MPTCP" "$CLOG" \
+	|| tb_fail "transparent IPv6: not through the converter"
+grep -q "client: \[$LAN_H6\]:[0-9]* -> \[$TB_SERVER_V6\]:8090: converted" "$KLOG" \
+	|| tb_fail "transparent IPv6: no converted connection from $LAN_H6 in the client log"
+out=$(lx "http://$SRV:9/" 2>&1) && tb_fail "transparent to a refused port succeeded"
+grep -q "$LAN_H4:[0-9]* -> $SRV:9: converter refused: error 96" "$KLOG" || tb_fail "transparent refused: $out"
+tb_ok "--transparent (TPROXY from a LAN): curl to $SRV:8080 and to [$TB_SERVER_V6]:8090 (IPv6" \
+	"destination through the IPv4 converter) converted, refused port -> reset ($out)"
+
 # ---- IPv6 end to end --------------------------------------------------------------------------
 # A second converter on the concentrator's IPv6 service address, a second
 # client reaching it over IPv6 (subflow endpoint on wan1's IPv6 address
@@ -184,7 +230,6 @@ tb_ok "converter errors: refused port -> SOCKS REP 5, own address -> REP 2, -L -
 SRV6=$TB_SERVER_V6
 CONV6=$TB_CONC_V6
 tb_exec client ip mptcp endpoint add "$TB_CLIENT_WAN1_V6" dev wan1 subflow || tb_fail "IPv6 subflow endpoint"
-tb_bg --port tcp:8090 server python3 -m http.server -d "$TB_DIR/www" -b "$SRV6" 8090
 tb_bg --port tcp:5125 concentrator "$HATUN" converter --listen "[$CONV6]:5125" \
 	--control "$TB_DIR/cv6.sock"
 C6PID=$TB_LAST_PID C6LOG=$TB_LAST_LOG
