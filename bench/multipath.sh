@@ -3,7 +3,8 @@
 # handover, for each single path alone, the kernel's MPTCP (two subflows)
 # and hatun's multipath session, in the same run.
 #
-# usage: bench/multipath.sh [--seconds S] [--cuts N] [--unequal] [--only LIST]
+# usage: bench/multipath.sh [--seconds S] [--cuts N] [--unequal] [--cc NAME]
+#                           [--only LIST]
 #   default     two access links of 50 Mbit/s each (tbf, both directions),
 #               20 ms one way on link 0 and 40 ms on link 1 (linkem)
 #   --unequal   link 0: 50 Mbit/s, 10 ms; link 1: 10 Mbit/s, 80 ms
@@ -11,6 +12,9 @@
 #   --cuts N    handover runs: the link under a download (link 0; for
 #               stream mode the one its path uses) cut 2 s in, restored 3 s
 #               later (default 3; the issue's figure is the median of 10)
+#   --cc NAME   congestion control of the iperf3 TCP flows (iperf3 -C; also
+#               the MPTCP subflows'); default: the client namespace's
+#               default, printed with the results (Debian: cubic)
 #   --only LIST comma-separated subset of: path0 path1 mptcp hatun_session
 #               hatun_session_dgram
 # env: HATUN_BUILD_DIR (linkem; default build/bench, built on demand)
@@ -26,6 +30,7 @@ set -u
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 CUTS=3
 UNEQUAL=0
+CC=""
 ONLY=""
 ALL=(path0 path1 mptcp hatun_session hatun_session_dgram)
 GAP_PORT=5401
@@ -35,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--seconds) BENCH_SECONDS=$2; shift 2 ;;
 	--cuts) CUTS=$2; shift 2 ;;
 	--unequal) UNEQUAL=1; shift ;;
+	--cc) CC=$2; shift 2 ;;
 	--only) ONLY=$2; shift 2 ;;
 	-h | --help) sed -n '2,22p' "$0"; exit 0 ;;
 	*) echo "multipath.sh: unknown option $1" >&2; exit 2 ;;
@@ -66,6 +72,10 @@ tb_init
 tb_topology_standard --linkem --delay "0:$D0" --delay "1:$D1" \
 	--rate "0:$R0" --rate "1:$R1" || tb_fail "topology"
 bench_start_iperf_servers || tb_fail "iperf3 servers"
+# The tunnelled flows' own congestion control decides much of what one flow
+# gets over two paths (docs/BENCHMARKS.md): name it in the results.
+[ -n "$CC" ] || CC=$(tb_exec client sysctl -n net.ipv4.tcp_congestion_control)
+BENCH_IPERF_ARGS="${BENCH_IPERF_ARGS:-} -C $CC"
 tb_bg --port "tcp:$GAP_PORT" server python3 "$SRC/tests/tools/gapmeter.py" serve \
 	"$TB_SERVER_V4" "$GAP_PORT" --mptcp || tb_fail "gapmeter server"
 
@@ -213,7 +223,7 @@ for a in "${ALTS[@]}"; do
 done
 
 echo
-echo "Bonding, iperf3 TCP client -> server, ${BENCH_SECONDS} s per run; access link 0: $R0 Mbit/s, $D0 ms one way; link 1: $R1 Mbit/s, $D1 ms one way (tbf + linkem); sum $SUM Mbit/s. Handover: longest gap in a download when the link under it is cut (link 0; for stream mode the one its path uses), $CUTS cuts."
+echo "Bonding, iperf3 TCP client -> server ($CC), ${BENCH_SECONDS} s per run; access link 0: $R0 Mbit/s, $D0 ms one way; link 1: $R1 Mbit/s, $D1 ms one way (tbf + linkem); sum $SUM Mbit/s. Handover: longest gap in a download when the link under it is cut (link 0; for stream mode the one its path uses), $CUTS cuts."
 echo
 echo "| alternative | Mbit/s 1 flow (share of sum) | Mbit/s 8 flows (share) | handover gap ms (median) | (max) | connections lost |"
 echo "|---|---:|---:|---:|---:|---:|"
