@@ -13,6 +13,7 @@
  *   caller ever holds a dangling pointer.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -284,6 +285,42 @@ static void cb_rand(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx)
 {
 	(void)ctx;
 	(void)gnutls_rnd(GNUTLS_RND_NONCE, dest, len);
+}
+
+static void format_addr(const ngtcp2_addr *a, char *out, size_t len)
+{
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+
+	if (getnameinfo(a->addr, a->addrlen, host, sizeof(host), serv, sizeof(serv),
+			NI_NUMERICHOST | NI_NUMERICSERV) != 0)
+		snprintf(out, len, "?");
+	else if (a->addr->sa_family == AF_INET6)
+		snprintf(out, len, "[%s]:%s", host, serv);
+	else
+		snprintf(out, len, "%s:%s", host, serv);
+}
+
+/* A path other than the handshake's was validated: at a server, the
+ * peer's address changed (NAT rebinding, a client's migration), which an
+ * operator would otherwise never see; at a client, its own migration. */
+static int cb_path_validation(ngtcp2_conn *conn, uint32_t flags, const ngtcp2_path *path,
+			      ngtcp2_path_validation_result res, void *user)
+{
+	struct ht_qconn *c = user;
+	char local[NI_MAXHOST + NI_MAXSERV + 4], remote[NI_MAXHOST + NI_MAXSERV + 4];
+	bool ok = res == NGTCP2_PATH_VALIDATION_RESULT_SUCCESS;
+
+	(void)conn;
+	(void)flags;
+	format_addr(&path->local, local, sizeof(local));
+	format_addr(&path->remote, remote, sizeof(remote));
+	if (c->is_server)
+		ht_log(ok ? HT_LOG_INFO : HT_LOG_WARN, "quic", "server connection: peer %s %s", remote,
+		       ok ? "validated, its address changed" : "failed path validation");
+	else
+		ht_log(ok ? HT_LOG_INFO : HT_LOG_WARN, "quic", "client connection: path %s -> %s %s",
+		       local, remote, ok ? "validated" : "failed validation");
+	return 0;
 }
 
 static int cb_get_new_cid(ngtcp2_conn *conn, ngtcp2_cid *cid, uint8_t *token, size_t cidlen,
@@ -589,6 +626,7 @@ static const ngtcp2_callbacks CALLBACKS = {
 	.recv_datagram = cb_recv_datagram,
 	.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
 	.version_negotiation = ngtcp2_crypto_version_negotiation_cb,
+	.path_validation = cb_path_validation,
 };
 
 static void fill_settings(const struct ht_qconn *c, ngtcp2_settings *st,

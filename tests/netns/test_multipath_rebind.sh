@@ -159,6 +159,9 @@ for _ in $(seq 1 50); do
 done
 [ "$ok" = 1 ] || tb_fail "after the rebinds the concentrator sees $q0 and $q1 (before: $p0 $p1)"
 grep -q "session #2 created" "$TB_DIR/conc.log" && tb_fail "a new session instead of the old one"
+# Operators see the rebinding: ngtcp2's path validation is logged.
+grep -q "peer ${TB_UP_V4[0]}:1.* validated, its address changed" "$TB_DIR/conc.log" ||
+	tb_fail "no log line for NAT 0's new mapping"
 wait_state dsl active 10 || { cstatus; tb_fail "path dsl not active after the rebinds"; }
 wait_state lte active 10 || { cstatus; tb_fail "path lte not active after the rebinds"; }
 fails=$(grep -c "path [a-z]* failed" "$CLOG")
