@@ -102,6 +102,13 @@
 #     tb_web_file MIB                  MIB MiB of random bytes served as
 #                                      http://SERVER_V4:8080/file (sets
 #                                      TB_WEB_SHA256)
+#   a LAN behind the client
+#     tb_lan_tproxy PORT               namespace "lan" routed through the client
+#                                      (LAN_GW4/LAN_H4 192.0.2.65/.66 /26,
+#                                      LAN_GW6/LAN_H6 2001:db8:50::1/::2 /64);
+#                                      its TCP is steered by nftables TPROXY to
+#                                      the client's PORT (README, "Transparent
+#                                      proxy")
 #   hatun's multipath client
 #     tb_path_state HATUN SOCK NAME    the state `hatun status` shows for a path
 #     tb_wait_path HATUN SOCK NAME STATE SECONDS  until the path is in STATE
@@ -1102,6 +1109,34 @@ tb_web_file() {
 	TB_WEB_SHA256=$(sha256sum <"$TB_DIR/www/file" | cut -d' ' -f1)
 	tb_bg --port tcp:8080 server python3 -m http.server 8080 --bind "$TB_SERVER_V4" \
 		--directory "$TB_DIR/www"
+}
+
+# ---- a LAN behind the client ----------------------------------------------------------
+
+tb_lan_tproxy() {
+	local port=$1
+	LAN_GW4=192.0.2.65 LAN_H4=192.0.2.66 LAN_GW6=2001:db8:50::1 LAN_H6=2001:db8:50::2
+	tb_netns_add lan || return 1
+	tb_veth client lan0 lan eth0 || return 1
+	tb_addr client lan0 "$LAN_GW4/26" "$LAN_GW6/64" || return 1
+	tb_addr lan eth0 "$LAN_H4/26" "$LAN_H6/64" || return 1
+	tb_exec lan ip route add default via "$LAN_GW4" || return 1
+	tb_exec lan ip -6 route add default via "$LAN_GW6" || return 1
+	# Mark and steer TCP from the LAN to the local socket; marked packets
+	# are routed to the local stack.
+	tb_exec client nft -f - <<EOF || return 1
+table inet hatun_tproxy {
+	chain pre {
+		type filter hook prerouting priority mangle; policy accept;
+		iifname "lan0" meta l4proto tcp ip daddr 0.0.0.0/0 tproxy ip to :$port meta mark set 1 accept
+		iifname "lan0" meta l4proto tcp ip6 daddr ::/0 tproxy ip6 to :$port meta mark set 1 accept
+	}
+}
+EOF
+	tb_exec client ip -4 rule add fwmark 1 lookup 200 pref 50 || return 1
+	tb_exec client ip -6 rule add fwmark 1 lookup 200 pref 50 || return 1
+	tb_exec client ip -4 route add local 0.0.0.0/0 dev lo table 200 || return 1
+	tb_exec client ip -6 route add local ::/0 dev lo table 200
 }
 
 # ---- hatun's multipath client -----------------------------------------------------

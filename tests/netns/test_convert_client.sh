@@ -186,26 +186,7 @@ tb_ok "converter errors: refused port -> SOCKS REP 5, own address -> REP 2, -L -
 # IPv4 server through the converter, to the IPv6 server through the same
 # (IPv4) converter — the Connect TLV carries an IPv6 destination — and to
 # a refused port: reset.
-LAN_GW4=192.0.2.65 LAN_H4=192.0.2.66 LAN_GW6=2001:db8:50::1 LAN_H6=2001:db8:50::2
-tb_netns_add lan || tb_fail "netns lan"
-tb_veth client lan0 lan eth0 || tb_fail "veth lan"
-tb_addr client lan0 "$LAN_GW4/26" "$LAN_GW6/64" || tb_fail "addr lan0"
-tb_addr lan eth0 "$LAN_H4/26" "$LAN_H6/64" || tb_fail "addr eth0"
-tb_exec lan ip route add default via "$LAN_GW4" || tb_fail "lan route"
-tb_exec lan ip -6 route add default via "$LAN_GW6" || tb_fail "lan route6"
-tb_exec client nft -f - <<EOF2 || tb_fail "nft tproxy"
-table inet hatun_tproxy {
-	chain pre {
-		type filter hook prerouting priority mangle; policy accept;
-		iifname "lan0" meta l4proto tcp ip daddr 0.0.0.0/0 tproxy ip to :8300 meta mark set 1 accept
-		iifname "lan0" meta l4proto tcp ip6 daddr ::/0 tproxy ip6 to :8300 meta mark set 1 accept
-	}
-}
-EOF2
-tb_exec client ip -4 rule add fwmark 1 lookup 200 pref 50 || tb_fail "ip rule"
-tb_exec client ip -6 rule add fwmark 1 lookup 200 pref 50 || tb_fail "ip -6 rule"
-tb_exec client ip -4 route add local 0.0.0.0/0 dev lo table 200 || tb_fail "local route"
-tb_exec client ip -6 route add local ::/0 dev lo table 200 || tb_fail "local route6"
+tb_lan_tproxy 8300 || tb_fail "LAN + TPROXY"
 tb_bg --port tcp:8090 server python3 -m http.server -d "$TB_DIR/www" -b "$TB_SERVER_V6" 8090
 lx() { tb_exec lan curl -sS --max-time 20 "$@"; }
 [ "$(lx "http://$SRV:8080/")" = hello ] || tb_fail "curl from the LAN (transparent) to $SRV:8080"

@@ -29,30 +29,10 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 tb_init
 tb_topology_standard --no-linkem
 
-# A LAN behind the client (the client namespace is its router).
-LAN_GW4=192.0.2.65 LAN_H4=192.0.2.66 LAN_GW6=2001:db8:50::1 LAN_H6=2001:db8:50::2
+# A LAN behind the client (the client namespace is its router), its TCP
+# steered to the client's --transparent port.
 TPORT=8300
-tb_netns_add lan || tb_fail "netns lan"
-tb_veth client lan0 lan eth0 || tb_fail "veth lan"
-tb_addr client lan0 "$LAN_GW4/26" "$LAN_GW6/64" || tb_fail "addr lan0"
-tb_addr lan eth0 "$LAN_H4/26" "$LAN_H6/64" || tb_fail "addr eth0"
-tb_exec lan ip route add default via "$LAN_GW4" || tb_fail "lan route"
-tb_exec lan ip -6 route add default via "$LAN_GW6" || tb_fail "lan route6"
-# TPROXY (README, "Transparent proxy"): mark and steer TCP from the LAN to
-# the local socket; marked packets are routed to the local stack.
-tb_exec client nft -f - <<EOF2 || tb_fail "nft tproxy"
-table inet hatun_tproxy {
-	chain pre {
-		type filter hook prerouting priority mangle; policy accept;
-		iifname "lan0" meta l4proto tcp ip daddr 0.0.0.0/0 tproxy ip to :$TPORT meta mark set 1 accept
-		iifname "lan0" meta l4proto tcp ip6 daddr ::/0 tproxy ip6 to :$TPORT meta mark set 1 accept
-	}
-}
-EOF2
-tb_exec client ip -4 rule add fwmark 1 lookup 200 pref 50 || tb_fail "ip rule"
-tb_exec client ip -6 rule add fwmark 1 lookup 200 pref 50 || tb_fail "ip -6 rule"
-tb_exec client ip -4 route add local 0.0.0.0/0 dev lo table 200 || tb_fail "local route"
-tb_exec client ip -6 route add local ::/0 dev lo table 200 || tb_fail "local route6"
+tb_lan_tproxy "$TPORT" || tb_fail "LAN + TPROXY"
 
 mkdir -p "$TB_DIR/c" "$TB_DIR/s"
 CFP=$("$HATUN" genkey "$TB_DIR/c") || tb_fail "genkey client"
