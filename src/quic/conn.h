@@ -232,6 +232,13 @@ int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len);
 int ht_qconn_send_datagram_flow(struct ht_qconn *c, const uint8_t *data, size_t len,
 				uint32_t flow);
 
+/* The DATAGRAM queue's CoDel target (0: HT_QDGRAM_TARGET).  A multipath
+ * session raises it on its faster paths (cpaths.c): there a standing
+ * queue up to the paths' delay difference costs the session's flows
+ * nothing, their packets wait that long in the receiver's reorder buffer
+ * anyway. */
+void ht_qconn_set_dgram_target(struct ht_qconn *c, ht_time target);
+
 /* The largest DATAGRAM payload ht_qconn_send_datagram takes now: on the
  * current path (PMTUD may still raise it) and as the peer allows; 0 before
  * the handshake or without DATAGRAM support.  nominal: the size the

@@ -268,7 +268,8 @@ int ht_qconn_send_datagram_flow(struct ht_qconn *c, const uint8_t *data, size_t 
 		return HT_QERR_TOO_BIG;
 	if (!c->dq_on) {
 		int rv = ht_dgq_init(&c->dq, c->set.max_dgram_queue ? c->set.max_dgram_queue : HT_QDGRAM_QUEUE_MAX,
-				     HT_QDGRAM_TARGET, HT_QDGRAM_INTERVAL);
+				     c->dq_target != 0 ? c->dq_target : HT_QDGRAM_TARGET,
+				     HT_QDGRAM_INTERVAL);
 
 		if (rv < 0)
 			return rv;
@@ -289,6 +290,13 @@ int ht_qconn_send_datagram_flow(struct ht_qconn *c, const uint8_t *data, size_t 
 	}
 	ht_qconn_queue_flush(c);
 	return 0;
+}
+
+void ht_qconn_set_dgram_target(struct ht_qconn *c, ht_time target)
+{
+	c->dq_target = target;
+	if (c->dq_on)
+		c->dq.codel.target = target != 0 ? target : HT_QDGRAM_TARGET;
 }
 
 int ht_qconn_send_datagram(struct ht_qconn *c, const uint8_t *data, size_t len)

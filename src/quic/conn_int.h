@@ -135,6 +135,7 @@ struct ht_qconn {
 	 * the last latest_rtt fed, to feed each sample once). */
 	struct ht_dgq dq;
 	bool dq_on; /* dq initialised (the first datagram sent) */
+	ht_time dq_target; /* CoDel target; 0: HT_QDGRAM_TARGET */
 	struct ht_pathq dq_pathq;
 	ht_time dq_rtt_seen;
 

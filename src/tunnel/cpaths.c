@@ -669,6 +669,16 @@ static bool conn_usable(const struct ht_cpaths *ps, const struct cp_conn *c)
 	return p->live.state != HT_PATH_FAILED;
 }
 
+/* A multipath session's DATAGRAM queues stand longer on its nearer paths
+ * (ht_sched_queue_slack). */
+static void dgram_targets(struct ht_cpaths *ps)
+{
+	for (unsigned s = 0; s < HT_CPATHS_CONNS; s++)
+		if (ps->sched.path[s].usable)
+			ht_qconn_set_dgram_target(ps->conn[s].qc, HT_QDGRAM_TARGET +
+								  ht_sched_queue_slack(&ps->sched, s));
+}
+
 static void sched_refresh(struct ht_cpaths *ps, bool streams)
 {
 	uint64_t top = 0;
@@ -706,6 +716,8 @@ static void sched_refresh(struct ht_cpaths *ps, bool streams)
 	for (unsigned s = 0; streams && s < HT_CPATHS_CONNS; s++)
 		if (ps->sched.path[s].usable && ps->sched.path[s].cwnd < top / 2)
 			ps->sched.path[s].cwnd = top / 2;
+	if (!streams && ps->multi)
+		dgram_targets(ps);
 	ps->sched_at = ht_loop_now(ps->loop);
 	ps->picks_since = 0;
 }

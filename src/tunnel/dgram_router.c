@@ -500,9 +500,18 @@ static void on_sess_path(void *arg, void *member, struct ht_dgsess_pathinfo *pi)
 	pi->rx_count = qi.bytes_received;
 }
 
+static void on_sess_queue_slack(void *arg, void *member, ht_time slack)
+{
+	struct ht_dgpeer *p = member;
+
+	(void)arg;
+	ht_qconn_set_dgram_target(p->qc, HT_QDGRAM_TARGET + slack);
+}
+
 static const struct ht_dgsess_ops sess_ops = {
 	.deliver = on_sess_deliver,
 	.path = on_sess_path,
+	.queue_slack = on_sess_queue_slack,
 };
 
 /* The reorder buffer's timer follows its deadline (re-armed only when

@@ -378,6 +378,9 @@ static void refresh(struct ht_dgsess *s, ht_time now)
 		alive = cand;
 	for (unsigned i = 0; i < HT_DGSESS_MEMBERS; i++)
 		s->sched.path[i].usable = (alive >> i) & 1u;
+	for (unsigned i = 0; s->ops->queue_slack != NULL && i < HT_DGSESS_MEMBERS; i++)
+		if (s->m[i].user != NULL && s->m[i].mtu != 0)
+			s->ops->queue_slack(s->arg, s->m[i].user, ht_sched_queue_slack(&s->sched, i));
 	s->refreshed = now != 0 ? now : 1;
 	s->picks_since = 0;
 }

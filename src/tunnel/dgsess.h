@@ -52,6 +52,9 @@ struct ht_dgsess_ops {
 	void (*deliver)(void *arg, void *from, const uint8_t *pkt, size_t len);
 	/* Fill pi for member (called by ht_dgsess_pick, not per packet). */
 	void (*path)(void *arg, void *member, struct ht_dgsess_pathinfo *pi);
+	/* How much longer than CoDel's target the member's DATAGRAM queue may
+	 * stand (ht_sched_queue_slack), after each refresh; NULL: not told. */
+	void (*queue_slack)(void *arg, void *member, ht_time slack);
 };
 
 struct ht_dgsess;

@@ -173,6 +173,32 @@ uint32_t ht_sched_pick(struct ht_sched *s, size_t len)
 	return mask;
 }
 
+ht_time ht_sched_queue_slack(const struct ht_sched *s, unsigned i)
+{
+	ht_time near = 0, far = 0;
+	const struct ht_sched_path *me;
+	unsigned k;
+
+	if (i >= HT_SCHED_PATHS)
+		return 0;
+	for (k = 0; k < HT_SCHED_PATHS; k++) {
+		const struct ht_sched_path *p = &s->path[k];
+
+		if (p->usable && !p->backup && p->min_rtt != 0 && (near == 0 || p->min_rtt < near))
+			near = p->min_rtt;
+	}
+	for (k = 0; k < HT_SCHED_PATHS; k++) {
+		const struct ht_sched_path *p = &s->path[k];
+
+		if (p->usable && !p->backup && p->min_rtt > far && p->min_rtt <= FAR_PATH_RATIO * near)
+			far = p->min_rtt;
+	}
+	me = &s->path[i];
+	if (!me->usable || me->backup || me->min_rtt == 0 || far <= me->min_rtt)
+		return 0;
+	return (far - me->min_rtt) / 2;
+}
+
 /* (streams + 1) * srtt / cwnd compared without division: a lower load
  * per unit of rate wins. */
 static int least_loaded(const struct ht_sched *s, uint32_t set)

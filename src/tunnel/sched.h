@@ -81,4 +81,14 @@ uint32_t ht_sched_pick(struct ht_sched *s, size_t len);
  * links in proportion to what they deliver; ties go to the lower RTT. */
 int ht_sched_pick_stream(struct ht_sched *s);
 
+/* How much longer than CoDel's target path i's DATAGRAM queue may stand:
+ * half the min_rtt difference to the farthest usable primary path that a
+ * flow is spread over (the far-path guard's paths do not count), 0 for
+ * that path, backups and unknown RTTs.  On a nearer path such a queue adds
+ * nothing to what a spread flow sees — the receiver's reorder buffer holds
+ * its packets that long for the farther path's anyway — while CoDel's
+ * 5 ms there cut a single Cubic flow before it could fill both paths
+ * (2 x 50 Mbit/s, 20 / 40 ms one way: ~27-50 Mbit/s, ~78-83 with it). */
+ht_time ht_sched_queue_slack(const struct ht_sched *s, unsigned i);
+
 #endif

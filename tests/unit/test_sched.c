@@ -57,6 +57,33 @@ static void test_min_rtt_spills_over(void **state)
 	assert_int_equal(ht_sched_pick(&s, 1200), 2u);
 }
 
+/* The nearer path's queue may stand half the RTT difference longer; not
+ * for the farthest path, a backup, a path beyond the far-path guard, or
+ * an unknown RTT. */
+static void test_queue_slack(void **state)
+{
+	struct ht_sched s;
+
+	(void)state;
+	two_paths(&s, HT_SCHED_MIN_RTT);
+	s.path[0].min_rtt = 40 * HT_MS;
+	s.path[1].min_rtt = 80 * HT_MS;
+	assert_int_equal(ht_sched_queue_slack(&s, 0), 20 * HT_MS);
+	assert_int_equal(ht_sched_queue_slack(&s, 1), 0);
+	assert_int_equal(ht_sched_queue_slack(&s, HT_SCHED_PATHS), 0);
+	s.path[1].backup = true;
+	assert_int_equal(ht_sched_queue_slack(&s, 0), 0);
+	s.path[1].backup = false;
+	s.path[1].min_rtt = 200 * HT_MS; /* over 4 x: no spill, no slack */
+	assert_int_equal(ht_sched_queue_slack(&s, 0), 0);
+	s.path[1].min_rtt = 80 * HT_MS;
+	s.path[1].usable = false;
+	assert_int_equal(ht_sched_queue_slack(&s, 0), 0);
+	s.path[1].usable = true;
+	s.path[0].min_rtt = 0;
+	assert_int_equal(ht_sched_queue_slack(&s, 0), 0);
+}
+
 /* A path over 4 x farther (min_rtt) than the nearest takes no spill-over
  * (one flow would get its RTT); at 4 x or less it does. */
 static void test_min_rtt_far_path(void **state)
@@ -185,6 +212,7 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_min_rtt_spills_over),
 		cmocka_unit_test(test_min_rtt_far_path),
+		cmocka_unit_test(test_queue_slack),
 		cmocka_unit_test(test_backup_only_when_needed),
 		cmocka_unit_test(test_weighted),
 		cmocka_unit_test(test_redundant),
