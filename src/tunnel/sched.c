@@ -63,6 +63,18 @@ static bool has_room(const struct ht_sched_path *p, size_t len)
  * spilled onto (sessions.md, "Scheduling"). */
 #define FAR_PATH_RATIO 4
 
+/* The smallest known min_rtt among `set`, 0 if none is known. */
+static ht_time nearest_min_rtt(const struct ht_sched *s, uint32_t set)
+{
+	ht_time near = 0;
+
+	for (unsigned i = 0; i < HT_SCHED_PATHS; i++)
+		if ((set & (1u << i)) && s->path[i].min_rtt != 0 &&
+		    (near == 0 || s->path[i].min_rtt < near))
+			near = s->path[i].min_rtt;
+	return near;
+}
+
 /* Lowest srtt among `set`, preferring paths with room for len; -1 if the
  * set is empty.  Ties go to the earlier (preferred) path.  A path whose
  * min_rtt is over FAR_PATH_RATIO x the nearest one's takes no spill-over:
@@ -72,13 +84,9 @@ static bool has_room(const struct ht_sched_path *p, size_t len)
 static int lowest_rtt(const struct ht_sched *s, uint32_t set, size_t len)
 {
 	int best = -1, best_room = -1;
-	ht_time near = 0;
+	ht_time near = nearest_min_rtt(s, set);
 	unsigned i;
 
-	for (i = 0; i < HT_SCHED_PATHS; i++)
-		if ((set & (1u << i)) && s->path[i].min_rtt != 0 &&
-		    (near == 0 || s->path[i].min_rtt < near))
-			near = s->path[i].min_rtt;
 	for (i = 0; i < HT_SCHED_PATHS; i++) {
 		if (!(set & (1u << i)))
 			continue;
@@ -175,28 +183,16 @@ uint32_t ht_sched_pick(struct ht_sched *s, size_t len)
 
 ht_time ht_sched_queue_slack(const struct ht_sched *s, unsigned i)
 {
-	ht_time near = 0, far = 0;
-	const struct ht_sched_path *me;
-	unsigned k;
+	uint32_t set = candidates(s);
+	ht_time near = nearest_min_rtt(s, set), far = 0;
 
-	if (i >= HT_SCHED_PATHS)
+	if (i >= HT_SCHED_PATHS || !(set & (1u << i)) || s->path[i].min_rtt == 0)
 		return 0;
-	for (k = 0; k < HT_SCHED_PATHS; k++) {
-		const struct ht_sched_path *p = &s->path[k];
-
-		if (p->usable && !p->backup && p->min_rtt != 0 && (near == 0 || p->min_rtt < near))
-			near = p->min_rtt;
-	}
-	for (k = 0; k < HT_SCHED_PATHS; k++) {
-		const struct ht_sched_path *p = &s->path[k];
-
-		if (p->usable && !p->backup && p->min_rtt > far && p->min_rtt <= FAR_PATH_RATIO * near)
-			far = p->min_rtt;
-	}
-	me = &s->path[i];
-	if (!me->usable || me->backup || me->min_rtt == 0 || far <= me->min_rtt)
-		return 0;
-	return (far - me->min_rtt) / 2;
+	for (unsigned k = 0; k < HT_SCHED_PATHS; k++)
+		if ((set & (1u << k)) && s->path[k].min_rtt > far &&
+		    s->path[k].min_rtt <= FAR_PATH_RATIO * near)
+			far = s->path[k].min_rtt;
+	return far > s->path[i].min_rtt ? (far - s->path[i].min_rtt) / 2 : 0;
 }
 
 /* (streams + 1) * srtt / cwnd compared without division: a lower load

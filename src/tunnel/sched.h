@@ -83,8 +83,9 @@ int ht_sched_pick_stream(struct ht_sched *s);
 
 /* How much longer than CoDel's target path i's DATAGRAM queue may stand:
  * half the min_rtt difference to the farthest usable primary path that a
- * flow is spread over (the far-path guard's paths do not count), 0 for
- * that path, backups and unknown RTTs.  On a nearer path such a queue adds
+ * flow is spread over (the candidates ht_sched_pick uses: primaries, or
+ * backups when no primary works; the far-path guard's paths do not
+ * count), 0 for that path, paths that are no candidates and unknown RTTs.  On a nearer path such a queue adds
  * nothing to what a spread flow sees — the receiver's reorder buffer holds
  * its packets that long for the farther path's anyway — while CoDel's
  * 5 ms there cut a single Cubic flow before it could fill both paths
