@@ -79,9 +79,8 @@ int cmd_concentrator(const struct cli_command *cmd, int argc, char **argv);
 int cmd_client(const struct cli_command *cmd, int argc, char **argv);
 int cmd_status(const struct cli_command *cmd, int argc, char **argv);
 int cmd_converter(const struct cli_command *cmd, int argc, char **argv);
-/* hatun client --transport convert (cmd_converter.c): cmd_client hands
- * argv over when cli_wants_convert(argv) says so. */
-bool cli_wants_convert(int argc, char **argv);
+/* hatun client --transport convert without --server (cmd_converter.c):
+ * cmd_client parses argv, then hands it over to be parsed again. */
 int cmd_client_convert(const struct cli_command *cmd, int argc, char **argv);
 
 #endif

@@ -314,18 +314,6 @@ static const struct option cvc_longopts[] = {
 	{NULL, 0, NULL, 0},
 };
 
-bool cli_wants_convert(int argc, char **argv)
-{
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--transport=convert") == 0)
-			return true;
-		if (strcmp(argv[i], "--transport") == 0 && i + 1 < argc &&
-		    strcmp(argv[i + 1], "convert") == 0)
-			return true;
-	}
-	return false;
-}
-
 static void cvc_signal(struct ht_loop *loop, int signo, void *arg)
 {
 	ht_log(HT_LOG_INFO, "main", "signal %d: shutting down", signo);

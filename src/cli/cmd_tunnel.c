@@ -9,10 +9,12 @@
 
 #include "cli.h"
 #include "convert/converter.h"
+#include "convert/cvclient.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "proto/err.h"
 #include "proto/policy.h"
+#include "proto/route_rule.h"
 #include "quic/conn.h"
 #include "quic/identity.h"
 #include "tunnel/client.h"
@@ -69,6 +71,11 @@ enum {
 	O_PATH_TIMEOUT,
 	O_CONVERT_LISTEN,
 	O_CONVERT_ALLOW_CLIENT,
+	O_CONVERTER,
+	O_CONVERT_DEST,
+	O_TUNNEL_DEST,
+	O_CONVERT_TIMEOUT,
+	O_CACHE_TTL,
 };
 
 /* Options common to both commands. */
@@ -156,6 +163,7 @@ struct runner {
 	struct ht_conc *cc;
 	struct ht_converter *cv; /* --convert-listen */
 	struct ht_client *cl;
+	struct ht_cvclient *cvc; /* client with --server and --converter */
 	struct ht_timer t;
 	ht_time until;
 	bool stopping;
@@ -193,6 +201,7 @@ static void on_signal(struct ht_loop *loop, int signo, void *arg)
 		rn->until = ht_loop_now(loop) + 300 * HT_MS; /* let CONNECTION_CLOSE leave */
 	} else {
 		ht_client_shutdown(rn->cl);
+		ht_cvclient_shutdown(rn->cvc);
 		rn->until = ht_loop_now(loop) + 3 * HT_SECONDS;
 	}
 	ht_timer_init(&rn->t, stop_poll, rn);
@@ -505,6 +514,12 @@ struct client_opts {
 	bool path_cli; /* --path on the command line replaces the file's */
 	int sched;
 	uint64_t fail_rtts;
+	/* --converter: with --server, the mixed mode; without, cmd_client_convert. */
+	struct ht_hostport conv;
+	bool have_conv, transport_convert, rules_cli;
+	struct ht_route_rules rules; /* --convert-dest / --tunnel-dest, in order */
+	uint64_t convert_timeout, cache_ttl;
+	struct ht_handoff_ops handoff; /* outlives the client */
 };
 
 static int client_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -564,9 +579,43 @@ static int client_opt(const struct cli_command *cmd, int c, const char *arg, voi
 			return cli_usage_error(cmd, "--queue-timeout: '%s' is not 0.001-3600 seconds",
 					       arg);
 		return 0;
-	case O_TRANSPORT: /* "convert" never gets here (cli_wants_convert) */
-		if (strcmp(arg, "quic") != 0)
+	case O_TRANSPORT:
+		if (strcmp(arg, "quic") != 0 && strcmp(arg, "convert") != 0)
 			return cli_usage_error(cmd, "--transport: '%s' is not 'quic' or 'convert'", arg);
+		o->transport_convert = strcmp(arg, "convert") == 0;
+		return 0;
+	case O_CONVERTER:
+		if (ht_hostport_parse(arg, true, HT_CONVERT_DEFAULT_PORT, &o->conv, &why) != 0)
+			return cli_usage_error(cmd, "--converter: '%s': %s", arg, why);
+		o->have_conv = true;
+		return 0;
+	case O_CONVERT_DEST:
+	case O_TUNNEL_DEST: {
+		const char *flag = c == O_CONVERT_DEST ? "--convert-dest" : "--tunnel-dest";
+		int r;
+
+		if (!o->co.in_file && !o->rules_cli) {
+			o->rules_cli = true;
+			o->rules.n = 0; /* the command line's rules replace the file's */
+		}
+		r = ht_route_rules_add(&o->rules,
+				       c == O_CONVERT_DEST ? HT_ROUTE_CONVERT : HT_ROUTE_TUNNEL, arg,
+				       strlen(arg), &why);
+		if (r == HT_ERR_NOBUF)
+			return cli_usage_error(cmd, "%s: more than %u rules", flag, HT_ROUTE_MAX_RULES);
+		if (r != 0)
+			return cli_usage_error(cmd, "%s: '%s': %s", flag, arg, why);
+		return 0;
+	}
+	case O_CONVERT_TIMEOUT:
+		if (ht_parse_seconds(arg, 600, &o->convert_timeout) != 0)
+			return cli_usage_error(cmd, "--convert-timeout: '%s' is not 0.001-600 seconds",
+					       arg);
+		return 0;
+	case O_CACHE_TTL:
+		if (ht_parse_seconds(arg, 86400, &o->cache_ttl) != 0)
+			return cli_usage_error(cmd, "--mptcp-cache-ttl: '%s' is not 0.001-86400 seconds",
+					       arg);
 		return 0;
 	case O_TICKET_FILE:
 		return set_path(cmd, o->ticket_file, "--ticket-file", arg);
@@ -653,6 +702,11 @@ static const struct option client_longopts[] = {
 	{"syslog", no_argument, NULL, O_SYSLOG},
 	{"control", required_argument, NULL, O_CONTROL},
 	{"transport", required_argument, NULL, O_TRANSPORT},
+	{"converter", required_argument, NULL, O_CONVERTER},
+	{"convert-dest", required_argument, NULL, O_CONVERT_DEST},
+	{"tunnel-dest", required_argument, NULL, O_TUNNEL_DEST},
+	{"convert-timeout", required_argument, NULL, O_CONVERT_TIMEOUT},
+	{"mptcp-cache-ttl", required_argument, NULL, O_CACHE_TTL},
 	{NULL, 0, NULL, 0},
 };
 
@@ -706,6 +760,53 @@ static int ticket_path(struct client_opts *o, char *err, size_t errlen)
 	return 0;
 }
 
+/* The mixed mode's snapshot: the tunnel's part, the rules, and the convert
+ * client's part. */
+static int client_mixed_status(void *arg, struct ht_status *st)
+{
+	struct runner *rn = arg;
+
+	if (ht_client_status(rn->cl, st) != 0)
+		return -1;
+	return ht_cvclient_status(rn->cvc, st);
+}
+
+/* The mixed mode: the convert client without listeners of its own; the
+ * QUIC client's entry points hand it the connections its rules route to
+ * the converter (tunnel/handoff.h). */
+static int start_cvclient(struct runner *rn, struct client_opts *o, struct ht_client_config *cfg,
+			  char *err, size_t errlen)
+{
+	struct ht_cvclient_config cc;
+
+	memset(&cc, 0, sizeof(cc));
+	if (resolve_server(&o->conv, &cc.converter, &cc.converter_len) != 0) {
+		snprintf(err, errlen, "--converter: cannot resolve it");
+		return -1;
+	}
+	cc.convert_timeout = o->convert_timeout;
+	cc.idle_timeout = o->co.idle_timeout;
+	cc.cache_ttl = o->cache_ttl;
+	cc.interference_max = 3;
+	cc.mixed = true;
+	if (ht_cvclient_new(&rn->cvc, rn->loop, &cc, err, errlen) != 0)
+		return -1;
+	o->handoff.arg = rn->cvc;
+	o->handoff.usable = ht_cvclient_usable;
+	o->handoff.adopt = ht_cvclient_adopt;
+	cfg->handoff = &o->handoff;
+	cfg->rules = o->rules;
+	cfg->default_convert = o->transport_convert;
+	return 0;
+}
+
+/* --converter / --transport convert without --server: no tunnel at all
+ * (src/convert/, cmd_converter.c parses argv again with its own table). */
+static bool convert_only(const struct client_opts *o)
+{
+	return !o->have_server && (o->have_conv || o->transport_convert);
+}
+
 int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 {
 	struct client_opts *o = NULL;
@@ -714,8 +815,6 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	char err[512];
 	int rc = CLI_EXIT_FAIL;
 
-	if (cli_wants_convert(argc, argv)) /* no tunnel: src/convert/ (issue 6) */
-		return cmd_client_convert(cmd, argc, argv);
 	o = calloc(1, sizeof(*o));
 	if (o == NULL || (o->fwd = calloc(MAX_FWD, sizeof(*o->fwd))) == NULL)
 		goto out;
@@ -725,10 +824,20 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	o->co.keepalive = 10 * HT_SECONDS;
 	o->queue_max = 4096;
 	o->queue_timeout = 10 * HT_SECONDS;
+	o->convert_timeout = 3 * HT_SECONDS;
+	o->cache_ttl = 600 * HT_SECONDS;
 	rc = cli_parse_config(cmd, argc, argv, "c:L:", client_longopts, client_opt, o,
 			      &o->co.in_file);
 	if (rc < 0)
 		rc = cli_want_args(cmd, argc, argv, 0, "");
+	if (rc < 0 && convert_only(o) && o->rules.n > 0)
+		rc = cli_usage_error(cmd, "--convert-dest / --tunnel-dest choose between the QUIC "
+					  "tunnel and the converter: they need --server too");
+	if (rc < 0 && convert_only(o)) {
+		free(o->fwd);
+		free(o);
+		return cmd_client_convert(cmd, argc, argv);
+	}
 	if (rc < 0 && !o->have_server)
 		rc = cli_usage_error(cmd, "missing --server (see 'hatun client --help')");
 	if (rc < 0 && !o->have_pin && o->ca[0] == '\0')
@@ -738,6 +847,10 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 				     "nothing to do: give -L, --socks, --transparent and/or --tun");
 	if (rc < 0 && (o->tun[0] == '\0' || o->dg.tap) && (o->dg.nroute > 0 || o->dg.full_tunnel))
 		rc = cli_usage_error(cmd, "--route and --full-tunnel need --tun");
+	if (rc < 0 && o->transport_convert && !o->have_conv)
+		rc = cli_usage_error(cmd, "--transport convert needs --converter HOST[:PORT]");
+	if (rc < 0 && o->rules.n > 0 && !o->have_conv)
+		rc = cli_usage_error(cmd, "--convert-dest / --tunnel-dest need --converter HOST[:PORT]");
 	if (rc < 0)
 		rc = common_check(cmd, &o->co);
 	if (rc >= 0)
@@ -788,15 +901,21 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	cfg.fail_rtts = (unsigned)o->fail_rtts;
 	if (ht_loop_new(&rn.loop) != 0)
 		goto out;
-	if (ht_client_new(&rn.cl, rn.loop, &cfg, err, sizeof(err)) != 0) {
+	if (o->have_conv && start_cvclient(&rn, o, &cfg, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hatun client: %s\n", err);
+	} else if (ht_client_new(&rn.cl, rn.loop, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hatun client: %s\n", err);
 	} else {
-		rn.ctl = cli_open_control(rn.loop, o->co.control, "client", ht_client_status, rn.cl);
+		rn.ctl = rn.cvc != NULL ? cli_open_control(rn.loop, o->co.control, "client",
+							   client_mixed_status, &rn)
+					: cli_open_control(rn.loop, o->co.control, "client",
+							   ht_client_status, rn.cl);
 		rc = run_loop(&rn);
 		ht_qconn_reap_closed();
 		ht_control_free(rn.ctl);
 		ht_client_free(rn.cl);
 	}
+	ht_cvclient_free(rn.cvc); /* after the client: it hands connections to it */
 	ht_loop_free(rn.loop);
 out:
 	if (o != NULL)

@@ -170,9 +170,10 @@ static void converter_suspect(struct ht_cvclient *cl, const char *what)
 	if (cl->suspect >= cl->cfg.interference_max && !cl->disabled) {
 		cl->disabled = true;
 		ht_log(HT_LOG_WARN, "client",
-		       "converter %s disabled after %u suspect connections in a row (last: %s); "
-		       "connecting directly",
-		       cl->conv_str, cl->suspect, what);
+		       "converter %s disabled after %u suspect connections in a row (last: %s); %s",
+		       cl->conv_str, cl->suspect, what,
+		       cl->cfg.mixed ? "its destinations go through the QUIC tunnel"
+				     : "connecting directly");
 	}
 }
 
@@ -649,6 +650,34 @@ static void socks_io(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 
 /* ---- listeners ----------------------------------------------------------------- */
 
+/* A connection object for the accepted socket fd (owned by it from here;
+ * cc_free closes it), linked in; NULL when out of memory (fd untouched). */
+static struct cc_conn *cc_new(struct ht_cvclient *cl, int fd, uint8_t kind,
+			      const struct sockaddr *peer, socklen_t peer_len)
+{
+	struct cc_conn *c = calloc(1, sizeof(*c));
+	char src[64];
+
+	if (c == NULL)
+		return NULL;
+	c->cl = cl;
+	c->kind = kind;
+	c->afd = fd;
+	c->cfd = -1;
+	c->started = ht_loop_now(cl->loop);
+	ht_timer_init(&c->timer, cc_timer, c);
+	c->next = cl->conns;
+	if (cl->conns != NULL)
+		cl->conns->prev = c;
+	cl->conns = c;
+	cl->nconns++;
+	if (ht_sockaddr_to16(peer, peer_len, c->caddr, &c->cport) != 0)
+		memset(c->caddr, 0, sizeof(c->caddr));
+	ht_addr16_str(c->caddr, c->cport, src, sizeof(src));
+	snprintf(c->name, sizeof(c->name), "%s%.60s", kind == KIND_SOCKS ? "socks " : "", src);
+	return c;
+}
+
 static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 {
 	struct cc_listener *l = io->arg;
@@ -659,7 +688,6 @@ static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		struct cc_conn *c;
-		char src[64];
 		int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
@@ -667,28 +695,14 @@ static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 				ht_log(HT_LOG_WARN, "client", "accept: %s", strerror(errno));
 			return;
 		}
-		c = calloc(1, sizeof(*c));
+		c = cc_new(cl, fd, l->kind, (struct sockaddr *)&ss, sl);
 		if (c == NULL || (l->kind == KIND_SOCKS && (c->buf = malloc(SOCKS_BUF)) == NULL)) {
-			free(c);
-			ht_tcp_close_reset(fd);
+			if (c != NULL)
+				cc_free(c, true, NULL);
+			else
+				ht_tcp_close_reset(fd);
 			continue;
 		}
-		c->cl = cl;
-		c->kind = l->kind;
-		c->afd = fd;
-		c->cfd = -1;
-		c->started = ht_loop_now(loop);
-		ht_timer_init(&c->timer, cc_timer, c);
-		c->next = cl->conns;
-		if (cl->conns != NULL)
-			cl->conns->prev = c;
-		cl->conns = c;
-		cl->nconns++;
-		if (ht_sockaddr_to16((struct sockaddr *)&ss, sl, c->caddr, &c->cport) != 0)
-			memset(c->caddr, 0, sizeof(c->caddr));
-		ht_addr16_str(c->caddr, c->cport, src, sizeof(src));
-		snprintf(c->name, sizeof(c->name), "%s%.60s", l->kind == KIND_SOCKS ? "socks " : "",
-			 src);
 		if (l->kind == KIND_SOCKS) {
 			c->st = CC_SOCKS_GREETING;
 			if (ht_io_start(loop, &c->aio, fd, EPOLLIN, socks_io, c) != 0 ||
@@ -762,6 +776,56 @@ static int add_listener(struct ht_cvclient *cl, const struct ht_hostport *hp, ui
 	cl->nls++;
 	if (ht_io_start(cl->loop, &l->io, l->fd, EPOLLIN, on_accept, l) != 0) {
 		ht_errbuf(err, errlen, "epoll failed");
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- connections handed over by the QUIC client (the mixed mode) --------------- */
+
+bool ht_cvclient_usable(void *arg)
+{
+	const struct ht_cvclient *cl = arg;
+
+	return !cl->disabled;
+}
+
+int ht_cvclient_adopt(void *arg, const struct ht_handoff *h)
+{
+	static const uint8_t kinds[] = {[HT_HANDOFF_FWD] = KIND_FWD,
+					[HT_HANDOFF_SOCKS] = KIND_SOCKS,
+					[HT_HANDOFF_TPROXY] = KIND_TPROXY};
+	struct ht_cvclient *cl = arg;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	uint8_t kind = kinds[h->kind];
+	struct cc_conn *c;
+
+	if (getpeername(h->fd, (struct sockaddr *)&ss, &sl) != 0)
+		sl = 0; /* the name says "::" then; the connection goes on */
+	c = cc_new(cl, h->fd, kind, (struct sockaddr *)&ss, sl);
+	if (c == NULL) {
+		uint8_t out[SOCKS5_REPLY_V6_SIZE];
+		int n = socks5_write_reply(out, sizeof(out), SOCKS5_REP_GENERAL_FAILURE, NULL, 0);
+
+		cl->failed++;
+		if (h->kind == HT_HANDOFF_SOCKS && n > 0)
+			(void)send(h->fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ht_tcp_close_reset(h->fd);
+		return -1;
+	}
+	memcpy(c->dst, h->dst, 16);
+	c->dport = h->port;
+	if (kind == KIND_SOCKS) {
+		/* From here a failure is a SOCKS reply (cc_fail). */
+		c->st = CC_CONNECTING;
+		start_connect(c, h->early, h->elen);
+		return 0;
+	}
+	c->st = CC_FIRST_BYTES;
+	if (ht_io_start(cl->loop, &c->aio, c->afd, EPOLLIN, first_io, c) != 0 ||
+	    ht_timer_set(cl->loop, &c->timer, ht_loop_now(cl->loop) + FIRST_BYTES_WAIT) != 0) {
+		cc_free(c, true, "epoll failed");
 		return -1;
 	}
 	return 0;

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "core/loop.h"
+#include "tunnel/handoff.h"
 #include "tunnel/spec.h"
 
 struct ht_cvclient;
@@ -36,11 +37,24 @@ struct ht_cvclient_config {
 	ht_time idle_timeout;      /* relay idle; 0 = none */
 	ht_time cache_ttl;         /* MPTCP-capable destinations */
 	unsigned interference_max; /* consecutive suspect replies before disabling */
+	/* The mixed mode (`--server` and `--converter`): connections come
+	 * from the QUIC client's entry points (ht_cvclient_adopt), and a
+	 * disabled converter's destinations go through the tunnel, not
+	 * directly (said so in the disable line). */
+	bool mixed;
 };
 
 int ht_cvclient_new(struct ht_cvclient **out, struct ht_loop *loop,
 		    const struct ht_cvclient_config *cfg, char *err, size_t errlen);
 void ht_cvclient_shutdown(struct ht_cvclient *cl);
+
+/* The tunnel/handoff.h operations, arg the ht_cvclient.  usable: false once
+ * the converter is disabled (§6 interference or no reply).  adopt: the
+ * connection continues as if one of our own listeners had accepted it:
+ * -L / TPROXY wait for the first bytes, then connect; SOCKS connects at
+ * once, the reply sent when the converter answers (or fails). */
+bool ht_cvclient_usable(void *arg);
+int ht_cvclient_adopt(void *arg, const struct ht_handoff *h);
 void ht_cvclient_free(struct ht_cvclient *cl);
 
 /* An ht_control_fill_fn (tunnel/control.h) for `hatun status`: the

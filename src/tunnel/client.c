@@ -77,6 +77,9 @@ struct ht_client {
 	ht_time started;
 	uint64_t tcp_total, tcp_refused;
 	char server_str[64];
+	/* The mixed mode (cfg.handoff): where connections went. */
+	uint64_t rule_hits[HT_ROUTE_MAX_RULES], default_hits;
+	uint64_t to_tunnel, to_convert, fallback, names;
 };
 
 static const struct ht_relay_hooks cli_hooks;
@@ -242,6 +245,67 @@ static void hook_timeout(struct ht_relay *r)
 
 static void start_stream(struct cli_relay *cr);
 
+/* ---- the mixed mode: the tunnel or the converter -------------------------------- */
+
+/* The destination (an address) is known: with cfg.handoff, the first
+ * matching rule or the default says which transport takes the connection.
+ * Returns true when it was handed to the converter: cr is gone then (its
+ * socket belongs to the convert client, the SOCKS bytes behind the request
+ * were copied); false when it stays here for the tunnel. */
+static bool route_away(struct cli_relay *cr)
+{
+	struct ht_client *cl = cr->cl;
+	const struct ht_handoff_ops *ho = cl->cfg.handoff;
+	struct ht_relay *r = &cr->r;
+	struct ht_handoff h;
+	char why[24];
+	bool conv;
+	int i;
+
+	if (ho == NULL)
+		return false;
+	i = ht_route_rules_match(&cl->cfg.rules, r->dst.addr, r->dst.port);
+	if (i >= 0) {
+		cl->rule_hits[i]++;
+		conv = cl->cfg.rules.rule[i].via == HT_ROUTE_CONVERT;
+		snprintf(why, sizeof(why), "rule %d", i + 1);
+	} else {
+		cl->default_hits++;
+		conv = cl->cfg.default_convert;
+		snprintf(why, sizeof(why), "default");
+	}
+	if (conv && !ho->usable(ho->arg)) {
+		cl->fallback++;
+		cl->to_tunnel++;
+		ht_log(HT_LOG_DEBUG, "client", "%s: via the tunnel (%s: converter disabled)", r->name,
+		       why);
+		return false;
+	}
+	if (!conv) {
+		cl->to_tunnel++;
+		ht_log(HT_LOG_DEBUG, "client", "%s: via the tunnel (%s)", r->name, why);
+		return false;
+	}
+	cl->to_convert++;
+	ht_log(HT_LOG_DEBUG, "client", "%s: via the converter (%s)", r->name, why);
+	memset(&h, 0, sizeof(h));
+	h.fd = r->fd;
+	h.kind = cr->kind == KIND_SOCKS    ? HT_HANDOFF_SOCKS
+		 : cr->kind == KIND_TPROXY ? HT_HANDOFF_TPROXY
+					   : HT_HANDOFF_FWD;
+	memcpy(h.dst, r->dst.addr, 16);
+	h.port = r->dst.port;
+	h.early = cr->sbuf;
+	h.elen = cr->slen;
+	/* The socket leaves this relay: out of our epoll set, and not ours
+	 * to close any more. */
+	(void)ht_relay_watch(r, 0);
+	r->fd = -1;
+	(void)ho->adopt(ho->arg, &h);
+	ht_relay_close(r, HT_RELAY_QUIET, "handed to the converter");
+	return true;
+}
+
 /* ---- host names ----------------------------------------------------------------- */
 
 static void resolved(void *arg, uint8_t rep, const uint8_t addr[16], const char *why)
@@ -270,6 +334,12 @@ static void resolve_then_start(struct cli_relay *cr, const char *name, size_t le
 	uint8_t rep, addr[16];
 	int rv;
 
+	if (cl->cfg.handoff != NULL) {
+		/* The concentrator resolves; the converter takes addresses only. */
+		cl->names++;
+		cl->to_tunnel++;
+		ht_log(HT_LOG_DEBUG, "client", "%s: via the tunnel (host name)", cr->r.name);
+	}
 	if (cl->rs == NULL) {
 		cli_fail(cr, SOCKS5_REP_GENERAL_FAILURE,
 			 "host names need --dns (a resolver reached through the tunnel)");
@@ -384,7 +454,8 @@ static bool socks_input(struct cli_relay *cr)
 	/* Bytes behind the request (an optimistic client) go after End. */
 	memmove(cr->sbuf, cr->sbuf + n, cr->slen - (size_t)n);
 	cr->slen -= (size_t)n;
-	start_stream(cr);
+	if (!route_away(cr))
+		start_stream(cr);
 	return false;
 }
 
@@ -553,7 +624,8 @@ static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 			}
 			snprintf(cr->r.name, sizeof(cr->r.name), "tproxy %.50s -> %.50s", src,
 				 ht_addr16_str(cr->r.dst.addr, cr->r.dst.port, dst, sizeof(dst)));
-			start_stream(cr);
+			if (!route_away(cr))
+				start_stream(cr);
 			continue;
 		}
 		if (l->kind == KIND_FWD) {
@@ -567,7 +639,8 @@ static void on_accept(struct ht_loop *loop, struct ht_io *io, uint32_t ev)
 				resolve_then_start(cr, d->name, strlen(d->name));
 				continue;
 			}
-			start_stream(cr);
+			if (!route_away(cr))
+				start_stream(cr);
 			continue;
 		}
 		snprintf(cr->r.name, sizeof(cr->r.name), "socks %s", src);
@@ -753,8 +826,10 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 				snprintf(d, sizeof(d), "%s:%u", dh->name, dh->port);
 			else
 				ht_addr16_str(dh->addr, dh->port, d, sizeof(d));
-			ht_log(HT_LOG_INFO, "client", "forwarding %s -> %s through the tunnel",
-			       ht_addr16_str(hp->addr, hp->port, a, sizeof(a)), d);
+			ht_log(HT_LOG_INFO, "client", "forwarding %s -> %s %s",
+			       ht_addr16_str(hp->addr, hp->port, a, sizeof(a)), d,
+			       cfg->handoff != NULL && !dh->is_name ? "(tunnel or converter by the rules)"
+								    : "through the tunnel");
 		} else {
 			ht_log(HT_LOG_INFO, "client", "SOCKS5 server on %s",
 			       ht_addr16_str(hp->addr, hp->port, a, sizeof(a)));
@@ -778,8 +853,9 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 			goto fail;
 		}
 		ht_log(HT_LOG_INFO, "client",
-		       "transparent proxy (TPROXY) on %s: redirected TCP goes through the tunnel",
-		       ht_addr16_str(any.addr, any.port, a, sizeof(a)));
+		       "transparent proxy (TPROXY) on %s: redirected TCP goes through the %s",
+		       ht_addr16_str(any.addr, any.port, a, sizeof(a)),
+		       cfg->handoff != NULL ? "tunnel or the converter by the rules" : "tunnel");
 	}
 	ht_cpaths_start(cl->paths);
 	*out = cl;
@@ -822,6 +898,31 @@ void ht_client_free(struct ht_client *cl)
 	free(cl);
 }
 
+/* The mixed mode's part of the snapshot: per-rule hits. */
+static int routes_status(const struct ht_client *cl, struct ht_status *st)
+{
+	struct ht_status_routes *v = calloc(1, sizeof(*v));
+	const struct ht_route_rules *rs = &cl->cfg.rules;
+
+	st->routes = v;
+	if (v == NULL)
+		return -1;
+	v->default_convert = cl->cfg.default_convert;
+	v->default_hits = cl->default_hits;
+	v->tunnel = cl->to_tunnel;
+	v->convert = cl->to_convert;
+	v->fallback = cl->fallback;
+	v->names = cl->names;
+	for (size_t i = 0; i < rs->n && i < HT_STATUS_ROUTE_RULES; i++) {
+		if (ht_route_rule_format(&rs->rule[i], v->rule[i].spec, sizeof(v->rule[i].spec)) < 0)
+			snprintf(v->rule[i].spec, sizeof(v->rule[i].spec), "?");
+		v->rule[i].convert = rs->rule[i].via == HT_ROUTE_CONVERT;
+		v->rule[i].hits = cl->rule_hits[i];
+		v->nrules++;
+	}
+	return 0;
+}
+
 int ht_client_status(void *arg, struct ht_status *st)
 {
 	struct ht_client *cl = arg;
@@ -844,5 +945,5 @@ int ht_client_status(void *arg, struct ht_status *st)
 		if (st->conns[i].fp[0] == '\0' && cl->cfg.have_pin)
 			ht_fingerprint_format(cl->cfg.pin, st->conns[i].fp);
 	ht_dgclient_status(cl->dg, st);
-	return 0;
+	return cl->cfg.handoff != NULL ? routes_status(cl, st) : 0;
 }

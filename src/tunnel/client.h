@@ -18,9 +18,11 @@
 #include <sys/socket.h>
 
 #include "core/loop.h"
+#include "proto/route_rule.h"
 #include "quic/identity.h"
 #include "tunnel/cpaths.h"
 #include "tunnel/dgram_client.h"
+#include "tunnel/handoff.h"
 #include "tunnel/spec.h"
 
 struct ht_client;
@@ -52,6 +54,16 @@ struct ht_client_config {
 	size_t npath;                           /* 0: one path, the default route */
 	enum ht_sched_policy sched;             /* --scheduler */
 	unsigned fail_rtts;                     /* --path-timeout RTTS; 0: default (4) */
+	/* The mixed mode (--converter with --server): connections whose
+	 * destination is an address go where the first matching rule says
+	 * (rules: --convert-dest / --tunnel-dest, in order; none: the
+	 * default, --transport); those for the converter are handed over
+	 * through `handoff` (the CLI wires it to the convert client) unless
+	 * it is not usable, then they take the tunnel.  Host names always
+	 * take the tunnel.  handoff NULL: everything takes the tunnel. */
+	const struct ht_handoff_ops *handoff;
+	struct ht_route_rules rules;
+	bool default_convert;
 };
 
 /* Open the listeners and start connecting.  Returns 0, or -1 with a

@@ -209,6 +209,8 @@ void ht_status_release(struct ht_status *st)
 	}
 	free(st->cvc);
 	st->cvc = NULL;
+	free(st->routes);
+	st->routes = NULL;
 }
 
 /* ---- converted connections (issue 6) ----------------------------------------------- */
@@ -351,12 +353,14 @@ static void put_cvc(struct sbuf *b, const struct ht_status_cvc *v)
 	put(b, "]}");
 }
 
-static void text_cvc(struct sbuf *b, const struct ht_status_cvc *v)
+static void text_cvc(struct sbuf *b, const struct ht_status_cvc *v, bool mixed)
 {
 	put(b, "transport: convert, converter %s (%s)\n", v->converter,
-	    v->disabled       ? "DISABLED: interference or no reply, connecting directly"
-	    : v->bootstrapped ? "in use"
-			      : "not bootstrapped yet");
+	    v->disabled && mixed ? "DISABLED: interference or no reply, its destinations take "
+				   "the tunnel"
+	    : v->disabled       ? "DISABLED: interference or no reply, connecting directly"
+	    : v->bootstrapped   ? "in use"
+				: "not bootstrapped yet");
 	put(b, "  connections: %zu open; %llu converted, %llu direct, %llu failed", v->open,
 	    (unsigned long long)v->converted, (unsigned long long)v->direct,
 	    (unsigned long long)v->failed);
@@ -372,10 +376,42 @@ static void text_cvc(struct sbuf *b, const struct ht_status_cvc *v)
 		put(b, "  ... %zu more not listed\n", v->open - v->nconns);
 }
 
-/* The QUIC tunnel's part: not for a converter or a convert client. */
+static void put_routes(struct sbuf *b, const struct ht_status_routes *v)
+{
+	put(b,
+	    ",\"routing\":{\"default\":\"%s\",\"default_hits\":%llu,\"tunnel\":%llu,"
+	    "\"convert\":%llu,\"fallback\":%llu,\"names\":%llu,\"rules\":[",
+	    v->default_convert ? "convert" : "tunnel", (unsigned long long)v->default_hits,
+	    (unsigned long long)v->tunnel, (unsigned long long)v->convert,
+	    (unsigned long long)v->fallback, (unsigned long long)v->names);
+	for (size_t i = 0; i < v->nrules; i++) {
+		put(b, "%s{", i ? "," : "");
+		put_str(b, "spec", v->rule[i].spec);
+		put(b, ",\"via\":\"%s\",\"hits\":%llu}", v->rule[i].convert ? "convert" : "tunnel",
+		    (unsigned long long)v->rule[i].hits);
+	}
+	put(b, "]}");
+}
+
+static void text_routes(struct sbuf *b, const struct ht_status_routes *v)
+{
+	put(b,
+	    "routing: %llu through the tunnel, %llu through the converter; %llu of the "
+	    "converter's through the tunnel (disabled), %llu host names through the tunnel\n",
+	    (unsigned long long)v->tunnel, (unsigned long long)v->convert,
+	    (unsigned long long)v->fallback, (unsigned long long)v->names);
+	for (size_t i = 0; i < v->nrules; i++)
+		put(b, "  rule %zu  %-7s  %s  %llu hits\n", i + 1,
+		    v->rule[i].convert ? "convert" : "tunnel", v->rule[i].spec,
+		    (unsigned long long)v->rule[i].hits);
+	put(b, "  default %-7s  %llu hits\n", v->default_convert ? "convert" : "tunnel",
+	    (unsigned long long)v->default_hits);
+}
+
+/* The QUIC tunnel's part: not for a converter or a pure convert client. */
 static bool has_tunnel(const struct ht_status *st)
 {
-	return strcmp(st->role, "converter") != 0 && st->cvc == NULL;
+	return strcmp(st->role, "converter") != 0 && (st->cvc == NULL || st->routes != NULL);
 }
 
 int ht_status_json(const struct ht_status *st, char **out, size_t *len)
@@ -391,6 +427,8 @@ int ht_status_json(const struct ht_status *st, char **out, size_t *len)
 		put_conv(&b, st->conv);
 	if (st->cvc != NULL)
 		put_cvc(&b, st->cvc);
+	if (st->routes != NULL)
+		put_routes(&b, st->routes);
 	if (!has_tunnel(st)) {
 		put(&b, "}\n");
 		return end(&b, out, len);
@@ -460,8 +498,10 @@ int ht_status_text(const struct ht_status *st, char **out, size_t *len)
 		return -1;
 	put(&b, "role: %s\nuptime: %llud %02lluh%02llum%02llus\n", st->role, up / 86400,
 	    up / 3600 % 24, up / 60 % 60, up % 60);
+	if (st->routes != NULL)
+		text_routes(&b, st->routes);
 	if (st->cvc != NULL)
-		text_cvc(&b, st->cvc);
+		text_cvc(&b, st->cvc, st->routes != NULL);
 	if (!has_tunnel(st)) {
 		if (st->conv != NULL)
 			text_conv(&b, st->conv);

@@ -114,6 +114,26 @@ struct ht_status_cvc {
 	size_t ndests;
 };
 
+/* The client's mixed mode (--server and --converter): where connections
+ * went, per rule (--convert-dest / --tunnel-dest, in order). */
+#define HT_STATUS_ROUTE_RULES 64u
+struct ht_status_route {
+	char spec[80];  /* canonical SPEC */
+	bool convert;   /* --convert-dest (else --tunnel-dest) */
+	uint64_t hits;
+};
+
+struct ht_status_routes {
+	bool default_convert;          /* --transport for unmatched destinations */
+	uint64_t default_hits;         /* connections no rule matched */
+	uint64_t tunnel, convert;      /* connections each transport took */
+	uint64_t fallback;             /* routed to the converter, taken by the tunnel
+					  because it was disabled */
+	uint64_t names;                /* host names: always the tunnel */
+	struct ht_status_route rule[HT_STATUS_ROUTE_RULES];
+	size_t nrules;
+};
+
 struct ht_status {
 	const char *role; /* "client", "concentrator", "converter" */
 	ht_time uptime;
@@ -124,7 +144,8 @@ struct ht_status {
 	char tun[IFNAMSIZ];                        /* datagram mode: the device, "" */
 	struct ht_dg_counters dg;                  /* device-side drops (concentrator) */
 	struct ht_status_conv *conv;               /* a converter runs here; NULL none */
-	struct ht_status_cvc *cvc;                 /* the convert client (no tunnel); NULL */
+	struct ht_status_cvc *cvc;                 /* the convert client; NULL */
+	struct ht_status_routes *routes;           /* client, mixed mode (tunnel + cvc); NULL */
 };
 
 /* Free what a filler allocated (conns, conv, cvc and their lists). */

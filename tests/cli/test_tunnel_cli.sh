@@ -67,6 +67,22 @@ expect 2 "--path: two paths named 'eth0'" -- "${K[@]}" --socks 127.0.0.1:1080 --
 expect 2 "--path: at most 4" -- "${K[@]}" --socks 127.0.0.1:1080 --path a --path b --path c --path d --path e
 expect 2 "--scheduler: 'fastest' is not" -- "${K[@]}" --socks 127.0.0.1:1080 --scheduler fastest
 expect 2 "--path-timeout: '1' is not 2-50" -- "${K[@]}" --socks 127.0.0.1:1080 --path-timeout 1
+# per-destination transport (--converter with --server)
+KC=("${K[@]}" --socks 127.0.0.1:1080 --converter 192.0.2.9)
+expect 2 "--convert-dest: '198.51.100.7:0': the port is not 1-65535" -- "${KC[@]}" --convert-dest 198.51.100.7:0
+expect 2 "--tunnel-dest: '198.51.100.1/24': not an IPv4/IPv6 CIDR" -- "${KC[@]}" --tunnel-dest 198.51.100.1/24
+expect 2 "--convert-dest: '2001:db8::/32:80': an IPv6 CIDR with a port needs brackets" -- "${KC[@]}" --convert-dest 2001:db8::/32:80
+expect 2 "--convert-dest: 'any:90-80': the port range is reversed" -- "${KC[@]}" --convert-dest any:90-80
+many=()
+for i in $(seq 0 64); do many+=(--convert-dest "198.51.100.$i"); done
+expect 2 "--convert-dest: more than 64 rules" -- "${KC[@]}" "${many[@]}"
+expect 2 "--convert-dest / --tunnel-dest need --converter" -- "${K[@]}" --socks 127.0.0.1:1080 --convert-dest any
+expect 2 "--transport convert needs --converter" -- "${K[@]}" --socks 127.0.0.1:1080 --transport convert
+expect 2 "--transport: 'tcp' is not 'quic' or 'convert'" -- "${KC[@]}" --transport tcp
+expect 2 "need --server too" -- client --converter 192.0.2.9 --socks 127.0.0.1:1080 --convert-dest any
+expect 2 "--convert-timeout: 'x'" -- "${KC[@]}" --convert-timeout x
+printf 'convert-dest = 198.51.100.0/24\ntunnel-dest = bogus\n' >"$tmp/rules.conf"
+expect 2 "--tunnel-dest: 'bogus'" -- "${KC[@]}" -c "$tmp/rules.conf"
 # config files
 cat >"$tmp/bad.conf" <<CONF
 listen = 192.0.2.1:443

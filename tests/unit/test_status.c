@@ -181,6 +181,56 @@ static void test_render_cvclient(void **state)
 	assert_null(st.cvc);
 }
 
+/* The mixed mode: the rules with their hits, the convert client and the
+ * tunnel in one snapshot. */
+static void test_render_routes(void **state)
+{
+	struct ht_status st = {.role = "client"};
+	struct ht_status_cvc *v = calloc(1, sizeof(*v));
+	struct ht_status_routes *r = calloc(1, sizeof(*r));
+	char *out;
+	size_t len;
+
+	(void)state;
+	assert_non_null(v);
+	assert_non_null(r);
+	snprintf(v->converter, sizeof(v->converter), "198.51.100.1:5124");
+	v->disabled = true;
+	r->default_hits = 4;
+	r->tunnel = 6;
+	r->convert = 3;
+	r->fallback = 2;
+	r->names = 1;
+	r->nrules = 2;
+	snprintf(r->rule[0].spec, sizeof(r->rule[0].spec), "203.0.113.2/32:8080");
+	r->rule[0].convert = true;
+	r->rule[0].hits = 5;
+	snprintf(r->rule[1].spec, sizeof(r->rule[1].spec), "any");
+	st.cvc = v;
+	st.routes = r;
+	st.tcp_total = 9;
+	assert_int_equal(ht_status_json(&st, &out, &len), 0);
+	assert_non_null(strstr(out, "\"routing\":{\"default\":\"tunnel\",\"default_hits\":4,"
+				    "\"tunnel\":6,\"convert\":3,\"fallback\":2,\"names\":1,\"rules\":["
+				    "{\"spec\":\"203.0.113.2/32:8080\",\"via\":\"convert\",\"hits\":5},"
+				    "{\"spec\":\"any\",\"via\":\"tunnel\",\"hits\":0}]}"));
+	assert_non_null(strstr(out, "\"convert\":{\"converter\":"));
+	assert_non_null(strstr(out, "\"tcp\":{\"open\":0,\"total\":9,"));
+	free(out);
+	assert_int_equal(ht_status_text(&st, &out, &len), 0);
+	assert_non_null(strstr(out, "routing: 6 through the tunnel, 3 through the converter; 2 of "
+				    "the converter's through the tunnel (disabled), 1 host names"));
+	assert_non_null(strstr(out, "  rule 1  convert  203.0.113.2/32:8080  5 hits\n"));
+	assert_non_null(strstr(out, "  rule 2  tunnel   any  0 hits\n"));
+	assert_non_null(strstr(out, "  default tunnel   4 hits\n"));
+	assert_non_null(strstr(out, "DISABLED: interference or no reply, its destinations take "
+				    "the tunnel"));
+	assert_non_null(strstr(out, "tunnelled tcp: 0 open, 9 total"));
+	free(out);
+	ht_status_release(&st);
+	assert_null(st.routes);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -189,6 +239,7 @@ int main(void)
 		cmocka_unit_test(test_render_session),
 		cmocka_unit_test(test_render_converter),
 		cmocka_unit_test(test_render_cvclient),
+		cmocka_unit_test(test_render_routes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
