@@ -124,11 +124,20 @@ static void on_ordered(void *arg, void *from, const uint8_t *pkt, size_t len)
 	deliver(arg, pkt, len);
 }
 
+/* Asked for the reorder buffer's delays only (the client picks with
+ * cpaths): the member token is the connection's slot. */
 static void on_member_path(void *arg, void *member, struct ht_dgsess_pathinfo *pi)
 {
-	(void)arg;
-	(void)member;
-	(void)pi; /* never asked: the client does not pick with it */
+	struct ht_dgclient *d = arg;
+	struct ht_qconn *qc = ht_cpaths_conn(d->paths, (unsigned)((uint8_t *)member - d->ro_member));
+	struct ht_qconn_pathinfo qi;
+
+	if (qc == NULL)
+		return;
+	ht_qconn_get_pathinfo(qc, &qi);
+	pi->srtt = qi.srtt;
+	pi->rttvar = qi.rttvar;
+	pi->min_rtt = qi.min_rtt;
 }
 
 static const struct ht_dgsess_ops reorder_ops = {.deliver = on_ordered, .path = on_member_path};

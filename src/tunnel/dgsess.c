@@ -52,6 +52,7 @@ struct ht_dgsess {
 	struct held *held, *free_held;
 	unsigned nheld;
 	struct ht_reorder_stats ro_past; /* of reorder buffers started afresh */
+	ht_time delays_at;               /* members' delays last told to ro */
 };
 
 struct ht_dgsess *ht_dgsess_new(const struct ht_dgsess_ops *ops, void *arg)
@@ -181,6 +182,24 @@ static void reorder_stop(struct ht_dgsess *s, bool deliver)
 	s->nheld = 0;
 }
 
+/* The members' one-way delays (half their smoothed RTT) into the
+ * reorder buffer, which holds a gap at least their spread. */
+static void tell_delays(struct ht_dgsess *s, ht_time now)
+{
+	if (s->delays_at != 0 && now < s->delays_at + HT_DGSESS_DELAYS)
+		return;
+	s->delays_at = now != 0 ? now : 1;
+	for (unsigned i = 0; i < HT_DGSESS_MEMBERS; i++) {
+		struct ht_dgsess_pathinfo pi;
+
+		if (s->m[i].user == NULL)
+			continue;
+		memset(&pi, 0, sizeof(pi));
+		s->ops->path(s->arg, s->m[i].user, &pi);
+		ht_reorder_set_path_delay(s->ro, i, pi.srtt / 2);
+	}
+}
+
 void ht_dgsess_receive(struct ht_dgsess *s, int slot, uint16_t tag, const uint8_t *pkt,
 		       size_t len, ht_time now)
 {
@@ -191,6 +210,8 @@ void ht_dgsess_receive(struct ht_dgsess *s, int slot, uint16_t tag, const uint8_
 		s->ops->deliver(s->arg, slot >= 0 ? s->m[slot].user : NULL, pkt, len);
 		return;
 	}
+	if (s->nmembers > 1)
+		tell_delays(s, now);
 	h = s->free_held;
 	if (h == NULL) { /* cannot happen: nheld bounds what reorder holds */
 		s->ops->deliver(s->arg, slot >= 0 ? s->m[slot].user : NULL, pkt, len);

@@ -18,6 +18,7 @@ struct path_state {
 	bool active;      /* up: it counts for the watermark while live */
 	bool fresh;       /* up, but nothing delivered yet: holds every gap */
 	ht_time last;     /* when */
+	ht_time delay;    /* one-way delay estimate (0: unknown) */
 };
 
 struct ht_reorder {
@@ -99,12 +100,35 @@ static void advance(struct ht_reorder *r)
 	bit_clear(r->timed_map, (uint16_t)(r->next + TAG_HALF - 1u));
 }
 
+/* The spread of the active paths' one-way delays, with a quarter's
+ * margin: a gap behind a packet of the nearest path is not given up
+ * while its own packet can simply still be on the slower path. */
+static ht_time delay_floor(const struct ht_reorder *r)
+{
+	ht_time lo = HT_TIME_NEVER, hi = 0;
+
+	for (unsigned i = 0; i < HT_REORDER_PATHS; i++) {
+		const struct path_state *p = &r->path[i];
+
+		if (!p->active || p->delay == 0)
+			continue;
+		if (p->delay < lo)
+			lo = p->delay;
+		if (p->delay > hi)
+			hi = p->delay;
+	}
+	return hi > lo ? (hi - lo) + (hi - lo) / 4 : 0;
+}
+
 static void set_wait(struct ht_reorder *r)
 {
 	ht_time w = r->fill_max + r->fill_max / 4 + HT_MS;
+	ht_time floor = delay_floor(r);
 
 	if (!r->measured)
 		w = r->cfg.wait_init;
+	if (w < floor)
+		w = floor;
 	if (w < r->cfg.wait_min)
 		w = r->cfg.wait_min;
 	if (w > r->cfg.wait_max)
@@ -400,6 +424,16 @@ void ht_reorder_path_down(struct ht_reorder *r, unsigned path)
 	if (path < HT_REORDER_PATHS) {
 		r->path[path].active = false;
 		r->path[path].fresh = false;
+		r->path[path].delay = 0;
+		set_wait(r);
+	}
+}
+
+void ht_reorder_set_path_delay(struct ht_reorder *r, unsigned path, ht_time one_way)
+{
+	if (path < HT_REORDER_PATHS && r->path[path].delay != one_way) {
+		r->path[path].delay = one_way;
+		set_wait(r);
 	}
 }
 

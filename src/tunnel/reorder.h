@@ -16,7 +16,8 @@
  *    packet behind it arrived.  `wait` adapts to the delays that filling
  *    packets actually needed (a decaying maximum, i.e. about the paths'
  *    one-way delay difference), grows when a packet arrives after its gap
- *    was given up, and stays within [wait_min, wait_max].
+ *    was given up, never drops below the spread of the paths' one-way
+ *    delays the caller reports, and stays within [wait_min, wait_max].
  *  - A packet whose gap was given up is still delivered (late) when it
  *    arrives: the inner TCP prefers a reordered segment to a loss.
  *  - Duplicates (the `redundant` scheduler sends small packets on every
@@ -101,6 +102,13 @@ void ht_reorder_path_up(struct ht_reorder *r, unsigned path, ht_time now);
 
 /* A path went away: it no longer holds back the watermark. */
 void ht_reorder_path_down(struct ht_reorder *r, unsigned path);
+
+/* The path's one-way delay estimate (0: unknown).  The wait never drops
+ * below the spread of the active paths' estimates (plus a quarter): a
+ * packet of the slower path is still on its way that long after the
+ * nearer path's packets behind it arrived, whatever the fill delays
+ * measured while only the nearer path carried traffic said. */
+void ht_reorder_set_path_delay(struct ht_reorder *r, unsigned path, ht_time one_way);
 
 unsigned ht_reorder_held(const struct ht_reorder *r);
 ht_time ht_reorder_wait(const struct ht_reorder *r);

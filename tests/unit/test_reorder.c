@@ -257,6 +257,41 @@ static void test_adaptive_wait(void **state)
 	ht_reorder_free(r);
 }
 
+/* The paths' reported one-way delays set a floor under the wait: fills
+ * measured while only the near path carried gaps (1 ms) do not make the
+ * buffer give up the far path's packets, which trail by the delay spread. */
+static void test_delay_floor(void **state)
+{
+	struct ht_reorder *r = mk(64);
+
+	(void)state;
+	ht_reorder_path_up(r, 0, T0);
+	ht_reorder_path_up(r, 1, T0);
+	ht_reorder_push(r, 0, 1, T0, P(0));
+	ht_reorder_push(r, 2, 0, T0, P(2));
+	ht_reorder_push(r, 1, 0, T0 + HT_MS, P(1));
+	assert_int_equal(tag_of(ht_reorder_pop(r, T0 + HT_MS)), 2);
+	assert_int_equal(ht_reorder_wait(r), 2 * HT_MS + HT_MS / 4);
+	ht_reorder_set_path_delay(r, 0, 10 * HT_MS);
+	ht_reorder_set_path_delay(r, 1, 26 * HT_MS);
+	assert_int_equal(ht_reorder_wait(r), 20 * HT_MS); /* 16 ms spread + 1/4 */
+	/* a gap behind path 0 waits the floor, not the measured 2.25 ms */
+	ht_reorder_push(r, 4, 0, T0 + 2 * HT_MS, P(4));
+	assert_int_equal(ht_reorder_deadline(r), T0 + 22 * HT_MS);
+	assert_null(ht_reorder_pop(r, T0 + 18 * HT_MS));
+	assert_int_equal(ht_reorder_push(r, 3, 1, T0 + 18 * HT_MS, P(3)), HT_REORDER_DELIVER);
+	assert_int_equal(tag_of(ht_reorder_pop(r, T0 + 18 * HT_MS)), 4);
+	assert_int_equal(ht_reorder_stats(r)->timed_out, 0);
+	/* that fill (16 ms) is now measured; a far path slowing down raises
+	 * the floor, and its leaving takes the floor away */
+	assert_int_equal(ht_reorder_wait(r), 21 * HT_MS);
+	ht_reorder_set_path_delay(r, 1, 90 * HT_MS);
+	assert_int_equal(ht_reorder_wait(r), 100 * HT_MS);
+	ht_reorder_path_down(r, 1);
+	assert_int_equal(ht_reorder_wait(r), 21 * HT_MS);
+	ht_reorder_free(r);
+}
+
 /* A tag beyond the window moves it on, releasing what it passes. */
 static void test_overflow(void **state)
 {
@@ -447,6 +482,7 @@ int main(void)
 		cmocka_unit_test(test_adaptive_wait),
 		cmocka_unit_test(test_late_after_watermark_keeps_wait),
 		cmocka_unit_test(test_late_burst_grows_wait_once),
+		cmocka_unit_test(test_delay_floor),
 		cmocka_unit_test(test_overflow),
 		cmocka_unit_test(test_flush_in_order),
 		cmocka_unit_test(test_random_fifo_paths),
