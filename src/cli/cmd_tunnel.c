@@ -519,7 +519,8 @@ struct client_opts {
 	bool have_conv, transport_convert, rules_cli;
 	struct ht_route_rules rules; /* --convert-dest / --tunnel-dest, in order */
 	uint64_t convert_timeout, cache_ttl;
-	struct ht_handoff_ops handoff; /* outlives the client */
+	struct ht_handoff_ops handoff;  /* client -> converter; outlives both */
+	struct ht_handoff_ops fallback; /* converter -> tunnel (ht_client_adopt) */
 };
 
 static int client_opt(const struct cli_command *cmd, int c, const char *arg, void *ctx)
@@ -789,6 +790,9 @@ static int start_cvclient(struct runner *rn, struct client_opts *o, struct ht_cl
 	cc.cache_ttl = o->cache_ttl;
 	cc.interference_max = 3;
 	cc.mixed = true;
+	/* arg: the client, set once it exists (nothing runs before). */
+	o->fallback.adopt = ht_client_adopt;
+	cc.fallback = &o->fallback;
 	if (ht_cvclient_new(&rn->cvc, rn->loop, &cc, err, errlen) != 0)
 		return -1;
 	o->handoff.arg = rn->cvc;
@@ -906,6 +910,7 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 	} else if (ht_client_new(&rn.cl, rn.loop, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hatun client: %s\n", err);
 	} else {
+		o->fallback.arg = rn.cl;
 		rn.ctl = rn.cvc != NULL ? cli_open_control(rn.loop, o->co.control, "client",
 							   client_mixed_status, &rn)
 					: cli_open_control(rn.loop, o->co.control, "client",

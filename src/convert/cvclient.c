@@ -183,6 +183,52 @@ static void converter_fine(struct ht_cvclient *cl)
 	cl->no_tfo = false;
 }
 
+/* The mixed mode: the connection goes through the QUIC tunnel instead
+ * (cfg.fallback), with the application's bytes read so far.  Only when
+ * none of it reached a converter.  Returns false without a way back;
+ * true when c is gone (its application socket now the tunnel's). */
+static bool hand_back(struct cc_conn *c, const uint8_t *early, size_t elen, const char *why)
+{
+	const struct ht_handoff_ops *fb = c->cl->cfg.fallback;
+	struct ht_handoff h;
+
+	if (fb == NULL || c->afd < 0)
+		return false;
+	memset(&h, 0, sizeof(h));
+	h.fd = c->afd;
+	h.kind = c->kind == KIND_SOCKS    ? HT_HANDOFF_SOCKS
+		 : c->kind == KIND_TPROXY ? HT_HANDOFF_TPROXY
+					  : HT_HANDOFF_FWD;
+	memcpy(h.dst, c->dst, 16);
+	h.port = c->dport;
+	h.early = early;
+	h.elen = elen;
+	h.why = why;
+	ht_log(HT_LOG_INFO, "client", "%s: %s; through the QUIC tunnel instead", c->name, why);
+	/* Out of our epoll set first: the tunnel registers the same fd. */
+	ht_io_stop(c->cl->loop, &c->aio);
+	c->afd = -1;
+	(void)fb->adopt(fb->arg, &h); /* copies early */
+	cc_free(c, true, NULL);
+	return true;
+}
+
+/* The connection to the converter failed in a way that proves the
+ * converter took none of its bytes: refused or unreachable during the
+ * handshake (the kernel reports these only before the connection is
+ * established). */
+static bool refused_before_accept(int err)
+{
+	return err == ECONNREFUSED || err == EHOSTUNREACH || err == ENETUNREACH;
+}
+
+/* The application bytes that went (or were to go) with the Convert
+ * message: the tail of c->buf. */
+static const uint8_t *early_of(const struct cc_conn *c)
+{
+	return c->buf + (c->len - c->early_sent);
+}
+
 static void relay_update(struct cc_conn *c, uint32_t ev)
 {
 	struct ht_cvclient *cl = c->cl;
@@ -296,8 +342,17 @@ static void read_reply(struct cc_conn *c)
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (r <= 0) {
+		int e = r < 0 ? errno : 0;
+
 		snprintf(why, sizeof(why), "converter closed before replying (%s)",
-			 r == 0 ? "EOF" : strerror(errno));
+			 r == 0 ? "EOF" : strerror(e));
+		if (r < 0 && refused_before_accept(e)) {
+			converter_suspect(cl, "connect failed");
+			snprintf(why, sizeof(why), "converter unreachable: %s", strerror(e));
+			if (!hand_back(c, early_of(c), c->early_sent, why))
+				cc_fail(c, SOCKS5_REP_GENERAL_FAILURE, why);
+			return;
+		}
 		converter_suspect(cl, "connection ended without a Convert reply");
 		cc_fail(c, SOCKS5_REP_GENERAL_FAILURE, why);
 		return;
@@ -362,13 +417,18 @@ static void send_more(struct cc_conn *c)
 			    errno == EINTR)
 				return;
 			char why[96];
+			int e = errno;
 
-			snprintf(why, sizeof(why), "converter unreachable: %s", strerror(errno));
+			snprintf(why, sizeof(why), "converter unreachable: %s", strerror(e));
 			if (c->direct) {
-				cc_fail(c, socks5_rep_from_errno(errno), why);
+				cc_fail(c, socks5_rep_from_errno(e), why);
 				return;
 			}
 			converter_suspect(cl, "connect failed");
+			/* Nothing sent yet: a refused handshake. */
+			if (c->off == 0 && refused_before_accept(e) &&
+			    hand_back(c, early_of(c), c->early_sent, why))
+				return;
 			cc_fail(c, SOCKS5_REP_GENERAL_FAILURE, why);
 			return;
 		}
@@ -489,6 +549,10 @@ static void start_connect(struct cc_conn *c, const uint8_t *early, size_t elen)
 		cc_fail(c, SOCKS5_REP_NOT_ALLOWED, "destination cannot be converted");
 		return;
 	}
+	/* Handed over just before the converter was disabled (the -L first
+	 * bytes wait): its destinations take the tunnel now. */
+	if (cl->disabled && hand_back(c, early, elen, "converter disabled"))
+		return;
 	msg = malloc(CV_MAX_LEN + (SOCKS_BUF > EARLY_MAX ? SOCKS_BUF : EARLY_MAX));
 	if (msg == NULL) {
 		cc_fail(c, SOCKS5_REP_GENERAL_FAILURE, "out of memory");
@@ -545,13 +609,16 @@ static void start_connect(struct cc_conn *c, const uint8_t *early, size_t elen)
 		(void)setsockopt(fd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one));
 	if (connect(fd, (struct sockaddr *)&ss, sl) != 0 && errno != EINPROGRESS) {
 		char why[96];
+		int e = errno;
 
 		snprintf(why, sizeof(why), "%s connect: %s", c->direct ? "direct" : "converter",
-			 strerror(errno));
-		if (!c->direct)
+			 strerror(e));
+		if (!c->direct) {
 			converter_suspect(cl, "connect failed at once");
-		cc_fail(c, c->direct ? socks5_rep_from_errno(errno) : SOCKS5_REP_GENERAL_FAILURE,
-			why);
+			if (hand_back(c, early_of(c), c->early_sent, why))
+				return;
+		}
+		cc_fail(c, c->direct ? socks5_rep_from_errno(e) : SOCKS5_REP_GENERAL_FAILURE, why);
 		return;
 	}
 	(void)ht_timer_set(cl->loop, &c->timer, now + cl->cfg.convert_timeout);

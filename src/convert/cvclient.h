@@ -42,6 +42,14 @@ struct ht_cvclient_config {
 	 * disabled converter's destinations go through the tunnel, not
 	 * directly (said so in the disable line). */
 	bool mixed;
+	/* The mixed mode's way back to the tunnel (ht_client_adopt): for a
+	 * connection handed over while the converter was being disabled, and
+	 * one whose SYN the converter refused (RST, ICMP unreachable: none of
+	 * its bytes reached it).  NULL: those fail / go directly as in the
+	 * convert-only mode.  A converter that accepted the connection but
+	 * did not answer in time is not retried (the request may have gone
+	 * on to the destination). */
+	const struct ht_handoff_ops *fallback;
 };
 
 int ht_cvclient_new(struct ht_cvclient **out, struct ht_loop *loop,

@@ -306,6 +306,61 @@ static bool route_away(struct cli_relay *cr)
 	return true;
 }
 
+/* A connection the convert client gives back (tunnel/handoff.h): nothing
+ * of it reached a converter. */
+int ht_client_adopt(void *arg, const struct ht_handoff *h)
+{
+	struct ht_client *cl = arg;
+	struct cli_relay *cr = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	uint8_t a16[16];
+	uint16_t port = 0;
+	char src[64], dst[64];
+
+	if (!cl->stopping)
+		cr = calloc(1, sizeof(*cr));
+	if (cr == NULL || (h->elen > 0 && (cr->sbuf = malloc(h->elen)) == NULL)) {
+		uint8_t out[SOCKS5_REPLY_V6_SIZE];
+		int n = socks5_write_reply(out, sizeof(out), SOCKS5_REP_GENERAL_FAILURE, NULL, 0);
+
+		free(cr);
+		cl->tcp_refused++;
+		if (h->kind == HT_HANDOFF_SOCKS && n > 0)
+			(void)send(h->fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		ht_tcp_close_reset(h->fd);
+		return -1;
+	}
+	cr->cl = cl;
+	cr->kind = h->kind == HT_HANDOFF_SOCKS    ? KIND_SOCKS
+		   : h->kind == HT_HANDOFF_TPROXY ? KIND_TPROXY
+						  : KIND_FWD;
+	ht_relay_init(&cr->r, cl->loop, &cli_hooks, cl->cfg.idle_timeout);
+	ht_relay_set_fd(&cr->r, h->fd);
+	cr->r.next = cl->relays;
+	if (cl->relays != NULL)
+		cl->relays->prev = &cr->r;
+	cl->relays = &cr->r;
+	if (h->elen > 0)
+		memcpy(cr->sbuf, h->early, h->elen);
+	cr->slen = h->elen;
+	memcpy(cr->r.dst.addr, h->dst, 16);
+	cr->r.dst.port = h->port;
+	if (getpeername(h->fd, (struct sockaddr *)&ss, &sl) != 0 ||
+	    ht_sockaddr_to16((struct sockaddr *)&ss, sl, a16, &port) != 0)
+		memset(a16, 0, sizeof(a16));
+	snprintf(cr->r.name, sizeof(cr->r.name), "%s%.50s -> %.50s",
+		 cr->kind == KIND_SOCKS ? "socks " : cr->kind == KIND_TPROXY ? "tproxy " : "",
+		 ht_addr16_str(a16, port, src, sizeof(src)),
+		 ht_addr16_str(h->dst, h->port, dst, sizeof(dst)));
+	cl->fallback++;
+	cl->to_tunnel++;
+	ht_log(HT_LOG_DEBUG, "client", "%s: via the tunnel (%s)", cr->r.name,
+	       h->why != NULL ? h->why : "handed back");
+	start_stream(cr);
+	return 0;
+}
+
 /* ---- host names ----------------------------------------------------------------- */
 
 static void resolved(void *arg, uint8_t rep, const uint8_t addr[16], const char *why)

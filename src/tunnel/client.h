@@ -77,6 +77,13 @@ int ht_client_new(struct ht_client **out, struct ht_loop *loop,
 void ht_client_shutdown(struct ht_client *cl);
 void ht_client_free(struct ht_client *cl);
 
+/* A tunnel/handoff.h adopt operation, arg the client: the connection
+ * (destination an address) goes through the tunnel as if one of our
+ * listeners had accepted it, h->early sent behind the Connect; a SOCKS
+ * client gets its reply from Connect OK / the Error TLV.  Counted as a
+ * converter connection taken by the tunnel. */
+int ht_client_adopt(void *arg, const struct ht_handoff *h);
+
 /* A status snapshot (tunnel/status.h; an ht_control_fill_fn, arg the
  * client): the QUIC connection to the concentrator and the counters. */
 struct ht_status;

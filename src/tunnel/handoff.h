@@ -6,7 +6,10 @@
  * -L, SOCKS5 and TPROXY listeners; once a connection's destination is known
  * and its rule says "convert", the client hands the socket to the convert
  * client (convert/cvclient.c, ht_cvclient_adopt), which continues exactly
- * where its own listeners would.  The tunnel layer does not link the
+ * where its own listeners would.  The way back (ht_client_adopt): a
+ * connection the convert client cannot give to the converter without any
+ * byte of it having reached one — the converter disabled meanwhile, or its
+ * SYN refused — goes to the tunnel.  The tunnel layer does not link the
  * convert layer: the CLI wires the two through these operations.
  */
 #ifndef HATUN_TUNNEL_HANDOFF_H
@@ -27,14 +30,18 @@ struct ht_handoff {
 	enum ht_handoff_kind kind;
 	uint8_t dst[16]; /* IPv4-mapped for IPv4 */
 	uint16_t port;
-	const uint8_t *early; /* SOCKS: bytes the client sent behind its request */
-	size_t elen;          /* (copied before adopt returns) */
+	const uint8_t *early; /* bytes already read from the application (SOCKS:
+				 behind its request; -L / TPROXY: its first
+				 bytes), copied before adopt returns */
+	size_t elen;
+	const char *why; /* for the log line: "converter refused", ...; NULL */
 };
 
 struct ht_handoff_ops {
 	void *arg;
 	/* false: the other transport cannot take connections now (the
-	 * converter was disabled); the caller keeps the connection. */
+	 * converter was disabled); the caller keeps the connection.  NULL
+	 * where nobody asks (the way back to the tunnel). */
 	bool (*usable)(void *arg);
 	/* Take h->fd.  Ownership passes with the call whatever the result:
 	 * the callee answers the application (the SOCKS reply, success or

@@ -397,7 +397,7 @@ static void text_routes(struct sbuf *b, const struct ht_status_routes *v)
 {
 	put(b,
 	    "routing: %llu through the tunnel, %llu through the converter; %llu of the "
-	    "converter's through the tunnel (disabled), %llu host names through the tunnel\n",
+	    "converter's through the tunnel (disabled or refused), %llu host names through the tunnel\n",
 	    (unsigned long long)v->tunnel, (unsigned long long)v->convert,
 	    (unsigned long long)v->fallback, (unsigned long long)v->names);
 	for (size_t i = 0; i < v->nrules; i++)

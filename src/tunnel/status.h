@@ -127,8 +127,8 @@ struct ht_status_routes {
 	bool default_convert;          /* --transport for unmatched destinations */
 	uint64_t default_hits;         /* connections no rule matched */
 	uint64_t tunnel, convert;      /* connections each transport took */
-	uint64_t fallback;             /* routed to the converter, taken by the tunnel
-					  because it was disabled */
+	uint64_t fallback;             /* routed to the converter, taken by the tunnel:
+					  it was disabled, or refused the SYN */
 	uint64_t names;                /* host names: always the tunnel */
 	struct ht_status_route rule[HT_STATUS_ROUTE_RULES];
 	size_t nrules;

@@ -19,7 +19,9 @@
 #   - a second client with --transport convert (the converter by default)
 #     and --tunnel-dest rules, one IPv6 with a port: -L to an IPv6 server
 #     and --transparent (TPROXY from a LAN host) to the IPv4 one, each
-#     where its rule says;
+#     where its rule says; then its converter refuses (RST): each
+#     connection is handed back to the tunnel at once and works, the third
+#     refusal disables the converter;
 #   - SIGTERM: every process exits 0 (ASan: no leaks).
 set -u
 # shellcheck source=tests/netns/lib.sh
@@ -111,7 +113,7 @@ tb_ok "$MB MiB through the converter and through the tunnel at once, SHA-256 mat
 
 # ---- the client's status ---------------------------------------------------------------
 "$HATUN" status --control "$TB_DIR/client.sock" >"$TB_DIR/c.txt" || tb_fail "hatun status (client)"
-grep -q "^routing: 4 through the tunnel, 3 through the converter; 0 of the converter's through the tunnel (disabled), 1 host names" "$TB_DIR/c.txt" \
+grep -q "^routing: 4 through the tunnel, 3 through the converter; 0 of the converter's through the tunnel (disabled or refused), 1 host names" "$TB_DIR/c.txt" \
 	&& grep -q "^  rule 1  convert  $SRV/32:8080  3 hits" "$TB_DIR/c.txt" \
 	&& grep -q "^  default tunnel   3 hits" "$TB_DIR/c.txt" \
 	&& grep -q "^transport: convert, converter $CONC:5124 (in use)" "$TB_DIR/c.txt" \
@@ -153,7 +155,7 @@ tb_wait 3 grep -q "converter $CONC:5124 disabled after 3 suspect connections in 
 [ "$(kj 'j["tcp"]["total"]')" = 7 ] || tb_fail "the tunnel did not carry them: $(cat "$TB_DIR/k.json")"
 "$HATUN" status --control "$TB_DIR/client.sock" >"$TB_DIR/c2.txt" || tb_fail "hatun status (client)"
 grep -q "(DISABLED: interference or no reply, its destinations take the tunnel)" "$TB_DIR/c2.txt" \
-	&& grep -q "2 of the converter's through the tunnel (disabled)" "$TB_DIR/c2.txt" \
+	&& grep -q "2 of the converter's through the tunnel (disabled or refused)" "$TB_DIR/c2.txt" \
 	|| tb_fail "client status after the disable: $(cat "$TB_DIR/c2.txt")"
 tb_exec concentrator nft delete table inet tb_cpbh
 tb_ok "black-holed converter: 3 timeouts -> disabled (logged once), then -L and SOCKS to :8080" \
@@ -200,6 +202,38 @@ grep -q -- "-> \[$SRV6\]:8090: via the converter (default)" "$C2LOG" \
 [ "$(k2)" = 2 ] || tb_fail "client 2: not 2 streams at its concentrator"
 tb_ok "client 2 (--transport convert + --tunnel-dest): -L to [$SRV6]:8090 and TPROXY to $SRV:8080" \
 	"converted (default), [$SRV6]:8091 (IPv6 rule) and $SRV:8081 tunnelled"
+
+# ---- the converter refuses (RST): each connection takes the tunnel at once ----------------
+# A refused handshake means the converter took none of the bytes (the
+# Convert message and the first bytes rode in a SYN it reset): client 2
+# hands the connection back to the tunnel, so every curl works; the third
+# refusal in a row disables the converter, the fourth connection takes the
+# tunnel from the start.
+tb_exec concentrator nft -f - <<EOF2 || tb_fail "nft reject"
+table inet tb_cprst {
+	chain in { type filter hook input priority 0; policy accept;
+		tcp dport 5124 reject with tcp reset
+	}
+}
+EOF2
+conv0=$(kj 'j["converter"]["converted"]')
+for i in 1 2 3 4; do
+	[ "$(cx http://127.0.0.1:8011/)" = hello ] || tb_fail "client 2: -L $i while the converter refuses"
+done
+n=$(grep -c -- "-> \[$SRV6\]:8090: via the tunnel (converter unreachable: Connection refused)" "$C2LOG")
+[ "$n" = 3 ] || tb_fail "client 2: $n of 3 refused connections handed back: $(grep -- "-> \[$SRV6\]:8090" "$C2LOG" | tail -n 8)"
+tb_wait 3 grep -q "disabled after 3 suspect connections in a row (last: connect failed); its destinations go through the QUIC tunnel" \
+	"$C2LOG" || tb_fail "client 2: converter not disabled after 3 refusals"
+grep -q -- "-> \[$SRV6\]:8090: via the tunnel (default: converter disabled)" "$C2LOG" \
+	|| tb_fail "client 2: 4th connection not routed to the tunnel"
+[ "$(kj 'j["converter"]["converted"]')" = "$conv0" ] || tb_fail "client 2: a connection was converted"
+[ "$(k2)" = 6 ] || tb_fail "client 2: not 4 more streams at its concentrator"
+"$HATUN" status --json --control "$TB_DIR/client2.sock" >"$TB_DIR/c2.json" || tb_fail "client 2 status"
+python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["routing"]; sys.exit(0 if r["fallback"] == 4 and r["default"] == "convert" else 1)' \
+	"$TB_DIR/c2.json" || tb_fail "client 2 status: $(cat "$TB_DIR/c2.json")"
+tb_exec concentrator nft delete table inet tb_cprst
+tb_ok "converter refusing (RST): 3 connections handed back to the tunnel at once, then disabled," \
+	"the 4th routed to the tunnel; all 4 curls work"
 
 # ---- shutdown ----------------------------------------------------------------------------
 for p in "$C2PID" "$K2PID" "$CPID" "$KPID"; do

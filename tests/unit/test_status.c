@@ -219,7 +219,7 @@ static void test_render_routes(void **state)
 	free(out);
 	assert_int_equal(ht_status_text(&st, &out, &len), 0);
 	assert_non_null(strstr(out, "routing: 6 through the tunnel, 3 through the converter; 2 of "
-				    "the converter's through the tunnel (disabled), 1 host names"));
+				    "the converter's through the tunnel (disabled or refused), 1 host names"));
 	assert_non_null(strstr(out, "  rule 1  convert  203.0.113.2/32:8080  5 hits\n"));
 	assert_non_null(strstr(out, "  rule 2  tunnel   any  0 hits\n"));
 	assert_non_null(strstr(out, "  default tunnel   4 hits\n"));
