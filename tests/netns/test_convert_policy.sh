@@ -16,6 +16,10 @@
 #     convert-routed connections fail, the converter is disabled, and the
 #     next convert-routed connections (-L and SOCKS) work through the
 #     tunnel ("rule 1: converter disabled"), none reaching the converter;
+#   - a second client with --transport convert (the converter by default)
+#     and --tunnel-dest rules, one IPv6 with a port: -L to an IPv6 server
+#     and --transparent (TPROXY from a LAN host) to the IPv4 one, each
+#     where its rule says;
 #   - SIGTERM: every process exits 0 (ASan: no leaks).
 set -u
 # shellcheck source=tests/netns/lib.sh
@@ -155,8 +159,50 @@ tb_exec concentrator nft delete table inet tb_cpbh
 tb_ok "black-holed converter: 3 timeouts -> disabled (logged once), then -L and SOCKS to :8080" \
 	"through the tunnel"
 
+# ---- a second client: the converter by default, IPv6 rules, --transparent ----------------
+# --transport convert with --server: unmatched destinations take the
+# converter; --tunnel-dest rules (one IPv6 with a port, one IPv4) take the
+# tunnel.  Entry points: -L to the IPv6 server, and TPROXY from a LAN host
+# (an unmodified curl) to the IPv4 server.
+SRV6=$TB_SERVER_V6
+mkdir -p "$TB_DIR/c2"
+CFP2=$("$HATUN" genkey "$TB_DIR/c2") || tb_fail "genkey client 2"
+tb_bg --port tcp:8090 server python3 -m http.server -d "$TB_DIR/www" -b "$SRV6" 8090
+tb_bg --port tcp:8091 server python3 -m http.server -d "$TB_DIR/www" -b "$SRV6" 8091
+tb_bg --port udp:4434 --log "$TB_DIR/conc2.log" concentrator "$HATUN" concentrator \
+	--listen "$CONC:4434" --cert "$TB_DIR/s/hatun.crt" --key "$TB_DIR/s/hatun.key" \
+	--allow "$CFP2" --control "$TB_DIR/conc2.sock"
+K2PID=$TB_LAST_PID
+tb_bg --log "$TB_DIR/client2.log" --port tcp:8300 client "$HATUN" client \
+	--server "$CONC:4434" --pin "$SFP" --cert "$TB_DIR/c2/hatun.crt" --key "$TB_DIR/c2/hatun.key" \
+	--converter "$CONC:5124" --transport convert \
+	--tunnel-dest "[$SRV6]:8091" --tunnel-dest "$SRV:8081" \
+	-L "127.0.0.1:8011:[$SRV6]:8090" -L "127.0.0.1:8012:[$SRV6]:8091" --transparent 8300 \
+	--log-level debug --control "$TB_DIR/client2.sock"
+C2PID=$TB_LAST_PID
+C2LOG=$TB_DIR/client2.log
+tb_wait 10 grep -q "tunnel to .* up" "$C2LOG" || tb_fail "client 2: tunnel not up: $(tail -n 5 "$C2LOG")"
+tb_wait 10 grep -q "bootstrapped" "$C2LOG" || tb_fail "client 2: no bootstrap: $(tail -n 5 "$C2LOG")"
+tb_lan_tproxy 8300 || tb_fail "LAN + TPROXY"
+lx() { tb_exec lan curl -sS --max-time 20 "$@"; }
+k2() { "$HATUN" status --json --control "$TB_DIR/conc2.sock" | python3 -c 'import json,sys; print(json.load(sys.stdin)["tcp"]["total"])'; }
+conv0=$(kj 'j["converter"]["converted"]')
+[ "$(cx http://127.0.0.1:8011/)" = hello ] || tb_fail "client 2: -L to [$SRV6]:8090"
+[ "$(cx http://127.0.0.1:8012/)" = hello ] || tb_fail "client 2: -L to [$SRV6]:8091"
+[ "$(lx "http://$SRV:8080/")" = hello ] || tb_fail "client 2: TPROXY to $SRV:8080"
+[ "$(lx "http://$SRV:8081/")" = hello ] || tb_fail "client 2: TPROXY to $SRV:8081"
+grep -q -- "-> \[$SRV6\]:8090: via the converter (default)" "$C2LOG" \
+	&& grep -q -- "-> \[$SRV6\]:8091: via the tunnel (rule 1)" "$C2LOG" \
+	&& grep -q "tproxy $LAN_H4:[0-9]* -> $SRV:8080: via the converter (default)" "$C2LOG" \
+	&& grep -q "tproxy $LAN_H4:[0-9]* -> $SRV:8081: via the tunnel (rule 2)" "$C2LOG" \
+	|| tb_fail "client 2: routing lines: $(grep via "$C2LOG")"
+[ "$(kj 'j["converter"]["converted"]')" = $((conv0 + 2)) ] || tb_fail "client 2: not 2 more converted"
+[ "$(k2)" = 2 ] || tb_fail "client 2: not 2 streams at its concentrator"
+tb_ok "client 2 (--transport convert + --tunnel-dest): -L to [$SRV6]:8090 and TPROXY to $SRV:8080" \
+	"converted (default), [$SRV6]:8091 (IPv6 rule) and $SRV:8081 tunnelled"
+
 # ---- shutdown ----------------------------------------------------------------------------
-for p in "$CPID" "$KPID"; do
+for p in "$C2PID" "$K2PID" "$CPID" "$KPID"; do
 	kill -TERM "$p"
 	wait "$p"; rc=$?
 	[ "$rc" = 0 ] || tb_fail "exit status $rc after SIGTERM"
