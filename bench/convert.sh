@@ -7,8 +7,12 @@
 #                   delays: direct TCP, hatun Convert, dante SOCKS5,
 #                   shadowsocks-libev (bench/ttfb.sh --only ...);
 #   2. relay        bulk throughput and CPU s/GiB through the converter on one
-#                   unshaped path, against direct TCP on the same veth
-#                   (bench/throughput.sh --only direct,hatun_convert);
+#                   unshaped path, against direct TCP on the same veth, and
+#                   beside it the other relays on the same path (kernel
+#                   MPTCP end to end, dante SOCKS5, shadowsocks-libev):
+#                   what relaying itself costs on this machine
+#                   (bench/throughput.sh --only direct,mptcp,dante,
+#                   shadowsocks,hatun_convert);
 #   3. aggregation  two 50 Mbit/s access links, one TCP flow from an
 #                   unmodified application (iperf3 through -L) over the
 #                   converter with an MPTCP subflow on each link, against
@@ -33,7 +37,7 @@ while [ $# -gt 0 ]; do
 	--only) PARTS=$2; shift 2 ;;
 	--count) COUNT=$2; shift 2 ;;
 	--seconds) SECONDS_ARG=(--seconds "$2"); shift 2 ;;
-	-h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,30p' "$0"; exit 0 ;;
 	*) echo "convert.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -45,7 +49,7 @@ case ,$PARTS, in *,ttfb,*)
 esac
 case ,$PARTS, in *,relay,*)
 	echo "## Convert: relay cost (one unshaped path)"
-	bash "$SRC/bench/throughput.sh" "${SECONDS_ARG[@]}" --only direct,hatun_convert || rc=1
+	bash "$SRC/bench/throughput.sh" "${SECONDS_ARG[@]}" --only direct,mptcp,dante,shadowsocks,hatun_convert || rc=1
 	;;
 esac
 case ,$PARTS, in *,aggregation,*)
