@@ -62,6 +62,12 @@ int cli_opt_log_level(const struct cli_command *cmd, const char *arg, enum ht_lo
 struct ht_converter_config;
 int cli_opt_client_net(const struct cli_command *cmd, const char *flag,
 		       struct ht_converter_config *cfg, bool in_file, bool *cli_seen, const char *arg);
+/* --path SPEC (tunnel/pathspec.h) into paths[*n] (at most max, names
+ * unique); the first on the command line replaces what a config file
+ * listed. */
+struct ht_pathspec;
+int cli_opt_path(const struct cli_command *cmd, struct ht_pathspec *paths, size_t *n, size_t max,
+		 bool in_file, bool *cli_seen, const char *arg);
 /* --control PATH (a UNIX socket path: under 108 bytes) into path[cap]. */
 int cli_opt_control(const struct cli_command *cmd, const char *arg, char *path, size_t cap);
 /* Open the control socket for `hatun status` at path ("" = the default

@@ -10,6 +10,7 @@
 #include "proto/err.h"
 #include "proto/policy.h"
 #include "tunnel/control.h"
+#include "tunnel/pathspec.h"
 
 int cli_opt_dest(const struct cli_command *cmd, struct ht_policy *pol, bool allow, bool in_file,
 		 bool *cli_seen, const char *arg)
@@ -80,4 +81,25 @@ struct ht_control *cli_open_control(struct ht_loop *loop, const char *path, cons
 		ht_log(HT_LOG_WARN, "control", "%s; 'hatun status' will not reach this process",
 		       err);
 	return ctl;
+}
+
+int cli_opt_path(const struct cli_command *cmd, struct ht_pathspec *paths, size_t *n, size_t max,
+		 bool in_file, bool *cli_seen, const char *arg)
+{
+	const char *why;
+
+	if (!in_file && !*cli_seen) {
+		*cli_seen = true;
+		*n = 0;
+	}
+	if (*n == max)
+		return cli_usage_error(cmd, "--path: at most %zu", max);
+	if (ht_pathspec_parse(arg, &paths[*n], &why) != 0)
+		return cli_usage_error(cmd, "--path: '%s': %s", arg, why);
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp(paths[i].name, paths[*n].name) == 0)
+			return cli_usage_error(cmd, "--path: two paths named '%s' (add name=)",
+					       paths[i].name);
+	(*n)++;
+	return 0;
 }

@@ -9,11 +9,14 @@
 #include "cli.h"
 #include "convert/converter.h"
 #include "convert/cvclient.h"
+#include "convert/mptcp_pm.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "proto/err.h"
 #include "proto/policy.h"
 #include "tunnel/control.h"
+#include "tunnel/cpaths.h"
+#include "tunnel/pathspec.h"
 #include "tunnel/spec.h"
 #include "tunnel/tcp.h"
 
@@ -214,10 +217,17 @@ enum {
 	O_TRANSPARENT,
 	O_CONVERT_TIMEOUT,
 	O_CACHE_TTL,
+	O_CVC_PATH,
+	O_MPTCP_ENDPOINTS,
 };
 
 struct cvc_opts {
 	bool in_file, fwd_cli, have_conv, syslog;
+	/* --path: the access links; --mptcp-endpoints: hatun sets up the
+	 * kernel's MPTCP endpoints for them (convert/mptcp_pm.h). */
+	struct ht_pathspec path[HT_CPATHS_MAX];
+	size_t npath;
+	bool path_cli, mptcp_endpoints;
 	struct ht_hostport conv;
 	struct ht_fwd fwd[CVC_MAX_FWD];
 	size_t nfwd;
@@ -293,6 +303,12 @@ static int cvc_opt(const struct cli_command *cmd, int c, const char *arg, void *
 		return 0;
 	case O_CONTROL:
 		return cli_opt_control(cmd, arg, o->control, sizeof(o->control));
+	case O_CVC_PATH:
+		return cli_opt_path(cmd, o->path, &o->npath, HT_CPATHS_MAX, o->in_file, &o->path_cli,
+				    arg);
+	case O_MPTCP_ENDPOINTS:
+		o->mptcp_endpoints = true;
+		return 0;
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -311,6 +327,8 @@ static const struct option cvc_longopts[] = {
 	{"log-level", required_argument, NULL, O_LOG_LEVEL},
 	{"syslog", no_argument, NULL, O_SYSLOG},
 	{"control", required_argument, NULL, O_CONTROL},
+	{"path", required_argument, NULL, O_CVC_PATH},
+	{"mptcp-endpoints", no_argument, NULL, O_MPTCP_ENDPOINTS},
 	{NULL, 0, NULL, 0},
 };
 
@@ -328,6 +346,7 @@ int cmd_client_convert(const struct cli_command *cmd, int argc, char **argv)
 	struct ht_loop *loop = NULL;
 	struct ht_cvclient *cl = NULL;
 	struct ht_control *ctl = NULL;
+	struct ht_mptcp_pm *pm = NULL;
 	char err[512];
 	int rc = CLI_EXIT_FAIL;
 
@@ -344,6 +363,15 @@ int cmd_client_convert(const struct cli_command *cmd, int argc, char **argv)
 		rc = cli_usage_error(cmd, "--transport convert needs --converter HOST[:PORT]");
 	if (rc < 0 && o->nfwd == 0 && !o->socks && o->transparent == 0)
 		rc = cli_usage_error(cmd, "nothing to do: give -L, --socks and/or --transparent");
+	/* Without a tunnel the paths are the kernel's business: --path says
+	 * which endpoints hatun should set up, nothing else. */
+	if (rc < 0 && o->npath > 0 && !o->mptcp_endpoints)
+		rc = cli_usage_error(cmd, "--path with --transport convert: add --mptcp-endpoints "
+					  "(hatun sets up the kernel's MPTCP endpoints), or set them "
+					  "with 'ip mptcp endpoint' (README, Convert) and drop --path");
+	if (rc < 0 && o->mptcp_endpoints && o->npath < 2)
+		rc = cli_usage_error(cmd, "--mptcp-endpoints needs two or more --path (endpoints "
+					  "for the paths after the first)");
 	if (rc >= 0)
 		goto out;
 	ht_log_set_level(o->level);
@@ -381,6 +409,11 @@ int cmd_client_convert(const struct cli_command *cmd, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (ht_loop_new(&loop) != 0)
 		goto out;
+	if (o->mptcp_endpoints && ht_mptcp_pm_setup(&pm, o->path, o->npath,
+						    cfg.converter.ss_family, err, sizeof(err)) != 0) {
+		fprintf(stderr, "hatun client: %s\n", err);
+		goto out;
+	}
 	if (ht_cvclient_new(&cl, loop, &cfg, err, sizeof(err)) != 0) {
 		fprintf(stderr, "hatun client: %s\n", err);
 		goto out;
@@ -395,6 +428,7 @@ int cmd_client_convert(const struct cli_command *cmd, int argc, char **argv)
 out:
 	ht_control_free(ctl);
 	ht_cvclient_free(cl);
+	ht_mptcp_pm_restore(pm); /* endpoints removed, limits restored */
 	ht_loop_free(loop);
 	free(o);
 	return rc;

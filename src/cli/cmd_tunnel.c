@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "convert/converter.h"
 #include "convert/cvclient.h"
+#include "convert/mptcp_pm.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "proto/err.h"
@@ -76,6 +77,7 @@ enum {
 	O_TUNNEL_DEST,
 	O_CONVERT_TIMEOUT,
 	O_CACHE_TTL,
+	O_MPTCP_ENDPOINTS,
 };
 
 /* Options common to both commands. */
@@ -164,6 +166,7 @@ struct runner {
 	struct ht_converter *cv; /* --convert-listen */
 	struct ht_client *cl;
 	struct ht_cvclient *cvc; /* client with --server and --converter */
+	struct ht_mptcp_pm *pm;  /* --mptcp-endpoints: what to undo at exit */
 	struct ht_timer t;
 	ht_time until;
 	bool stopping;
@@ -512,6 +515,7 @@ struct client_opts {
 	struct ht_pathspec path[HT_CPATHS_MAX];
 	size_t npath;
 	bool path_cli; /* --path on the command line replaces the file's */
+	bool mptcp_endpoints; /* the kernel's MPTCP endpoints for the --paths */
 	int sched;
 	uint64_t fail_rtts;
 	/* --converter: with --server, the mixed mode; without, cmd_client_convert. */
@@ -644,19 +648,10 @@ static int client_opt(const struct cli_command *cmd, int c, const char *arg, voi
 		o->dg.full_tunnel = true;
 		return 0;
 	case O_PATH:
-		if (!o->co.in_file && !o->path_cli) {
-			o->path_cli = true;
-			o->npath = 0;
-		}
-		if (o->npath == HT_CPATHS_MAX)
-			return cli_usage_error(cmd, "--path: at most %u", HT_CPATHS_MAX);
-		if (ht_pathspec_parse(arg, &o->path[o->npath], &why) != 0)
-			return cli_usage_error(cmd, "--path: '%s': %s", arg, why);
-		for (size_t i = 0; i < o->npath; i++)
-			if (strcmp(o->path[i].name, o->path[o->npath].name) == 0)
-				return cli_usage_error(cmd, "--path: two paths named '%s' (add name=)",
-						       o->path[i].name);
-		o->npath++;
+		return cli_opt_path(cmd, o->path, &o->npath, HT_CPATHS_MAX, o->co.in_file,
+				    &o->path_cli, arg);
+	case O_MPTCP_ENDPOINTS:
+		o->mptcp_endpoints = true;
 		return 0;
 	case O_SCHEDULER:
 		o->sched = ht_sched_policy_parse(arg);
@@ -708,6 +703,7 @@ static const struct option client_longopts[] = {
 	{"tunnel-dest", required_argument, NULL, O_TUNNEL_DEST},
 	{"convert-timeout", required_argument, NULL, O_CONVERT_TIMEOUT},
 	{"mptcp-cache-ttl", required_argument, NULL, O_CACHE_TTL},
+	{"mptcp-endpoints", no_argument, NULL, O_MPTCP_ENDPOINTS},
 	{NULL, 0, NULL, 0},
 };
 
@@ -785,6 +781,10 @@ static int start_cvclient(struct runner *rn, struct client_opts *o, struct ht_cl
 		snprintf(err, errlen, "--converter: cannot resolve it");
 		return -1;
 	}
+	/* The converter's MPTCP connections: subflows on every --path too. */
+	if (o->mptcp_endpoints && ht_mptcp_pm_setup(&rn->pm, o->path, o->npath,
+						    cc.converter.ss_family, err, errlen) != 0)
+		return -1;
 	cc.convert_timeout = o->convert_timeout;
 	cc.idle_timeout = o->co.idle_timeout;
 	cc.cache_ttl = o->cache_ttl;
@@ -855,6 +855,12 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 		rc = cli_usage_error(cmd, "--transport convert needs --converter HOST[:PORT]");
 	if (rc < 0 && o->rules.n > 0 && !o->have_conv)
 		rc = cli_usage_error(cmd, "--convert-dest / --tunnel-dest need --converter HOST[:PORT]");
+	if (rc < 0 && o->mptcp_endpoints && !o->have_conv)
+		rc = cli_usage_error(cmd, "--mptcp-endpoints sets up MPTCP subflows for the converter: "
+					  "it needs --converter HOST[:PORT]");
+	if (rc < 0 && o->mptcp_endpoints && o->npath < 2)
+		rc = cli_usage_error(cmd, "--mptcp-endpoints needs two or more --path (endpoints "
+					  "for the paths after the first)");
 	if (rc < 0)
 		rc = common_check(cmd, &o->co);
 	if (rc >= 0)
@@ -921,6 +927,7 @@ int cmd_client(const struct cli_command *cmd, int argc, char **argv)
 		ht_client_free(rn.cl);
 	}
 	ht_cvclient_free(rn.cvc); /* after the client: it hands connections to it */
+	ht_mptcp_pm_restore(rn.pm); /* endpoints removed, limits restored */
 	ht_loop_free(rn.loop);
 out:
 	if (o != NULL)

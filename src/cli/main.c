@@ -158,7 +158,8 @@ static const struct cli_command commands[] = {
 	 "                           tunnel, only -L (IP destinations), --socks (IP\n"
 	 "                           literals), --transparent, --convert-timeout,\n"
 	 "                           --mptcp-cache-ttl, --idle-timeout, --log-level,\n"
-	 "                           --syslog, --control, -c\n"
+	 "                           --syslog, --control, -c, and --path only with\n"
+	 "                           --mptcp-endpoints\n"
 	 "  --convert-dest SPEC      with --server and --converter: connections to SPEC\n"
 	 "  --tunnel-dest SPEC       go through the converter / the tunnel (repeat, both\n"
 	 "                           in one ordered list of up to 64, first match wins).\n"
@@ -169,7 +170,14 @@ static const struct cli_command commands[] = {
 	 "                           converter's destinations too\n"
 	 "  --convert-timeout S      wait S s for the converter's reply (3)\n"
 	 "  --mptcp-cache-ttl S      remember MPTCP-capable servers S s (600): they are\n"
-	 "                           reached directly over MPTCP\n",
+	 "                           reached directly over MPTCP\n"
+	 "  --mptcp-endpoints        with --converter and two or more --path: add the\n"
+	 "                           kernel's MPTCP endpoint 'ADDR dev IFACE subflow' for\n"
+	 "                           each path after the first (a dev-only path: its\n"
+	 "                           first global address) and raise the limits\n"
+	 "                           subflows / add_addr_accepted to their number;\n"
+	 "                           undone at exit (existing endpoints are kept).\n"
+	 "                           Needs CAP_NET_ADMIN.  Or 'ip mptcp' by hand\n",
 	 cmd_client},
 	{"converter", "run a 0-RTT TCP Convert transport converter (MPTCP + TFO)",
 	 "usage: hatun converter --listen ADDR[:PORT] [OPTIONS]\n"

@@ -66,6 +66,13 @@ expect 2 "--path: 'weight=0'" -- "${K[@]}" --socks 127.0.0.1:1080 --path weight=
 expect 2 "--path: two paths named 'eth0'" -- "${K[@]}" --socks 127.0.0.1:1080 --path eth0 --path eth0
 expect 2 "--path: at most 4" -- "${K[@]}" --socks 127.0.0.1:1080 --path a --path b --path c --path d --path e
 expect 2 "--scheduler: 'fastest' is not" -- "${K[@]}" --socks 127.0.0.1:1080 --scheduler fastest
+# --mptcp-endpoints (the kernel's MPTCP endpoints for the converter)
+V=(client --transport convert --converter 127.0.0.1 --socks 127.0.0.1:1080)
+expect 2 "--path with --transport convert: add --mptcp-endpoints" -- "${V[@]}" --path 192.0.2.2 --path 192.0.2.18
+expect 2 "--mptcp-endpoints needs two or more --path" -- "${V[@]}" --path 192.0.2.2 --mptcp-endpoints
+expect 2 "--path: 'weight=0'" -- "${V[@]}" --path weight=0 --mptcp-endpoints
+expect 2 "--mptcp-endpoints sets up MPTCP subflows for the converter" -- "${K[@]}" --socks 127.0.0.1:1080 --path a --path b --mptcp-endpoints
+expect 2 "--mptcp-endpoints needs two or more --path" -- "${K[@]}" --converter 127.0.0.1 --socks 127.0.0.1:1080 --path a --mptcp-endpoints
 expect 2 "--path-timeout: '1' is not 2-50" -- "${K[@]}" --socks 127.0.0.1:1080 --path-timeout 1
 # per-destination transport (--converter with --server)
 KC=("${K[@]}" --socks 127.0.0.1:1080 --converter 192.0.2.9)
