@@ -33,6 +33,13 @@
 #   conv-down          server sendfile() -> converter (default relay: it
 #                      copies into the client's MPTCP socket) -> client recv()
 #   conv-down-splice   the same, the converter splicing (HATUN_CONVERT_COPY=0)
+#   down-slowread-auto server sendfile() -> client recv() at SPLICE_READ_RATE
+#                      MiB/s with the kernel's receive-buffer autotuning
+#                      (--rcvbuf 0), MPTCP end to end, no hatun: the
+#                      two-subflow receive-window stall of 6.18 (a kernel
+#                      report's reproducer; docs/protocol/convert.md)
+#   down-slowread      the same with hatun's fixed 4 MiB SO_RCVBUF (the
+#                      workaround): should never stall
 # (every conv-* and conc-* client sends a Convert Connect message in its SYN).
 # SPLICE_CASES default: the baseline and what hatun does (direct-send,
 # conv-send, conv-down) and the kernel bug (conv-splice, conv-sendfile,
@@ -48,6 +55,8 @@
 #                     namespaces meanwhile: the condition that shows the bug
 #                     (~0.5 % of sendfile uploads through the converter)
 # The long run: SPLICE_NETLOAD=1 SPLICE_RUNS=300 SPLICE_CASES="conv-sendfile ..."
+# The receive-window stall: SPLICE_CASES="down-slowread-auto down-slowread"
+#   SPLICE_MB=32 SPLICE_RUNS=16 (SPLICE_READ_RATE=8 MiB/s by default)
 set -u
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -64,12 +73,17 @@ RATE=${SPLICE_RATE:-100}
 NETLOAD=${SPLICE_NETLOAD:-0}
 CASES=${SPLICE_CASES:-direct-send conv-send conv-splice conv-down conv-sendfile conv-sendfile-copy}
 EXPECT=${SPLICE_EXPECT:-report}
+READ_RATE=${SPLICE_READ_RATE:-8}
 MUST_PASS="direct-send conv-send conv-down"
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
 CONV=$TB_CONC_V4
 SRV=$TB_SERVER_V4
 # Bound of every call of a connection: its bytes at RATE, doubled, + 5 s.
 PER=$((MB * 8 * 2 / (RATE > 0 ? RATE : 1000) + 5))
+case " $CASES " in *" down-slowread"*)
+	slow=$((MB * 2 / READ_RATE + 5))
+	[ "$slow" -le "$PER" ] || PER=$slow ;;
+esac
 # shellcheck disable=SC2034 # read by lib.sh (tb_exec bound)
 TB_TIMEOUT=$((RUNS * PER + 30))
 
@@ -133,7 +147,7 @@ run_case() {
 	else
 		sdir=send cdir=recv
 		sopts+=(--how "$how")
-		copts+=(--how recv)
+		copts+=(--how recv "$@")
 	fi
 	if [ "$via" = conc ]; then
 		sns=concentrator saddr=$CONV
@@ -197,6 +211,8 @@ for c in $CASES; do
 	conv-sendfile-py) run_case "$c" client sendfile py ;;
 	conv-down) run_case "$c" server sendfile default ;;
 	conv-down-splice) run_case "$c" server sendfile splice ;;
+	down-slowread-auto) run_case "$c" server sendfile direct --read-rate "$READ_RATE" --rcvbuf 0 ;;
+	down-slowread) run_case "$c" server sendfile direct --read-rate "$READ_RATE" ;;
 	*) tb_fail "unknown case $c" ;;
 	esac
 done

@@ -36,7 +36,11 @@ OPTIONS:
                    recv: the converter's Convert message is skipped)
   --skip-convert   listen, recv: the stream starts with a Convert message
                    (a client with --convert, no converter): skip it
-  --rcvbuf B       SO_RCVBUF (default 4 MiB on MPTCP sockets, as hatun: the
+  --read-rate R    recv: read at most R MiB/s (64 KiB reads, paced): a slow
+                   reader, the condition of the two-subflow receive-window
+                   stall (with --rcvbuf 0)
+  --rcvbuf B       SO_RCVBUF (0: the kernel's autotuning; default 4 MiB on
+                   MPTCP sockets, as hatun: the
                    6.18 receive-window stall, docs/protocol/convert.md)
   --timeout S      bound of every blocking call (default 60)
 Prints one line per connection:
@@ -54,6 +58,7 @@ import select
 import socket
 import struct
 import sys
+import time
 
 IPPROTO_MPTCP = 262
 TCP_FASTOPEN_CONNECT = 30
@@ -179,8 +184,9 @@ class Checker:
         return False, line
 
 
-def recv_stream(s, path, how, skip_convert, timeout):
+def recv_stream(s, path, how, skip_convert, timeout, rate=0.0):
     c = Checker(path)
+    t0, got = time.monotonic(), 0
     head = b""
     pipe = os.pipe() if how == "splice" else None
     buf = bytearray(CHUNK)
@@ -198,8 +204,12 @@ def recv_stream(s, path, how, skip_convert, timeout):
                             select.POLLIN, timeout)
                 b = bytes(buf[:n])
             elif how == "recv":
-                n = s.recv_into(buf)
+                n = s.recv_into(buf, STEP if rate else 0)
                 b = bytes(buf[:n])
+                got += n
+                ahead = got / (rate * 1048576) - (time.monotonic() - t0) if rate else 0
+                if ahead > 0:
+                    time.sleep(ahead)
             else:
                 raise SystemExit("unknown --how " + how)
             if n == 0:
@@ -269,7 +279,8 @@ def serve(role, host, port, a, b, o):
                 send_stream(s, b, o["how"] or "send", o["timeout"])
                 ok, line = True, "ok sent"
             else:
-                ok, line = recv_stream(s, b, o["how"] or "recv", o["skip"], o["timeout"])
+                ok, line = recv_stream(s, b, o["how"] or "recv", o["skip"], o["timeout"],
+                                       o["rate"])
         except OSError as e:
             ok, line = False, "error %s" % e
         s.close()
@@ -297,7 +308,7 @@ def connect(host, port, direction, path, o):
                 if o["convert"]:
                     s.shutdown(socket.SHUT_WR)
                 ok, line = recv_stream(s, path, o["how"] or "recv", o["convert"] is not None,
-                                       o["timeout"])
+                                       o["timeout"], o["rate"])
         except OSError as e:
             ok, line = False, "error %s" % e
         s.close()
@@ -313,7 +324,7 @@ def main():
     role, host, port, a, b = argv[:5]
     opts = argv[5:]
     o = {"mptcp": False, "how": None, "count": 1, "convert": None, "tfo": False,
-         "skip": False, "rcvbuf": None, "timeout": 60.0}
+         "skip": False, "rcvbuf": None, "timeout": 60.0, "rate": 0.0}
     while opts:
         x = opts.pop(0)
         if x == "--mptcp":
@@ -330,6 +341,8 @@ def main():
             o["skip"] = True
         elif x == "--rcvbuf":
             o["rcvbuf"] = int(opts.pop(0))
+        elif x == "--read-rate":
+            o["rate"] = float(opts.pop(0))
         elif x == "--timeout":
             o["timeout"] = float(opts.pop(0))
         else:
