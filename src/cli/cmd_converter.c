@@ -409,8 +409,11 @@ int cmd_client_convert(const struct cli_command *cmd, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (ht_loop_new(&loop) != 0)
 		goto out;
-	if (o->mptcp_endpoints && ht_mptcp_pm_setup(&pm, o->path, o->npath,
-						    cfg.converter.ss_family, err, sizeof(err)) != 0) {
+	if (o->mptcp_endpoints &&
+	    (ht_mptcp_pm_source(&o->path[0], cfg.converter.ss_family, &cfg.source,
+				&cfg.source_len, err, sizeof(err)) != 0 ||
+	     ht_mptcp_pm_setup(&pm, o->path, o->npath, cfg.converter.ss_family, err,
+			       sizeof(err)) != 0)) {
 		fprintf(stderr, "hatun client: %s\n", err);
 		goto out;
 	}

@@ -782,8 +782,11 @@ static int start_cvclient(struct runner *rn, struct client_opts *o, struct ht_cl
 		return -1;
 	}
 	/* The converter's MPTCP connections: subflows on every --path too. */
-	if (o->mptcp_endpoints && ht_mptcp_pm_setup(&rn->pm, o->path, o->npath,
-						    cc.converter.ss_family, err, errlen) != 0)
+	if (o->mptcp_endpoints &&
+	    (ht_mptcp_pm_source(&o->path[0], cc.converter.ss_family, &cc.source, &cc.source_len,
+				err, errlen) != 0 ||
+	     ht_mptcp_pm_setup(&rn->pm, o->path, o->npath, cc.converter.ss_family, err,
+			       errlen) != 0))
 		return -1;
 	cc.convert_timeout = o->convert_timeout;
 	cc.idle_timeout = o->co.idle_timeout;

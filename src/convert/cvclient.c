@@ -531,6 +531,19 @@ static void cc_timer(struct ht_loop *loop, struct ht_timer *t)
 	}
 }
 
+/* cfg.source, when the socket is of its family: the initial subflow's
+ * source address (the port stays the kernel's choice, made at connect:
+ * IP_BIND_ADDRESS_NO_PORT, best effort).  0, or -1 with errno. */
+static int bind_source(const struct ht_cvclient *cl, int fd, int family)
+{
+	int one = 1;
+
+	if (cl->cfg.source_len == 0 || cl->cfg.source.ss_family != family)
+		return 0;
+	(void)setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+	return bind(fd, (const struct sockaddr *)&cl->cfg.source, cl->cfg.source_len);
+}
+
 /* The destination is known: connect, through the converter or directly. */
 static void start_connect(struct cc_conn *c, const uint8_t *early, size_t elen)
 {
@@ -601,6 +614,13 @@ static void start_connect(struct cc_conn *c, const uint8_t *early, size_t elen)
 	}
 	c->cfd = fd;
 	c->c_mptcp = mp;
+	if (bind_source(cl, fd, ss.ss_family) != 0) {
+		char why[96];
+
+		snprintf(why, sizeof(why), "bind to the first --path's address: %s", strerror(errno));
+		cc_fail(c, SOCKS5_REP_GENERAL_FAILURE, why);
+		return;
+	}
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (mp)
 		cv_mptcp_fix_rcvbuf(fd);
@@ -972,7 +992,8 @@ static void bootstrap_start(struct ht_cvclient *cl)
 	if (cl->bfd < 0)
 		return;
 	(void)setsockopt(cl->bfd, IPPROTO_TCP, TCP_FASTOPEN_CONNECT, &one, sizeof(one));
-	if ((connect(cl->bfd, (struct sockaddr *)&cl->cfg.converter, cl->cfg.converter_len) != 0 &&
+	if (bind_source(cl, cl->bfd, cl->cfg.converter.ss_family) != 0 ||
+	    (connect(cl->bfd, (struct sockaddr *)&cl->cfg.converter, cl->cfg.converter_len) != 0 &&
 	     errno != EINPROGRESS) ||
 	    ht_io_start(cl->loop, &cl->bio, cl->bfd, EPOLLOUT, bootstrap_io, cl) != 0) {
 		ht_log(HT_LOG_WARN, "client", "converter %s: bootstrap: %s", cl->conv_str,

@@ -50,6 +50,11 @@ struct ht_cvclient_config {
 	 * did not answer in time is not retried (the request may have gone
 	 * on to the destination). */
 	const struct ht_handoff_ops *fallback;
+	/* The first --path's address (--mptcp-endpoints): every connection
+	 * of its family is bound to it (port 0), so that the initial subflow
+	 * leaves by that link and the endpoints take the others.  0 = none. */
+	struct sockaddr_storage source;
+	socklen_t source_len;
 };
 
 int ht_cvclient_new(struct ht_cvclient **out, struct ht_loop *loop,

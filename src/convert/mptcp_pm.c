@@ -20,6 +20,7 @@
 
 #include "core/log.h"
 #include "tunnel/cpaths.h"
+#include "tunnel/tcp.h"
 #include "tunnel/tun.h"
 
 /* Answers: one small message, or a dump the kernel sizes to the receive
@@ -425,6 +426,21 @@ static int path_endpoint(const struct ht_pathspec *p, int family, int *af, uint8
 	}
 	ht_addr16_ntop(addr, a, sizeof(a));
 	snprintf(desc, DESC_MAX, "%s%s%s", a, p->dev[0] != '\0' ? " dev " : "", p->dev);
+	return 0;
+}
+
+int ht_mptcp_pm_source(const struct ht_pathspec *p, int family, struct sockaddr_storage *ss,
+		       socklen_t *len, char *err, size_t errlen)
+{
+	uint8_t addr[16];
+
+	*len = 0;
+	if (p->has_src)
+		memcpy(addr, p->src, 16);
+	else if (dev_address(p->dev, family, addr, err, errlen) != 0)
+		return -1;
+	if ((ht_addr16_is_v4(addr) ? AF_INET : AF_INET6) == family)
+		*len = ht_sockaddr_from16(ss, addr, 0);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #define HATUN_CONVERT_MPTCP_PM_H
 
 #include <stddef.h>
+#include <sys/socket.h>
 
 #include "tunnel/pathspec.h"
 
@@ -28,6 +29,13 @@ struct ht_mptcp_pm;
  * Needs CAP_NET_ADMIN. */
 int ht_mptcp_pm_setup(struct ht_mptcp_pm **out, const struct ht_pathspec *paths, size_t npath,
 		      int family, char *err, size_t errlen);
+
+/* The first path's address (its src, or its dev's first global address
+ * of family) as a sockaddr with port 0, for binding the connections so
+ * that the initial subflow leaves by that path.  *len 0: a src of the
+ * other family (nothing to bind).  0, or -1 with err. */
+int ht_mptcp_pm_source(const struct ht_pathspec *p, int family, struct sockaddr_storage *ss,
+		       socklen_t *len, char *err, size_t errlen);
 
 /* Deletes the endpoints hatun added, restores the limits it raised (each
  * step logged; failures logged as warnings) and frees.  NULL: nothing. */

@@ -15,7 +15,10 @@
 #   - an endpoint that existed before (WAN1 subflow, added with `ip
 #     mptcp`), options from a config file (path = ..., mptcp-endpoints):
 #     kept, logged as existing; a download on both links; after SIGTERM
-#     still there, limits back to 0 / 0.
+#     still there, limits back to 0 / 0;
+#   - --path src=WAN1 first although the default route leaves by wan0:
+#     the converter sees the connection from WAN1 (hatun binds to the
+#     first path's address), WAN0 is the endpoint, both links carry it.
 set -u
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -145,6 +148,26 @@ stop "$KPID"
 [ "$(eps)" = "$before_ep" ] || tb_fail "the existing endpoint changed: '$(eps)' (was '$before_ep')"
 [ "$(limits)" = "add_addr_accepted 0 subflows 0" ] || tb_fail "config file: limits not restored: $(limits)"
 tb_ok "existing endpoint kept (before and after), config file keys path / mptcp-endpoints, download on both links ($D0 / $D1 packets), limits restored"
+
+# ---- the first --path is the initial subflow's source, even against the routes -------------
+# The main table's default route leaves by wan0; with WAN1 first, hatun
+# binds the connections to WAN1 (the initial subflow leaves by wan1) and
+# WAN0 becomes the endpoint.
+tb_exec client ip mptcp endpoint flush || tb_fail "endpoint flush"
+tb_bg --port tcp:8001 client "$HATUN" client --transport convert --converter "$CONV:5124" \
+	-L "127.0.0.1:8001:$SRV:8080" --path "src=$WAN1" --path "src=$WAN0" --mptcp-endpoints
+KPID=$TB_LAST_PID KLOG=$TB_LAST_LOG
+eps | grep -q "^$WAN0 id [0-9]* subflow" || tb_fail "reversed: ip mptcp endpoint show: $(eps)"
+n1=$(grep -c "^.* $WAN1:[0-9]* -> $SRV:8080: open" "$CLOG")
+download third
+n2=$(grep -c "^.* $WAN1:[0-9]* -> $SRV:8080: open" "$CLOG")
+[ "$n2" -gt "$n1" ] || tb_fail "reversed: the converter saw no connection from $WAN1: $(grep -- "-> $SRV:8080: open" "$CLOG" | tail -n 2)"
+tb_wait 5 bash -c "[ \$(grep -c '8080: closed.*client subflows 2' '$CLOG') -ge 3 ]" \
+	|| tb_fail "reversed: no second subflow: $(grep closed "$CLOG" | tail -n 1)"
+stop "$KPID"
+[ -z "$(eps)" ] && [ "$(limits)" = "add_addr_accepted 0 subflows 0" ] \
+	|| tb_fail "reversed: left behind: $(eps) / $(limits)"
+tb_ok "--path src=$WAN1 first: connections from $WAN1 (bound), endpoint $WAN0, download on both links ($D0 / $D1 packets), 2 subflows, cleaned up"
 
 stop "$CPID"
 grep -l "AddressSanitizer\|LeakSanitizer\|runtime error" "$TB_DIR"/*.log && tb_fail "sanitizer report"
