@@ -18,7 +18,10 @@
 #     still there, limits back to 0 / 0;
 #   - --path src=WAN1 first although the default route leaves by wan0:
 #     the converter sees the connection from WAN1 (hatun binds to the
-#     first path's address), WAN0 is the endpoint, both links carry it.
+#     first path's address), WAN0 is the endpoint, both links carry it;
+#   - the mixed mode (--server + --converter --transport convert, the
+#     --paths the tunnel's too): the same endpoint set-up and clean-up, a
+#     download through the converter on 2 subflows.
 set -u
 # shellcheck source=tests/netns/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -168,6 +171,34 @@ stop "$KPID"
 [ -z "$(eps)" ] && [ "$(limits)" = "add_addr_accepted 0 subflows 0" ] \
 	|| tb_fail "reversed: left behind: $(eps) / $(limits)"
 tb_ok "--path src=$WAN1 first: connections from $WAN1 (bound), endpoint $WAN0, download on both links ($D0 / $D1 packets), 2 subflows, cleaned up"
+
+# ---- the mixed mode: a QUIC tunnel (its --paths) and the converter ----------------------
+# `--transport convert` with --server: every destination goes through the
+# converter; the --paths are the tunnel's and, with --mptcp-endpoints,
+# the converter connections' too.
+mkdir -p "$TB_DIR/c" "$TB_DIR/s"
+"$HATUN" genkey "$TB_DIR/c" >/dev/null || tb_fail "genkey client"
+SFP=$("$HATUN" genkey "$TB_DIR/s") || tb_fail "genkey concentrator"
+CFP=$("$HATUN" fingerprint "$TB_DIR/c/hatun.crt") || tb_fail "fingerprint client"
+tb_bg concentrator "$HATUN" concentrator --listen "$CONV:4433" --cert "$TB_DIR/s/hatun.crt" \
+	--key "$TB_DIR/s/hatun.key" --allow "$CFP"
+QCPID=$TB_LAST_PID
+tb_bg --port tcp:8001 client "$HATUN" client --server "$CONV:4433" --pin "$SFP" \
+	--cert "$TB_DIR/c/hatun.crt" --key "$TB_DIR/c/hatun.key" --converter "$CONV:5124" \
+	--transport convert -L "127.0.0.1:8001:$SRV:8080" --path "src=$WAN0" --path "src=$WAN1" \
+	--mptcp-endpoints
+KPID=$TB_LAST_PID KLOG=$TB_LAST_LOG
+eps | grep -q "^$WAN1 id [0-9]* subflow" || tb_fail "mixed: ip mptcp endpoint show: $(eps)"
+[ "$(limits)" = "add_addr_accepted 1 subflows 1" ] || tb_fail "mixed: limits not raised: $(limits)"
+n1=$(grep -c "8080: closed.*client subflows 2" "$CLOG")
+download fourth
+tb_wait 5 bash -c "[ \$(grep -c '8080: closed.*client subflows 2' '$CLOG') -gt $n1 ]" \
+	|| tb_fail "mixed: not through the converter on 2 subflows: $(grep closed "$CLOG" | tail -n 1)"
+stop "$KPID"
+[ -z "$(eps)" ] && [ "$(limits)" = "add_addr_accepted 0 subflows 0" ] \
+	|| tb_fail "mixed: left behind: $(eps) / $(limits)"
+stop "$QCPID"
+tb_ok "mixed mode (--server + --converter): endpoint + limits, download through the converter on both links ($D0 / $D1 packets), 2 subflows, cleaned up"
 
 stop "$CPID"
 grep -l "AddressSanitizer\|LeakSanitizer\|runtime error" "$TB_DIR"/*.log && tb_fail "sanitizer report"
