@@ -68,6 +68,10 @@ int cli_opt_client_net(const struct cli_command *cmd, const char *flag,
 struct ht_pathspec;
 int cli_opt_path(const struct cli_command *cmd, struct ht_pathspec *paths, size_t *n, size_t max,
 		 bool in_file, bool *cli_seen, const char *arg);
+/* Holds SIGINT / SIGTERM pending until the loop's signalfd takes them
+ * (ht_loop_on_signal): a stop asked for during a start-up that changes
+ * the system (--mptcp-endpoints) still runs its clean-up. */
+void cli_hold_stop_signals(void);
 /* --control PATH (a UNIX socket path: under 108 bytes) into path[cap]. */
 int cli_opt_control(const struct cli_command *cmd, const char *arg, char *path, size_t cap);
 /* Open the control socket for `hatun status` at path ("" = the default

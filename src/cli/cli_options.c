@@ -1,6 +1,7 @@
 /* hatun — option handlers shared by the commands that run a daemon
  * (concentrator, client, converter), so that a flag means and checks the
  * same everywhere and says so in the same words. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -102,4 +103,14 @@ int cli_opt_path(const struct cli_command *cmd, struct ht_pathspec *paths, size_
 					       paths[i].name);
 	(*n)++;
 	return 0;
+}
+
+void cli_hold_stop_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	(void)pthread_sigmask(SIG_BLOCK, &set, NULL);
 }

@@ -409,6 +409,8 @@ int cmd_client_convert(const struct cli_command *cmd, int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (ht_loop_new(&loop) != 0)
 		goto out;
+	if (o->mptcp_endpoints)
+		cli_hold_stop_signals(); /* the endpoints are removed even then */
 	if (o->mptcp_endpoints &&
 	    (ht_mptcp_pm_source(&o->path[0], cfg.converter.ss_family, &cfg.source,
 				&cfg.source_len, err, sizeof(err)) != 0 ||

@@ -782,6 +782,8 @@ static int start_cvclient(struct runner *rn, struct client_opts *o, struct ht_cl
 		return -1;
 	}
 	/* The converter's MPTCP connections: subflows on every --path too. */
+	if (o->mptcp_endpoints)
+		cli_hold_stop_signals(); /* the endpoints are removed even then */
 	if (o->mptcp_endpoints &&
 	    (ht_mptcp_pm_source(&o->path[0], cc.converter.ss_family, &cc.source, &cc.source_len,
 				err, errlen) != 0 ||
