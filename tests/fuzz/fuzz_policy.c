@@ -31,47 +31,9 @@
 #include "proto/err.h"
 #include "proto/policy.h"
 
+#include "fuzz_input.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check(int cond)
-{
-	if (!cond)
-		abort();
-}
-
-struct in {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint8_t take(struct in *in)
-{
-	uint8_t b = 0;
-
-	if (in->n > 0) {
-		b = *in->p++;
-		in->n--;
-	}
-	return b;
-}
-
-static void take_n(struct in *in, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		out[i] = take(in);
-}
-
-static int bit(const uint8_t a[16], unsigned i)
-{
-	return (a[i / 8] >> (7 - i % 8)) & 1;
-}
-
-static bool is_mapped(const uint8_t a[16])
-{
-	static const uint8_t pfx[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
-	return memcmp(a, pfx, 12) == 0;
-}
 
 /* The reference matcher: one bit at a time, families kept apart. */
 static bool ref_match(const struct ht_prefix *p, const uint8_t a[16])
