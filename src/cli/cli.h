@@ -9,6 +9,7 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #define CLI_EXIT_USAGE 2
 #define CLI_EXIT_FAIL 1
@@ -55,6 +56,10 @@ enum ht_log_level;
  * remembers it.  A repeated prefix is fine. */
 int cli_opt_dest(const struct cli_command *cmd, struct ht_policy *pol, bool allow, bool in_file,
 		 bool *cli_seen, const char *arg);
+/* FLAG SECONDS: 0.001 .. max_s seconds (with zero_ok, also "0": none)
+ * into *out, or the usage error that names the range. */
+int cli_opt_seconds(const struct cli_command *cmd, const char *flag, const char *arg,
+		    unsigned max_s, bool zero_ok, uint64_t *out);
 /* --log-level error|warn|info|debug */
 int cli_opt_log_level(const struct cli_command *cmd, const char *arg, enum ht_log_level *out);
 /* --allow-client CIDR (flag: its name) into cfg's client prefixes; the

@@ -12,6 +12,7 @@
 #include "proto/policy.h"
 #include "tunnel/control.h"
 #include "tunnel/pathspec.h"
+#include "tunnel/spec.h"
 
 int cli_opt_dest(const struct cli_command *cmd, struct ht_policy *pol, bool allow, bool in_file,
 		 bool *cli_seen, const char *arg)
@@ -33,6 +34,19 @@ int cli_opt_dest(const struct cli_command *cmd, struct ht_policy *pol, bool allo
 		return cli_usage_error(cmd, "%s: '%s' %s", allow ? "--allow-dest" : "--deny-dest", arg,
 				       rc == HT_ERR_NOBUF ? "is one prefix too many"
 							  : "is not a CIDR prefix (e.g. 192.0.2.0/24)");
+	return 0;
+}
+
+int cli_opt_seconds(const struct cli_command *cmd, const char *flag, const char *arg,
+		    unsigned max_s, bool zero_ok, uint64_t *out)
+{
+	if (zero_ok && strcmp(arg, "0") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (ht_parse_seconds(arg, max_s, out) != 0)
+		return cli_usage_error(cmd, "%s: '%s' is not %s0.001-%u seconds", flag, arg,
+				       zero_ok ? "0 or " : "", max_s);
 	return 0;
 }
 

@@ -82,19 +82,11 @@ static int conv_opt(const struct cli_command *cmd, int c, const char *arg, void 
 			return cli_usage_error(cmd, "--error-rate: '%s' is not 1-1000000", arg);
 		return 0;
 	case O_CONNECT_TIMEOUT:
-		if (ht_parse_seconds(arg, 3600, &o->connect_timeout) != 0)
-			return cli_usage_error(cmd, "--connect-timeout: '%s' is not 0.001-3600 seconds",
-					       arg);
-		return 0;
+		return cli_opt_seconds(cmd, "--connect-timeout", arg, 3600, false,
+				       &o->connect_timeout);
 	case O_IDLE_TIMEOUT:
-		if (strcmp(arg, "0") == 0) {
-			o->idle_timeout = 0;
-			return 0;
-		}
-		if (ht_parse_seconds(arg, 86400 * 7, &o->idle_timeout) != 0)
-			return cli_usage_error(cmd, "--idle-timeout: '%s' is not 0 or 0.001-604800 seconds",
-					       arg);
-		return 0;
+		return cli_opt_seconds(cmd, "--idle-timeout", arg, 86400 * 7, true,
+				       &o->idle_timeout);
 	case O_LOG_LEVEL:
 		return cli_opt_log_level(cmd, arg, &o->level);
 	case O_SYSLOG:
@@ -103,14 +95,8 @@ static int conv_opt(const struct cli_command *cmd, int c, const char *arg, void 
 	case O_CONTROL:
 		return cli_opt_control(cmd, arg, o->control, sizeof(o->control));
 	case O_TCP_CACHE_TTL:
-		if (strcmp(arg, "0") == 0) {
-			o->cfg.tcp_cache_ttl = 0;
-			return 0;
-		}
-		if (ht_parse_seconds(arg, 86400, &o->cfg.tcp_cache_ttl) != 0)
-			return cli_usage_error(cmd, "--tcp-cache-ttl: '%s' is not 0 or 0.001-86400 seconds",
-					       arg);
-		return 0;
+		return cli_opt_seconds(cmd, "--tcp-cache-ttl", arg, 86400, true,
+				       &o->cfg.tcp_cache_ttl);
 	}
 	return CLI_EXIT_USAGE;
 }
@@ -282,20 +268,14 @@ static int cvc_opt(const struct cli_command *cmd, int c, const char *arg, void *
 		o->transparent = (uint16_t)v;
 		return 0;
 	case O_CONVERT_TIMEOUT:
-		if (ht_parse_seconds(arg, 600, &o->convert_timeout) != 0)
-			return cli_usage_error(cmd, "--convert-timeout: '%s' is not 0.001-600 seconds",
-					       arg);
-		return 0;
+		return cli_opt_seconds(cmd, "--convert-timeout", arg, 600, false,
+				       &o->convert_timeout);
 	case O_CACHE_TTL:
-		if (ht_parse_seconds(arg, 86400, &o->cache_ttl) != 0)
-			return cli_usage_error(cmd, "--mptcp-cache-ttl: '%s' is not 0.001-86400 seconds",
-					       arg);
-		return 0;
+		return cli_opt_seconds(cmd, "--mptcp-cache-ttl", arg, 86400, false,
+				       &o->cache_ttl);
 	case O_IDLE_TIMEOUT:
-		if (ht_parse_seconds(arg, 86400 * 7, &o->idle_timeout) != 0)
-			return cli_usage_error(cmd, "--idle-timeout: '%s' is not 0.001-604800 seconds",
-					       arg);
-		return 0;
+		return cli_opt_seconds(cmd, "--idle-timeout", arg, 86400 * 7, false,
+				       &o->idle_timeout);
 	case O_LOG_LEVEL:
 		return cli_opt_log_level(cmd, arg, &o->level);
 	case O_SYSLOG:

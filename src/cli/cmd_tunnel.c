@@ -118,10 +118,8 @@ static int common_opt(const struct cli_command *cmd, struct common_opts *o, int 
 	case O_CONTROL:
 		return cli_opt_control(cmd, arg, o->control, sizeof(o->control));
 	case O_IDLE_TIMEOUT:
-		if (ht_parse_seconds(arg, 86400 * 7, &o->idle_timeout) != 0)
-			return cli_usage_error(cmd, "--idle-timeout: '%s' is not 0.001-604800 seconds",
-					       arg);
-		return 0;
+		return cli_opt_seconds(cmd, "--idle-timeout", arg, 86400 * 7, false,
+				       &o->idle_timeout);
 	case O_QUIC_IDLE:
 		if (ht_parse_seconds(arg, 600, &o->quic_idle) != 0 || o->quic_idle < HT_SECONDS)
 			return cli_usage_error(cmd, "--quic-idle-timeout: '%s' is not 1-600 seconds",
@@ -286,10 +284,8 @@ static int conc_opt(const struct cli_command *cmd, int c, const char *arg, void 
 			return cli_usage_error(cmd, "--max-clients: '%s' is not 1-1048576", arg);
 		return 0;
 	case O_CONNECT_TIMEOUT:
-		if (ht_parse_seconds(arg, 3600, &o->connect_timeout) != 0)
-			return cli_usage_error(cmd, "--connect-timeout: '%s' is not 0.001-3600 seconds",
-					       arg);
-		return 0;
+		return cli_opt_seconds(cmd, "--connect-timeout", arg, 3600, false,
+				       &o->connect_timeout);
 	case O_TUN:
 	case O_TAP:
 		if (arg[0] == '\0' || strlen(arg) >= IFNAMSIZ)
@@ -580,10 +576,8 @@ static int client_opt(const struct cli_command *cmd, int c, const char *arg, voi
 			return cli_usage_error(cmd, "--queue: '%s' is not 1-1048576", arg);
 		return 0;
 	case O_QUEUE_TIMEOUT:
-		if (ht_parse_seconds(arg, 3600, &o->queue_timeout) != 0)
-			return cli_usage_error(cmd, "--queue-timeout: '%s' is not 0.001-3600 seconds",
-					       arg);
-		return 0;
+		return cli_opt_seconds(cmd, "--queue-timeout", arg, 3600, false,
+				       &o->queue_timeout);
 	case O_TRANSPORT:
 		if (strcmp(arg, "quic") != 0 && strcmp(arg, "convert") != 0)
 			return cli_usage_error(cmd, "--transport: '%s' is not 'quic' or 'convert'", arg);
@@ -613,15 +607,11 @@ static int client_opt(const struct cli_command *cmd, int c, const char *arg, voi
 		return 0;
 	}
 	case O_CONVERT_TIMEOUT:
-		if (ht_parse_seconds(arg, 600, &o->convert_timeout) != 0)
-			return cli_usage_error(cmd, "--convert-timeout: '%s' is not 0.001-600 seconds",
-					       arg);
-		return 0;
+		return cli_opt_seconds(cmd, "--convert-timeout", arg, 600, false,
+				       &o->convert_timeout);
 	case O_CACHE_TTL:
-		if (ht_parse_seconds(arg, 86400, &o->cache_ttl) != 0)
-			return cli_usage_error(cmd, "--mptcp-cache-ttl: '%s' is not 0.001-86400 seconds",
-					       arg);
-		return 0;
+		return cli_opt_seconds(cmd, "--mptcp-cache-ttl", arg, 86400, false,
+				       &o->cache_ttl);
 	case O_TICKET_FILE:
 		return set_path(cmd, o->ticket_file, "--ticket-file", arg);
 	case O_CA:
