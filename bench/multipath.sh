@@ -4,7 +4,7 @@
 # and hatun's multipath session, in the same run.
 #
 # usage: bench/multipath.sh [--seconds S] [--cuts N] [--unequal] [--cc NAME]
-#                           [--omit S] [--only LIST]
+#                           [--omit S] [--reverse] [--only LIST]
 #   default     two access links of 50 Mbit/s each (tbf, both directions),
 #               20 ms one way on link 0 and 40 ms on link 1 (linkem)
 #   --unequal   link 0: 50 Mbit/s, 10 ms; link 1: 10 Mbit/s, 80 ms
@@ -15,6 +15,9 @@
 #   --cc NAME   congestion control of the iperf3 TCP flows (iperf3 -C; also
 #               the MPTCP subflows'); default: the client namespace's
 #               default, printed with the results (Debian: cubic)
+#   --reverse   the iperf3 flows run server -> client (iperf3 -R: the
+#               download direction, scheduled by the concentrator and put
+#               back in order by the client)
 #   --omit S    leave each iperf3 run's first S seconds out of its figure
 #               (iperf3 -O: the tunnelled flows' slow start; the run then
 #               lasts S + --seconds), for the steady state; default 0
@@ -35,6 +38,7 @@ CUTS=3
 UNEQUAL=0
 CC=""
 OMIT=0
+REVERSE=0
 ONLY=""
 ALL=(path0 path1 mptcp hatun_session hatun_session_dgram)
 GAP_PORT=5401
@@ -46,8 +50,9 @@ while [ $# -gt 0 ]; do
 	--unequal) UNEQUAL=1; shift ;;
 	--cc) CC=$2; shift 2 ;;
 	--omit) OMIT=$2; shift 2 ;;
+	--reverse) REVERSE=1; shift ;;
 	--only) ONLY=$2; shift 2 ;;
-	-h | --help) sed -n '2,25p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,28p' "$0"; exit 0 ;;
 	*) echo "multipath.sh: unknown option $1" >&2; exit 2 ;;
 	esac
 done
@@ -82,6 +87,7 @@ bench_start_iperf_servers || tb_fail "iperf3 servers"
 [ -n "$CC" ] || CC=$(tb_exec client sysctl -n net.ipv4.tcp_congestion_control)
 BENCH_IPERF_ARGS="${BENCH_IPERF_ARGS:-} -C $CC"
 [ "$OMIT" = 0 ] || BENCH_IPERF_ARGS="$BENCH_IPERF_ARGS -O $OMIT"
+[ "$REVERSE" = 0 ] || BENCH_IPERF_ARGS="$BENCH_IPERF_ARGS -R"
 tb_bg --port "tcp:$GAP_PORT" server python3 "$SRC/tests/tools/gapmeter.py" serve \
 	"$TB_SERVER_V4" "$GAP_PORT" --mptcp || tb_fail "gapmeter server"
 
@@ -231,7 +237,9 @@ done
 echo
 omitted=""
 [ "$OMIT" = 0 ] || omitted=" after the first $OMIT s (omitted: slow start)"
-echo "Bonding, iperf3 TCP client -> server ($CC), ${BENCH_SECONDS} s per run$omitted; access link 0: $R0 Mbit/s, $D0 ms one way; link 1: $R1 Mbit/s, $D1 ms one way (tbf + linkem); sum $SUM Mbit/s. Handover: longest gap in a download when the link under it is cut (link 0; for stream mode the one its path uses), $CUTS cuts."
+dir="client -> server"
+[ "$REVERSE" = 0 ] || dir="server -> client (iperf3 -R)"
+echo "Bonding, iperf3 TCP $dir ($CC), ${BENCH_SECONDS} s per run$omitted; access link 0: $R0 Mbit/s, $D0 ms one way; link 1: $R1 Mbit/s, $D1 ms one way (tbf + linkem); sum $SUM Mbit/s. Handover: longest gap in a download when the link under it is cut (link 0; for stream mode the one its path uses), $CUTS cuts."
 echo
 echo "| alternative | Mbit/s 1 flow (share of sum) | Mbit/s 8 flows (share) | handover gap ms (median) | (max) | connections lost |"
 echo "|---|---:|---:|---:|---:|---:|"
