@@ -321,6 +321,7 @@ struct ht_qconn_pathinfo {
 	ht_time srtt, rttvar, min_rtt;
 	uint64_t cwnd, bytes_in_flight;
 	size_t dgram_queued;       /* DATAGRAM frames waiting in our queue */
+	ht_time path_queue;        /* the path's standing queue (pathq.h), 0: none seen */
 	size_t streams_bidi;       /* open bidirectional streams */
 	ht_time last_rx;           /* last UDP datagram received */
 	ht_time last_tx_eliciting; /* last ack-eliciting packet sent (1-RTT) */

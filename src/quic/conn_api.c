@@ -390,6 +390,7 @@ void ht_qconn_get_pathinfo(struct ht_qconn *c, struct ht_qconn_pathinfo *pi)
 
 	memset(pi, 0, sizeof(*pi));
 	pi->dgram_queued = c->dq_on ? ht_dgq_len(&c->dq) : 0;
+	pi->path_queue = c->dq_on ? ht_pathq_delay(&c->dq_pathq, ht_now()) : 0;
 	pi->streams_bidi = c->nstreams - c->nuni;
 	pi->last_rx = c->last_rx;
 	pi->bytes_sent = c->bytes_sent;

@@ -497,6 +497,7 @@ static void on_sess_path(void *arg, void *member, struct ht_dgsess_pathinfo *pi)
 	pi->cwnd = qi.cwnd;
 	pi->in_flight = qi.bytes_in_flight;
 	pi->queued = qi.dgram_queued;
+	pi->path_queue = qi.path_queue;
 	pi->rx_count = qi.bytes_received;
 }
 

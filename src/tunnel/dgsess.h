@@ -36,6 +36,7 @@
 #define HT_DGSESS_REFRESH HT_MS /* path statistics are read at most this often, */
 #define HT_DGSESS_REFRESH_PICKS 8 /* and at least every this many packets */
 #define HT_DGSESS_BACKLOG 16      /* queued datagrams that make a path "full" */
+#define HT_DGSESS_PATH_QUEUE (5 * HT_MS) /* so does a standing queue on the path */
 #define HT_DGSESS_DELAYS (10 * HT_MS) /* members' delays told to the reorder buffer */
 
 /* What the owner reports about a member's connection. */
@@ -43,6 +44,7 @@ struct ht_dgsess_pathinfo {
 	ht_time srtt, rttvar, min_rtt; /* min_rtt 0: none yet */
 	uint64_t cwnd, in_flight;  /* bytes */
 	uint64_t queued;           /* DATAGRAM frames waiting in its queue */
+	ht_time path_queue;        /* the standing queue on its path, 0: none */
 	uint64_t rx_count;         /* grows when anything arrives on it */
 };
 

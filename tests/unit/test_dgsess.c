@@ -246,6 +246,28 @@ static void test_pick_min_rtt_and_failure(void **state)
 	ht_dgsess_free(s);
 }
 
+/* A remote bottleneck: the near path's window has plenty of room (it grew
+ * into the shaper's queue) but its standing queue says it is full: the
+ * packets spill to the far path; once the queue is gone, back to near. */
+static void test_pick_spills_on_path_queue(void **state)
+{
+	struct ht_dgsess *s = ht_dgsess_new(&ops, NULL);
+	ht_time now = T0;
+
+	(void)state;
+	A.pi.cwnd = B.pi.cwnd = 1 << 20;
+	assert_int_equal(ht_dgsess_join(s, &A, 1400, now), 0);
+	assert_int_equal(ht_dgsess_join(s, &B, 1400, now), 1);
+	assert_int_equal(ht_dgsess_pick(s, 1000, now), 1u);
+	A.pi.path_queue = HT_DGSESS_PATH_QUEUE + HT_MS;
+	now += 2 * HT_MS;
+	assert_int_equal(ht_dgsess_pick(s, 1000, now), 2u);
+	A.pi.path_queue = HT_DGSESS_PATH_QUEUE;
+	now += 2 * HT_MS;
+	assert_int_equal(ht_dgsess_pick(s, 1000, now), 1u);
+	ht_dgsess_free(s);
+}
+
 static void test_mtu_zero_never_picked_and_tags(void **state)
 {
 	struct ht_dgsess *s = ht_dgsess_new(&ops, NULL);
@@ -276,6 +298,7 @@ int main(void)
 		cmocka_unit_test_setup(test_deadline_and_leave, setup),
 		cmocka_unit_test_setup(test_rejoin_starts_afresh, setup),
 		cmocka_unit_test_setup(test_pick_min_rtt_and_failure, setup),
+		cmocka_unit_test_setup(test_pick_spills_on_path_queue, setup),
 		cmocka_unit_test_setup(test_mtu_zero_never_picked_and_tags, setup),
 	};
 
