@@ -35,7 +35,7 @@ bool ht_dgq_push(struct ht_dgq *q, struct ht_qdgram *d)
 {
 	uint16_t *n = &q->queued[d->flow % HT_DGQ_FLOWS];
 
-	if (d->flow != 0 && *n == 0 && q->slen < HT_DGQ_SPARSE) {
+	if (d->flow != 0 && d->len <= HT_QDGRAM_SPARSE_MAX && *n == 0 && q->slen < HT_DGQ_SPARSE) {
 		q->sparse[(q->shead + q->slen) % HT_DGQ_SPARSE] = d;
 		q->slen++;
 		q->sparse_sent++;

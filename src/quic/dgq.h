@@ -1,9 +1,9 @@
 /* hatun — a connection's outgoing DATAGRAM queue: bounded, managed by
  * sojourn time (CoDel, codel.h), with sparse flows served first.
  *
- * Two rings.  A packet whose flow (a hash the tunnel layer computes from
- * the inner packet's addresses and ports; 0 = unknown) has nothing queued
- * goes to the short `sparse` ring; every other packet goes to the `bulk`
+ * Two rings.  A small packet (HT_QDGRAM_SPARSE_MAX, conn.h) whose flow (a
+ * hash the tunnel layer computes from the inner packet's addresses and
+ * ports; 0 = unknown) has nothing queued goes to the short `sparse` ring; every other packet goes to the `bulk`
  * ring, behind its flow's earlier packets, so a flow's order is kept.  The
  * sparse ring is served first — at most HT_DGQ_SPARSE_RUN packets in a row
  * while bulk packets wait, so a crowd of "sparse" flows cannot starve the

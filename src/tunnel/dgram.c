@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "proto/err.h"
 #include "tunnel/ippkt.h"
+#include "tunnel/reorder.h"
 #include "tunnel/tun.h"
 
 /* Packets read per readiness event: fairness with the QUIC sockets. */
@@ -217,6 +218,17 @@ int ht_tundev_write(struct ht_tundev *t, const uint8_t *pkt, size_t len)
 	}
 	gro_flush(t);
 	return write_plain(t, pkt, len);
+}
+
+unsigned ht_dg_reorder_flags(size_t dgram_len, const uint8_t *pkt, size_t len, bool ether)
+{
+	unsigned f = 0;
+
+	if (dgram_len <= HT_QDGRAM_SPARSE_MAX)
+		f |= HT_REORDER_SMALL;
+	if (ht_ippkt_tcp_pure_ack(pkt, len, ether))
+		f |= HT_REORDER_UNORDERED;
+	return f;
 }
 
 unsigned ht_dg_tunnel_mtu(struct ht_qconn *qc, enum qt_dgram_profile prof)

@@ -93,6 +93,13 @@ int ht_tundev_write(struct ht_tundev *t, const uint8_t *pkt, size_t len);
 int ht_dg_send(struct ht_qconn *qc, enum qt_dgram_profile prof, uint16_t *tag, uint8_t *frame,
 	       size_t headroom, size_t len, uint16_t proto, struct ht_dg_counters *ctr);
 
+/* What a received tagged datagram tells the session's reorder buffer
+ * (reorder.h): HT_REORDER_SMALL when the sender's queue may have served it
+ * before older ones (its payload, dgram_len bytes, is at most
+ * HT_QDGRAM_SPARSE_MAX), HT_REORDER_UNORDERED when the inner packet (pkt,
+ * len; an Ethernet frame if ether) is a pure TCP ACK. */
+unsigned ht_dg_reorder_flags(size_t dgram_len, const uint8_t *pkt, size_t len, bool ether);
+
 /* The tunnel MTU of a connection: the largest IP packet one DATAGRAM frame
  * carries at the size the connection aims at (datagram-config.md §1,
  * Tunnel MTU); 0 when it has no DATAGRAM support. */

@@ -173,7 +173,9 @@ void ht_dgclient_datagram(struct ht_dgclient *d, unsigned slot, const uint8_t *d
 		deliver(d, g.pkt, g.pkt_len);
 		return;
 	}
-	ht_dgsess_receive(d->ro, d->ro_slot[slot], g.tag, g.pkt, g.pkt_len, ht_loop_now(d->loop));
+	ht_dgsess_receive(d->ro, d->ro_slot[slot], g.tag,
+			  ht_dg_reorder_flags(len, g.pkt, g.pkt_len, d->cfg.tap), g.pkt, g.pkt_len,
+			  ht_loop_now(d->loop));
 	arm_reorder(d);
 }
 

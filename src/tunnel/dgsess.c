@@ -149,11 +149,22 @@ static void store(struct held *h)
 	h->stored = true;
 }
 
+static void ro_stats_add(struct ht_reorder_stats *sum, const struct ht_reorder_stats *st)
+{
+	sum->in_order += st->in_order;
+	sum->reordered += st->reordered;
+	sum->late += st->late;
+	sum->dup += st->dup;
+	sum->lost += st->lost;
+	sum->timed_out += st->timed_out;
+	sum->forced += st->forced;
+	sum->passed += st->passed;
+}
+
 /* Every packet still held goes out in tag order (from NULL when its
  * member left), then the buffer and its store are freed. */
 static void reorder_stop(struct ht_dgsess *s, bool deliver)
 {
-	const struct ht_reorder_stats *st;
 	void *h;
 
 	if (s->ro == NULL)
@@ -164,14 +175,7 @@ static void reorder_stop(struct ht_dgsess *s, bool deliver)
 		else
 			put_back(s, h);
 	}
-	st = ht_reorder_stats(s->ro);
-	s->ro_past.in_order += st->in_order;
-	s->ro_past.reordered += st->reordered;
-	s->ro_past.late += st->late;
-	s->ro_past.dup += st->dup;
-	s->ro_past.lost += st->lost;
-	s->ro_past.timed_out += st->timed_out;
-	s->ro_past.forced += st->forced;
+	ro_stats_add(&s->ro_past, ht_reorder_stats(s->ro));
 	ht_reorder_free(s->ro);
 	s->ro = NULL;
 	for (unsigned i = 0; i < s->nheld; i++)
@@ -200,8 +204,8 @@ static void tell_delays(struct ht_dgsess *s, ht_time now)
 	}
 }
 
-void ht_dgsess_receive(struct ht_dgsess *s, int slot, uint16_t tag, const uint8_t *pkt,
-		       size_t len, ht_time now)
+void ht_dgsess_receive(struct ht_dgsess *s, int slot, uint16_t tag, unsigned flags,
+		       const uint8_t *pkt, size_t len, ht_time now)
 {
 	struct held *h;
 
@@ -223,7 +227,8 @@ void ht_dgsess_receive(struct ht_dgsess *s, int slot, uint16_t tag, const uint8_
 	h->slot = slot;
 	h->in_use = true;
 	h->stored = false;
-	switch (ht_reorder_push(s->ro, tag, slot >= 0 ? (unsigned)slot : HT_REORDER_PATHS, now, h)) {
+	switch (ht_reorder_push_flags(s->ro, tag, slot >= 0 ? (unsigned)slot : HT_REORDER_PATHS,
+				      flags, now, h)) {
 	case HT_REORDER_DELIVER:
 		release(s, h);
 		break;
@@ -456,15 +461,7 @@ void ht_dgsess_status(const struct ht_dgsess *s, int slot, struct ht_status_sess
 	out->held = 0;
 	out->wait = 0;
 	if (s->ro != NULL) {
-		const struct ht_reorder_stats *st = ht_reorder_stats(s->ro);
-
-		out->ro.in_order += st->in_order;
-		out->ro.reordered += st->reordered;
-		out->ro.late += st->late;
-		out->ro.dup += st->dup;
-		out->ro.lost += st->lost;
-		out->ro.timed_out += st->timed_out;
-		out->ro.forced += st->forced;
+		ro_stats_add(&out->ro, ht_reorder_stats(s->ro));
 		out->held = ht_reorder_held(s->ro);
 		out->wait = ht_reorder_wait(s->ro);
 	}

@@ -101,9 +101,11 @@ uint32_t ht_dgsess_pick(struct ht_dgsess *s, size_t len, ht_time now);
 /* The session's next downstream Packet Tag (taken). */
 uint16_t ht_dgsess_next_tag(struct ht_dgsess *s);
 
-/* Upstream: a packet with its tag arrived on the member in slot. */
-void ht_dgsess_receive(struct ht_dgsess *s, int slot, uint16_t tag, const uint8_t *pkt,
-		       size_t len, ht_time now);
+/* Upstream: a packet with its tag arrived on the member in slot; flags:
+ * what the caller knows of it for the reorder buffer (HT_REORDER_SMALL,
+ * HT_REORDER_UNORDERED; ht_dg_reorder_flags). */
+void ht_dgsess_receive(struct ht_dgsess *s, int slot, uint16_t tag, unsigned flags,
+		       const uint8_t *pkt, size_t len, ht_time now);
 /* When ht_dgsess_tick must run (a gap's deadline), or HT_TIME_NEVER. */
 ht_time ht_dgsess_deadline(const struct ht_dgsess *s);
 void ht_dgsess_tick(struct ht_dgsess *s, ht_time now);

@@ -92,6 +92,44 @@ uint32_t ht_ippkt_flow_hash(const uint8_t *pkt, size_t len, bool ether)
 	return h != 0 ? h : 1;
 }
 
+#define TCP_FIN 0x01
+#define TCP_SYN 0x02
+#define TCP_RST 0x04
+#define TCP_ACK 0x10
+#define TCP_URG 0x20
+
+bool ht_ippkt_tcp_pure_ack(const uint8_t *pkt, size_t len, bool ether)
+{
+	size_t ip_len, off, doff;
+
+	if (ether) {
+		uint16_t type = len >= ETH_HLEN ? (uint16_t)(pkt[12] << 8 | pkt[13]) : 0;
+
+		if (type != 0x0800 && type != 0x86dd)
+			return false;
+		pkt += ETH_HLEN;
+		len -= ETH_HLEN;
+	}
+	if (len >= 20 && pkt[0] >> 4 == 4) {
+		off = (size_t)(pkt[0] & 0xf) * 4;
+		ip_len = (size_t)pkt[2] << 8 | pkt[3];
+		if (pkt[9] != PROTO_TCP || (pkt[6] & 0x3f) != 0 || pkt[7] != 0 || off < 20)
+			return false;
+	} else if (len >= 40 && pkt[0] >> 4 == 6) {
+		off = 40;
+		ip_len = 40 + ((size_t)pkt[4] << 8 | pkt[5]);
+		if (pkt[6] != PROTO_TCP)
+			return false;
+	} else {
+		return false;
+	}
+	if (ip_len > len || off + 20 > ip_len)
+		return false;
+	doff = (size_t)(pkt[off + 12] >> 4) * 4;
+	return doff >= 20 && off + doff == ip_len && (pkt[off + 13] & TCP_ACK) &&
+	       !(pkt[off + 13] & (TCP_FIN | TCP_SYN | TCP_RST | TCP_URG));
+}
+
 /* The TCP header of pkt (no extension headers, first fragment only), or NULL. */
 static uint8_t *tcp_of(uint8_t *pkt, size_t len, size_t *tlen, int *v)
 {

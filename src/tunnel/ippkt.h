@@ -39,6 +39,14 @@ int ht_ippkt_too_big(uint8_t *out, size_t cap, const uint8_t *pkt, size_t len, u
  * DATAGRAM queue's sparse-flow priority (quic/dgq.h). */
 uint32_t ht_ippkt_flow_hash(const uint8_t *pkt, size_t len, bool ether);
 
+/* pkt is a TCP segment with no payload and no SYN, FIN, RST or URG: an
+ * acknowledgment (or a window update) whose order among its flow's ACKs
+ * does not matter to the TCP that receives it — one older than what it
+ * already has is ignored.  IPv4 (first fragment only) or IPv6 without
+ * extension headers; lengths from the IP header (an Ethernet frame's
+ * padding is not payload).  `ether` as for ht_ippkt_flow_hash. */
+bool ht_ippkt_tcp_pure_ack(const uint8_t *pkt, size_t len, bool ether);
+
 /* Internet checksum of buf folded with a running sum (host order). */
 uint16_t ht_ippkt_csum(const uint8_t *buf, size_t len, uint32_t sum);
 

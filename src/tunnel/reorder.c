@@ -11,14 +11,18 @@ struct slot {
 	ht_time arrived;
 	uint16_t tag;
 	bool used;
+	bool passed; /* delivered at once (HT_REORDER_UNORDERED): skip it */
 };
 
 struct path_state {
-	uint16_t max_tag; /* the latest tag this path delivered */
-	bool active;      /* up: it counts for the watermark while live */
-	bool fresh;       /* up, but nothing delivered yet: holds every gap */
-	ht_time last;     /* when */
-	ht_time delay;    /* one-way delay estimate (0: unknown) */
+	uint16_t max_tag;   /* the latest tag this path delivered */
+	uint16_t max_large; /* the latest tag of a packet not HT_REORDER_SMALL */
+	bool active;        /* up: it counts for the watermark while live */
+	bool fresh;         /* up, but nothing delivered yet: holds every gap */
+	bool large;         /* max_large is set */
+	ht_time last;       /* when */
+	ht_time large_last; /* when max_large was */
+	ht_time delay;      /* one-way delay estimate (0: unknown) */
 };
 
 struct ht_reorder {
@@ -192,21 +196,43 @@ static unsigned first_held(const struct ht_reorder *r)
 }
 
 /* Every live path has delivered a tag after t, so t is not in flight on
- * any of them. */
+ * any of them.  A path that carries large packets testifies by those
+ * only: its small ones may have been sent ahead of its queue. */
 static bool gap_lost(const struct ht_reorder *r, uint16_t t, ht_time now)
 {
 	unsigned i, live = 0;
 
 	for (i = 0; i < HT_REORDER_PATHS; i++) {
 		const struct path_state *p = &r->path[i];
+		bool by_large;
 
 		if (!p->active || now > p->last + r->cfg.path_live)
 			continue;
 		live++;
-		if (p->fresh || !tag_after(p->max_tag, t))
+		by_large = p->large && now <= p->large_last + r->cfg.path_live;
+		if (p->fresh || !tag_after(by_large ? p->max_large : p->max_tag, t))
 			return false;
 	}
 	return live > 0;
+}
+
+static void path_seen(struct path_state *p, uint16_t tag, unsigned flags, ht_time now)
+{
+	if (!p->active || p->fresh) {
+		p->max_tag = tag;
+		p->large = false;
+	} else if (tag_after(tag, p->max_tag)) {
+		p->max_tag = tag;
+	}
+	if (!(flags & HT_REORDER_SMALL) && (!p->large || tag_after(tag, p->max_large))) {
+		p->max_large = tag;
+		p->large = true;
+	}
+	if (!(flags & HT_REORDER_SMALL))
+		p->large_last = now;
+	p->active = true;
+	p->fresh = false;
+	p->last = now;
 }
 
 void ht_reorder_config_default(struct ht_reorder_config *cfg)
@@ -254,18 +280,17 @@ static void store(struct ht_reorder *r, uint16_t tag, ht_time arrived, void *pkt
 enum ht_reorder_verdict ht_reorder_push(struct ht_reorder *r, uint16_t tag, unsigned path,
 					ht_time now, void *pkt)
 {
+	return ht_reorder_push_flags(r, tag, path, 0, now, pkt);
+}
+
+enum ht_reorder_verdict ht_reorder_push_flags(struct ht_reorder *r, uint16_t tag, unsigned path,
+					      unsigned flags, ht_time now, void *pkt)
+{
 	struct slot *s;
 	uint16_t d;
 
-	if (path < HT_REORDER_PATHS) {
-		struct path_state *p = &r->path[path];
-
-		if (!p->active || p->fresh || tag_after(tag, p->max_tag))
-			p->max_tag = tag;
-		p->active = true;
-		p->fresh = false;
-		p->last = now;
-	}
+	if (path < HT_REORDER_PATHS)
+		path_seen(&r->path[path], tag, flags, now);
 	if (!r->started) {
 		r->started = true;
 		r->first = tag;
@@ -308,7 +333,19 @@ enum ht_reorder_verdict ht_reorder_push(struct ht_reorder *r, uint16_t tag, unsi
 	}
 	if (d <= r->mask) {
 		store(r, tag, now, pkt);
-		return HT_REORDER_HELD;
+		if (!(flags & HT_REORDER_UNORDERED))
+			return HT_REORDER_HELD;
+		/* Its slot stays as a marker: the tag is released. */
+		s->pkt = NULL;
+		s->passed = true;
+		r->st.passed++;
+		return HT_REORDER_DELIVER;
+	}
+	if (flags & HT_REORDER_UNORDERED) {
+		/* Beyond the window: no slot to remember it by.  Should its
+		 * tag's turn come, it is a gap like a lost packet's. */
+		r->st.passed++;
+		return HT_REORDER_DELIVER;
 	}
 	if (r->has_overflow) {
 		r->st.dup++; /* the caller did not drain: refuse rather than grow */
@@ -328,6 +365,7 @@ static void *take_next(struct ht_reorder *r)
 	void *pkt = s->pkt;
 
 	s->used = false;
+	s->passed = false;
 	s->pkt = NULL;
 	r->held--;
 	map_set(r, r->next);
@@ -343,6 +381,10 @@ void *ht_reorder_pop(struct ht_reorder *r, ht_time now)
 		if (r->held == 0 && !r->has_overflow)
 			return NULL;
 		if (r->slot[r->next & r->mask].used) {
+			if (r->slot[r->next & r->mask].passed) {
+				(void)take_next(r);
+				continue;
+			}
 			r->st.reordered++;
 			return take_next(r);
 		}
@@ -392,7 +434,14 @@ ht_time ht_reorder_deadline(const struct ht_reorder *r)
 
 void *ht_reorder_flush(struct ht_reorder *r)
 {
-	if (r->held == 0 && r->has_overflow) {
+	while (r->held > 0) {
+		while (!r->slot[r->next & r->mask].used)
+			advance(r);
+		if (!r->slot[r->next & r->mask].passed)
+			return take_next(r);
+		(void)take_next(r); /* a marker: its packet went already */
+	}
+	if (r->has_overflow) {
 		void *pkt = r->overflow;
 
 		r->has_overflow = false;
@@ -403,11 +452,7 @@ void *ht_reorder_flush(struct ht_reorder *r)
 		advance(r);
 		return pkt;
 	}
-	if (r->held == 0)
-		return NULL;
-	while (!r->slot[r->next & r->mask].used)
-		advance(r);
-	return take_next(r);
+	return NULL;
 }
 
 void ht_reorder_path_up(struct ht_reorder *r, unsigned path, ht_time now)
@@ -424,6 +469,7 @@ void ht_reorder_path_down(struct ht_reorder *r, unsigned path)
 	if (path < HT_REORDER_PATHS) {
 		r->path[path].active = false;
 		r->path[path].fresh = false;
+		r->path[path].large = false;
 		r->path[path].delay = 0;
 		set_wait(r);
 	}

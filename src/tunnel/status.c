@@ -168,10 +168,11 @@ static void put_sess(struct sbuf *b, const struct ht_status_sess *s)
 	    (unsigned long long)s->picks_total);
 	if (s->reorder)
 		put(b,
-		    ",\"reorder\":{\"in_order\":%llu,\"reordered\":%llu,\"late\":%llu,"
-		    "\"duplicates\":%llu,\"lost\":%llu,\"timed_out\":%llu,\"forced\":%llu,"
-		    "\"held\":%u,\"wait_ms\":%.3f}",
-		    (unsigned long long)s->ro.in_order, (unsigned long long)s->ro.reordered,
+		    ",\"reorder\":{\"in_order\":%llu,\"passed\":%llu,\"reordered\":%llu,"
+		    "\"late\":%llu,\"duplicates\":%llu,\"lost\":%llu,\"timed_out\":%llu,"
+		    "\"forced\":%llu,\"held\":%u,\"wait_ms\":%.3f}",
+		    (unsigned long long)s->ro.in_order, (unsigned long long)s->ro.passed,
+		    (unsigned long long)s->ro.reordered,
 		    (unsigned long long)s->ro.late, (unsigned long long)s->ro.dup,
 		    (unsigned long long)s->ro.lost, (unsigned long long)s->ro.timed_out,
 		    (unsigned long long)s->ro.forced, s->held, (double)s->wait / 1e6);
@@ -187,9 +188,11 @@ static void text_sess(struct sbuf *b, const struct ht_status_sess *s)
 		    s->picks_total ? 100.0 * (double)s->picks / (double)s->picks_total : 0.0);
 	if (s->reorder)
 		put(b,
-		    "    reorder: in order %llu  reordered %llu  late %llu  duplicates %llu  "
-		    "lost %llu  timed out %llu  forced %llu  held %u  wait %.1f ms\n",
-		    (unsigned long long)s->ro.in_order, (unsigned long long)s->ro.reordered,
+		    "    reorder: in order %llu  passed %llu  reordered %llu  late %llu  "
+		    "duplicates %llu  lost %llu  timed out %llu  forced %llu  held %u  "
+		    "wait %.1f ms\n",
+		    (unsigned long long)s->ro.in_order, (unsigned long long)s->ro.passed,
+		    (unsigned long long)s->ro.reordered,
 		    (unsigned long long)s->ro.late, (unsigned long long)s->ro.dup,
 		    (unsigned long long)s->ro.lost, (unsigned long long)s->ro.timed_out,
 		    (unsigned long long)s->ro.forced, s->held, (double)s->wait / 1e6);

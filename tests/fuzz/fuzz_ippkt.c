@@ -2,7 +2,7 @@
  * mode).
  *
  * Input: byte 0 = flags (bit 0: treat the packet as an Ethernet frame for
- * the flow hash), bytes 1-2 = tunnel MTU (576 + value % 8960), the rest =
+ * the flow hash and the pure-ACK test), bytes 1-2 = tunnel MTU (576 + value % 8960), the rest =
  * the packet.  Every function runs on it; oracles (abort() on failure):
  *  1. MSS clamp, checksum oracle: when the packet has a TCP header where
  *     ippkt looks for one, the harness first makes its checksum valid
@@ -14,7 +14,8 @@
  *     (header checksum) carrying a valid ICMP checksum, or an IPv6 packet
  *     whose payload length matches, quoting at most the minimum MTU;
  *  3. the flow hash is deterministic, 0 exactly for non-IP input, and
- *     ignores bytes past the addresses, protocol and ports.
+ *     ignores bytes past the addresses, protocol and ports;
+ *  4. a "pure ACK" is a TCP packet with room for both headers.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -167,6 +168,19 @@ static void check_hash(const uint8_t *p, size_t len, bool ether)
 	}
 }
 
+/* A pure ACK is a TCP packet whose headers fill what the IP header says. */
+static void check_pure_ack(const uint8_t *p, size_t len, bool ether)
+{
+	size_t ip = ether ? 14 : 0;
+
+	if (!ht_ippkt_tcp_pure_ack(p, len, ether))
+		return;
+	if (len < ip + 40 || ht_ippkt_flow_hash(p, len, ether) == 0)
+		abort();
+	if (p[ip] >> 4 == 4 ? p[ip + 9] != 6 : p[ip + 6] != 6)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	uint8_t src[16], dst[16];
@@ -182,6 +196,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(pkt, data + 3, len);
 	(void)ht_ippkt_addrs(pkt, len, src, dst);
 	check_hash(pkt, len, data[0] & 1);
+	check_pure_ack(pkt, len, data[0] & 1);
 	check_too_big(pkt, len, mtu);
 	check_clamp(len, mtu);
 	return 0;

@@ -4,7 +4,8 @@
  * operations: op, a, b.
  *   op % 8 in 0..4  push: tag = last pushed tag + (int8_t)a (small jumps,
  *                   both ways, and the occasional far one when b & 0x80:
- *                   tag += a * 256), path = b & 7, time advances b >> 3 ms
+ *                   tag += a * 256), path = b & 7, time advances b >> 3 ms,
+ *                   flags (op >> 3) & 3 (HT_REORDER_SMALL / _UNORDERED)
  *   5               pop once at the current time
  *   6               path_up(a & 7) / path_down (b & 1)
  *   7               time jumps a * 10 ms
@@ -17,7 +18,8 @@
  *  3. order: pop() releases in increasing serial order, never behind the
  *     last packet released in order (late packets come only as DELIVER);
  *  4. after draining, deadline() is never already due while something is
- *     held.
+ *     held;
+ *  5. an HT_REORDER_UNORDERED packet is never held.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -96,6 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		default: {
 			enum ht_reorder_verdict v;
+			/* the first packet (in order) is the order's reference */
+			unsigned flags = n == 0 ? 0u : (data[i] >> 3) & 3u;
 
 			tag = (uint16_t)(tag + (int8_t)a);
 			if (b & 0x80)
@@ -103,8 +107,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			now += (ht_time)(b >> 3) * HT_MS;
 			pk[n].tag = tag;
 			pk[n].state = 1;
-			v = ht_reorder_push(r, tag, b & 7, now, &pk[n]);
-			if (v == HT_REORDER_DELIVER &&
+			v = ht_reorder_push_flags(r, tag, b & 7, flags, now, &pk[n]);
+			if ((flags & HT_REORDER_UNORDERED) && v == HT_REORDER_HELD)
+				abort();
+			/* an unordered packet may go ahead of the order */
+			if (v == HT_REORDER_DELIVER && !(flags & HT_REORDER_UNORDERED) &&
 			    (!have_last || (uint16_t)(tag - last) - 1u < 32767u)) {
 				have_last = 1; /* in order: pop() goes on from here */
 				last = tag;

@@ -71,7 +71,7 @@ static void rx(struct ht_dgsess *s, int slot, uint16_t tag, uint8_t *buf, ht_tim
 {
 	memset(buf, 0, 100);
 	buf[0] = (uint8_t)tag;
-	ht_dgsess_receive(s, slot, tag, buf, 100, now);
+	ht_dgsess_receive(s, slot, tag, 0, buf, 100, now);
 }
 
 static void test_one_member_in_order_no_copy(void **state)

@@ -79,6 +79,69 @@ static size_t syn4(uint8_t *p, unsigned mss, unsigned pad)
 	return 48;
 }
 
+/* A pure ACK, byte by byte: IPv4, 20 + 32 bytes (TCP with timestamps). */
+static const uint8_t ACK4[52] = {
+	0x45, 0x00, 0x00, 0x34, 0x12, 0x34, 0x40, 0x00, 0x40, 0x06, 0x00, 0x00,
+	192, 0, 2, 66, 203, 0, 113, 2,
+	0xc3, 0x50, 0x14, 0x51, 0, 0, 0, 1, 0, 0, 0x10, 0,
+	0x80, 0x10, 0x01, 0xf5, 0, 0, 0, 0, /* doff 8, ACK */
+	1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 2,
+};
+
+static void test_pure_ack(void **state)
+{
+	uint8_t p[128];
+
+	(void)state;
+	assert_true(ht_ippkt_tcp_pure_ack(ACK4, sizeof(ACK4), false));
+	/* PSH with the ACK, or ECE / CWR: still no payload, still order-free */
+	memcpy(p, ACK4, sizeof(ACK4));
+	p[33] = 0x18 | 0x40 | 0x80;
+	assert_true(ht_ippkt_tcp_pure_ack(p, sizeof(ACK4), false));
+	/* SYN-ACK, FIN, RST, URG, no ACK at all */
+	for (unsigned f = 0; f < 5; f++) {
+		static const uint8_t flags[5] = {0x12, 0x11, 0x14, 0x30, 0x00};
+
+		p[33] = flags[f];
+		assert_false(ht_ippkt_tcp_pure_ack(p, sizeof(ACK4), false));
+	}
+	/* one byte of payload (a keep-alive probe, data) */
+	memcpy(p, ACK4, sizeof(ACK4));
+	p[3] = 53;
+	p[52] = 0;
+	assert_false(ht_ippkt_tcp_pure_ack(p, 53, false));
+	/* the IP header claims more than there is; truncated TCP header */
+	assert_false(ht_ippkt_tcp_pure_ack(p, 52, false));
+	assert_false(ht_ippkt_tcp_pure_ack(ACK4, 39, false));
+	/* a fragment, UDP, a data offset below 5 */
+	memcpy(p, ACK4, sizeof(ACK4));
+	p[6] = 0x20;
+	assert_false(ht_ippkt_tcp_pure_ack(p, sizeof(ACK4), false));
+	memcpy(p, ACK4, sizeof(ACK4));
+	p[9] = 17;
+	assert_false(ht_ippkt_tcp_pure_ack(p, sizeof(ACK4), false));
+	memcpy(p, ACK4, sizeof(ACK4));
+	p[32] = 0x40;
+	assert_false(ht_ippkt_tcp_pure_ack(p, sizeof(ACK4), false));
+	/* in an Ethernet frame padded to 60 bytes + 14: the padding is not data */
+	memset(p, 0, sizeof(p));
+	p[12] = 0x08;
+	memcpy(p + 14, ACK4, sizeof(ACK4));
+	assert_true(ht_ippkt_tcp_pure_ack(p, 14 + 60, true));
+	p[13] = 0x06; /* ARP */
+	assert_false(ht_ippkt_tcp_pure_ack(p, 14 + 60, true));
+	/* IPv6: payload length 20, next header TCP */
+	memset(p, 0, sizeof(p));
+	p[0] = 0x60;
+	p[5] = 20;
+	p[6] = 6;
+	p[40 + 12] = 0x50;
+	p[40 + 13] = 0x10;
+	assert_true(ht_ippkt_tcp_pure_ack(p, 60, false));
+	p[6] = 0; /* a hop-by-hop header first: not looked into */
+	assert_false(ht_ippkt_tcp_pure_ack(p, 60, false));
+}
+
 static void test_clamp(void **state)
 {
 	uint8_t p[64];
@@ -159,6 +222,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_clamp),
 		cmocka_unit_test(test_addrs_and_too_big),
+		cmocka_unit_test(test_pure_ack),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -121,6 +121,80 @@ static void test_watermark_two_paths(void **state)
 	ht_reorder_free(r);
 }
 
+/* A small packet may have been sent ahead of its connection's queue: on a
+ * path that carries large packets it says nothing of what that path still
+ * has in flight.  On a path of small packets only, it does. */
+static void test_watermark_small_overtakes(void **state)
+{
+	struct ht_reorder *r = mk(64);
+	const unsigned S = HT_REORDER_SMALL;
+
+	(void)state;
+	assert_int_equal(ht_reorder_push(r, 0, 0, T0, P(0)), HT_REORDER_DELIVER);
+	assert_int_equal(ht_reorder_push(r, 1, 1, T0, P(1)), HT_REORDER_DELIVER);
+	/* 2 and 3 are queued (large) on path 0; 4, small, overtook them */
+	assert_int_equal(ht_reorder_push_flags(r, 4, 0, S, T0 + HT_MS, P(4)), HT_REORDER_HELD);
+	assert_int_equal(ht_reorder_push(r, 5, 1, T0 + HT_MS, P(5)), HT_REORDER_HELD);
+	assert_null(ht_reorder_pop(r, T0 + HT_MS));
+	assert_int_equal(ht_reorder_push(r, 2, 0, T0 + 2 * HT_MS, P(2)), HT_REORDER_DELIVER);
+	assert_null(ht_reorder_pop(r, T0 + 2 * HT_MS));
+	assert_int_equal(ht_reorder_push(r, 3, 0, T0 + 2 * HT_MS, P(3)), HT_REORDER_DELIVER);
+	assert_int_equal(tag_of(ht_reorder_pop(r, T0 + 2 * HT_MS)), 4);
+	assert_int_equal(tag_of(ht_reorder_pop(r, T0 + 2 * HT_MS)), 5);
+	assert_int_equal(ht_reorder_stats(r)->lost, 0);
+	/* a large packet after a lost one still settles it at once */
+	assert_int_equal(ht_reorder_push(r, 7, 0, T0 + 3 * HT_MS, P(7)), HT_REORDER_HELD);
+	assert_int_equal(ht_reorder_push(r, 8, 1, T0 + 3 * HT_MS, P(8)), HT_REORDER_HELD);
+	assert_int_equal(tag_of(ht_reorder_pop(r, T0 + 3 * HT_MS)), 7);
+	assert_int_equal(tag_of(ht_reorder_pop(r, T0 + 3 * HT_MS)), 8);
+	assert_int_equal(ht_reorder_stats(r)->lost, 1);
+	ht_reorder_free(r);
+
+	/* paths that carry small packets only: those are the evidence */
+	r = mk(64);
+	ht_reorder_push_flags(r, 0, 0, S, T0, P(0));
+	ht_reorder_push_flags(r, 1, 1, S, T0, P(1));
+	assert_int_equal(ht_reorder_push_flags(r, 3, 0, S, T0, P(3)), HT_REORDER_HELD);
+	assert_int_equal(ht_reorder_push_flags(r, 4, 1, S, T0, P(4)), HT_REORDER_HELD);
+	assert_int_equal(tag_of(ht_reorder_pop(r, T0)), 3);
+	assert_int_equal(ht_reorder_stats(r)->lost, 1);
+	ht_reorder_free(r);
+}
+
+/* A packet whose order does not matter goes at once; its tag is released
+ * (no gap waits for it, a copy of it is a duplicate), and it never comes
+ * back from pop() or flush(). */
+static void test_unordered_passes(void **state)
+{
+	struct ht_reorder *r = mk(64);
+	const unsigned U = HT_REORDER_UNORDERED;
+
+	(void)state;
+	/* path 1 delivered 0: any gap may still be on it */
+	assert_int_equal(ht_reorder_push(r, 0, 1, T0, P(0)), HT_REORDER_DELIVER);
+	assert_int_equal(ht_reorder_push(r, 2, 0, T0, P(2)), HT_REORDER_HELD);
+	assert_int_equal(ht_reorder_push_flags(r, 3, 0, U, T0, P(3)), HT_REORDER_DELIVER);
+	assert_int_equal(ht_reorder_push_flags(r, 3, 0, U, T0, P(3)), HT_REORDER_DROP);
+	assert_int_equal(ht_reorder_push(r, 5, 0, T0, P(5)), HT_REORDER_HELD);
+	assert_null(ht_reorder_pop(r, T0));
+	assert_int_equal(ht_reorder_push(r, 1, 0, T0 + HT_MS, P(1)), HT_REORDER_DELIVER);
+	assert_int_equal(tag_of(ht_reorder_pop(r, T0 + HT_MS)), 2);
+	assert_null(ht_reorder_pop(r, T0 + HT_MS)); /* 3 went already, 4 is missing */
+	/* in order and far ahead: delivered too */
+	assert_int_equal(ht_reorder_push_flags(r, 4, 0, U, T0 + HT_MS, P(4)), HT_REORDER_DELIVER);
+	assert_int_equal(tag_of(ht_reorder_pop(r, T0 + HT_MS)), 5);
+	assert_int_equal(ht_reorder_push_flags(r, 900, 0, U, T0 + HT_MS, P(900)),
+			 HT_REORDER_DELIVER);
+	assert_int_equal(ht_reorder_stats(r)->passed, 2);
+	assert_int_equal(ht_reorder_push(r, 7, 0, T0 + HT_MS, P(7)), HT_REORDER_HELD);
+	assert_int_equal(ht_reorder_push_flags(r, 8, 0, U, T0 + HT_MS, P(8)), HT_REORDER_DELIVER);
+	assert_int_equal(ht_reorder_held(r), 2);
+	assert_int_equal(tag_of(ht_reorder_flush(r)), 7);
+	assert_null(ht_reorder_flush(r));
+	assert_int_equal(ht_reorder_held(r), 0);
+	ht_reorder_free(r);
+}
+
 /* A path that went quiet stops holding gaps back (path_live), and a path
  * reported down stops at once. */
 static void test_dead_path(void **state)
@@ -487,6 +561,8 @@ int main(void)
 		cmocka_unit_test(test_flush_in_order),
 		cmocka_unit_test(test_random_fifo_paths),
 		cmocka_unit_test(test_lossy_two_paths),
+		cmocka_unit_test(test_watermark_small_overtakes),
+		cmocka_unit_test(test_unordered_passes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -63,11 +63,12 @@ static void test_render_session(void **state)
 					 .picks = 25, .picks_total = 100, .reorder = true,
 					 .held = 3, .wait = 12500000};
 	c.sess.ro.reordered = 40;
+	c.sess.ro.passed = 9;
 	c.sess.ro.lost = 2;
 	assert_int_equal(ht_status_json(&st, &out, &len), 0);
 	assert_non_null(strstr(out, "\"session\":{\"id\":7,\"connections\":2,\"path\":1,"
 				    "\"path_state\":\"active\",\"picks\":25,\"picks_total\":100,"));
-	assert_non_null(strstr(out, "\"reordered\":40,"));
+	assert_non_null(strstr(out, "\"passed\":9,\"reordered\":40,"));
 	assert_non_null(strstr(out, "\"lost\":2,"));
 	assert_non_null(strstr(out, "\"held\":3,\"wait_ms\":12.500}}"));
 	free(out);
@@ -84,7 +85,7 @@ static void test_render_session(void **state)
 	free(out);
 	assert_int_equal(ht_status_text(&st, &out, &len), 0);
 	assert_null(strstr(out, "session #"));
-	assert_non_null(strstr(out, "reorder: in order 0  reordered 40"));
+	assert_non_null(strstr(out, "reorder: in order 0  passed 9  reordered 40"));
 	free(out);
 	/* no session: no session fields */
 	c.sess.reorder = false;
