@@ -27,7 +27,6 @@
 #define BUSY_BYTES 4096 /* received in a tick: more than PINGs and ACKs */
 #define PATH_HANDSHAKE_TIMEOUT (4 * HT_SECONDS)
 #define DGRAM_GUESS 1200 /* bytes per queued DATAGRAM, for the scheduler */
-#define DGRAM_BACKLOG 16 /* queued DATAGRAMs that mean "this path is full" */
 
 struct cp_conn {
 	struct ht_cpaths *ps;
@@ -699,12 +698,8 @@ static void sched_refresh(struct ht_cpaths *ps, bool streams)
 		sp->min_rtt = pi.min_rtt;
 		sp->cwnd = pi.cwnd;
 		sp->in_flight = pi.bytes_in_flight + pi.dgram_queued * DGRAM_GUESS;
-		/* Datagrams waiting in our own queue mean the path cannot send
-		 * faster (pacing, a full socket buffer), whatever its window
-		 * says: no room, spill over to the next path instead of
-		 * overflowing this one's queue. */
-		if (pi.dgram_queued >= DGRAM_BACKLOG && sp->in_flight < sp->cwnd)
-			sp->in_flight = sp->cwnd;
+		sp->queued = pi.dgram_queued > UINT32_MAX ? UINT32_MAX : (unsigned)pi.dgram_queued;
+		sp->path_queue = pi.path_queue;
 		sp->streams = (unsigned)pi.streams_bidi;
 		if (sp->cwnd > top)
 			top = sp->cwnd;

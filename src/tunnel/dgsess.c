@@ -372,16 +372,12 @@ static void refresh(struct ht_dgsess *s, ht_time now)
 		p->cwnd = pi.cwnd;
 		/* what waits in our queue is as good as in flight */
 		p->in_flight = pi.in_flight + pi.queued * m->mtu;
-		/* a backlog in our own queue: the path cannot go faster now */
-		if (pi.queued >= HT_DGSESS_BACKLOG && p->in_flight < p->cwnd)
-			p->in_flight = p->cwnd;
-		/* Nor when its bottleneck is remote (the access router's
-		 * shaper toward the client) and queues there: the window,
-		 * grown into that queue, would keep every packet on the
-		 * nearest path (a download got one path's worth, 39-45 of
-		 * 2 x 50 Mbit/s, the far path 2 % of the packets). */
-		if (pi.path_queue > HT_DGSESS_PATH_QUEUE && p->in_flight < p->cwnd)
-			p->in_flight = p->cwnd;
+		p->queued = pi.queued > UINT32_MAX ? UINT32_MAX : (unsigned)pi.queued;
+		/* A remote bottleneck (the access router's shaper toward the
+		 * client) queues there, not here: the window, grown into that
+		 * queue, would keep every packet on the nearest path (a
+		 * download got one path's worth, 39-45 of 2 x 50 Mbit/s). */
+		p->path_queue = pi.path_queue;
 		if (pi.rx_count != m->rx_seen) {
 			m->rx_seen = pi.rx_count;
 			ht_liveness_on_rx(&m->live, now);

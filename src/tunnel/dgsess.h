@@ -35,8 +35,6 @@
 #define HT_DGSESS_MEMBERS HT_SESSION_CONNS_MAX
 #define HT_DGSESS_REFRESH HT_MS /* path statistics are read at most this often, */
 #define HT_DGSESS_REFRESH_PICKS 8 /* and at least every this many packets */
-#define HT_DGSESS_BACKLOG 16      /* queued datagrams that make a path "full" */
-#define HT_DGSESS_PATH_QUEUE (5 * HT_MS) /* so does a standing queue on the path */
 #define HT_DGSESS_DELAYS (10 * HT_MS) /* members' delays told to the reorder buffer */
 
 /* What the owner reports about a member's connection. */

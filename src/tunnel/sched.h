@@ -7,11 +7,17 @@
  * and while alive; a `backup` path is used only while no primary path is
  * usable.  Policies (docs/protocol/sessions.md):
  *
- *   min-rtt      the lowest-RTT path whose congestion window has room for
- *                the packet, then the next; when none has room, the
- *                lowest-RTT one (its connection queues and paces).  The
- *                default: it fills the fast path first and spills over,
- *                so bonding is never slower than the best path alone.
+ *   min-rtt      the lowest-RTT path with room for the packet, then the
+ *                next; when none has room, the lowest-RTT one (its
+ *                connection queues and paces).  The default: it fills the
+ *                fast path first and spills over, so bonding is never
+ *                slower than the best path alone.  A path has room while
+ *                its window does, its own DATAGRAM queue holds fewer than
+ *                HT_SCHED_BACKLOG packets, and the path has no standing
+ *                queue over HT_SCHED_PATH_QUEUE.  Small packets (at most
+ *                HT_SCHED_SMALL bytes) go on the path with the lowest
+ *                base RTT (min_rtt) regardless of room; see
+ *                ht_sched_pick.
  *   weighted     smooth weighted round robin over the paths with room
  *                (over all usable ones when none has room), by `weight`.
  *   redundant    packets of at most redundant_max bytes go on every usable
@@ -32,6 +38,9 @@
 
 #define HT_SCHED_PATHS 8u
 #define HT_SCHED_REDUNDANT_MAX 300u /* bytes: ACKs, DNS, VoIP, games */
+#define HT_SCHED_SMALL 512u /* bytes: the DATAGRAM queue's sparse limit (quic/conn.h) */
+#define HT_SCHED_BACKLOG 16u /* datagrams in a path's own queue: it is full */
+#define HT_SCHED_PATH_QUEUE (20 * HT_MS) /* a standing queue on it: so it is */
 
 enum ht_sched_policy {
 	HT_SCHED_MIN_RTT = 0,
@@ -48,7 +57,11 @@ struct ht_sched_path {
 	ht_time srtt;
 	ht_time min_rtt;    /* 0: unknown (no far-path guard) */
 	uint64_t cwnd;      /* bytes */
-	uint64_t in_flight; /* bytes; ht_sched_pick adds what it places */
+	uint64_t in_flight; /* bytes, with those in its own queue; ht_sched_pick
+	                       adds what it places */
+	unsigned queued;    /* datagrams waiting in its own queue */
+	ht_time path_queue; /* the standing queue on the path (quic/pathq.h),
+	                       0: none or unknown */
 	unsigned streams;   /* tunnelled TCP connections it carries now */
 	/* private */
 	int64_t credit;
@@ -71,7 +84,16 @@ const char *ht_sched_policy_name(enum ht_sched_policy policy);
 
 /* The paths a datagram of len bytes goes on, as a bit mask (bit i = path
  * i); more than one bit only under `redundant`.  0 when no path is usable.
- * Adds len to the chosen paths' in_flight. */
+ * Adds len to the chosen paths' in_flight.
+ *
+ * Under min-rtt (and redundant's larger packets) a packet of at most
+ * HT_SCHED_SMALL bytes goes on the usable path with the lowest min_rtt,
+ * room or not: such packets are ACKs, pings, DNS, keystrokes, which load
+ * no path, and its connection's DATAGRAM queue serves them before its bulk
+ * (quic/dgq.h).  Ranking them by smoothed RTT sent the ACKs of a download
+ * to whichever path's *downstream* queue was shorter at the moment (the
+ * RTT holds both directions' queues): a third of them took the far path,
+ * and the ACK stream came back reordered. */
 uint32_t ht_sched_pick(struct ht_sched *s, size_t len);
 
 /* The path a new tunnelled TCP connection is placed on (stream mode: its

@@ -57,6 +57,54 @@ static void test_min_rtt_spills_over(void **state)
 	assert_int_equal(ht_sched_pick(&s, 1200), 2u);
 }
 
+/* A backlog in the path's own queue, or a standing queue on the path (a
+ * remote bottleneck), is no room whatever the window says. */
+static void test_min_rtt_full_by_queues(void **state)
+{
+	struct ht_sched s;
+
+	(void)state;
+	two_paths(&s, HT_SCHED_MIN_RTT);
+	assert_int_equal(ht_sched_pick(&s, 1200), 2u);
+	s.path[1].queued = HT_SCHED_BACKLOG;
+	assert_int_equal(ht_sched_pick(&s, 1200), 1u);
+	s.path[1].queued = HT_SCHED_BACKLOG - 1;
+	assert_int_equal(ht_sched_pick(&s, 1200), 2u);
+	s.path[1].path_queue = HT_SCHED_PATH_QUEUE + 1;
+	assert_int_equal(ht_sched_pick(&s, 1200), 1u);
+	s.path[1].path_queue = HT_SCHED_PATH_QUEUE;
+	assert_int_equal(ht_sched_pick(&s, 1200), 2u);
+}
+
+/* Small packets go on the path with the lowest base RTT, whatever its
+ * smoothed RTT (the other direction's queue) or room; without any base
+ * RTT, on the lowest smoothed RTT. */
+static void test_small_on_nearest(void **state)
+{
+	struct ht_sched s;
+
+	(void)state;
+	two_paths(&s, HT_SCHED_MIN_RTT);
+	assert_int_equal(ht_sched_pick(&s, HT_SCHED_SMALL), 2u);
+	s.path[0].min_rtt = 20 * HT_MS;
+	s.path[1].min_rtt = 40 * HT_MS;
+	s.path[0].srtt = 140 * HT_MS; /* a download's queue on path 0 */
+	s.path[1].srtt = 90 * HT_MS;
+	assert_int_equal(ht_sched_pick(&s, 60), 1u);
+	assert_int_equal(ht_sched_pick(&s, HT_SCHED_SMALL), 1u);
+	assert_int_equal(ht_sched_pick(&s, HT_SCHED_SMALL + 1), 2u);
+	s.path[0].path_queue = 60 * HT_MS;
+	s.path[0].in_flight = s.path[0].cwnd;
+	assert_int_equal(ht_sched_pick(&s, 60), 1u);
+	s.path[0].usable = false;
+	assert_int_equal(ht_sched_pick(&s, 60), 2u);
+	/* redundant: copies up to its limit, then the nearest */
+	s.path[0].usable = true;
+	s.policy = HT_SCHED_REDUNDANT;
+	assert_int_equal(ht_sched_pick(&s, 60), 3u);
+	assert_int_equal(ht_sched_pick(&s, HT_SCHED_REDUNDANT_MAX + 1), 1u);
+}
+
 /* The nearer path's queue may stand half the RTT difference longer; not
  * for the farthest path, a backup, a path beyond the far-path guard, or
  * an unknown RTT. */
@@ -212,6 +260,8 @@ int main(void)
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_min_rtt_spills_over),
 		cmocka_unit_test(test_min_rtt_far_path),
+		cmocka_unit_test(test_min_rtt_full_by_queues),
+		cmocka_unit_test(test_small_on_nearest),
 		cmocka_unit_test(test_queue_slack),
 		cmocka_unit_test(test_backup_only_when_needed),
 		cmocka_unit_test(test_weighted),
