@@ -36,6 +36,7 @@
 #define HT_DGSESS_REFRESH HT_MS /* path statistics are read at most this often, */
 #define HT_DGSESS_REFRESH_PICKS 8 /* and at least every this many packets */
 #define HT_DGSESS_DELAYS (10 * HT_MS) /* members' delays told to the reorder buffer */
+#define HT_DGSESS_PATH_QUEUE (5 * HT_MS) /* the scheduler's path_queue_max here */
 
 /* What the owner reports about a member's connection. */
 struct ht_dgsess_pathinfo {

@@ -17,6 +17,7 @@ void ht_sched_init(struct ht_sched *s, enum ht_sched_policy policy)
 	memset(s, 0, sizeof(*s));
 	s->policy = policy;
 	s->redundant_max = HT_SCHED_REDUNDANT_MAX;
+	s->path_queue_max = HT_SCHED_PATH_QUEUE;
 }
 
 int ht_sched_policy_parse(const char *name)
@@ -55,16 +56,14 @@ static uint32_t candidates(const struct ht_sched *s)
 }
 
 /* Room on path i: window, our own queue, and the path's standing queue,
- * which on a nearer path may stand as long as its DATAGRAM queue's CoDel
- * lets it (the slack): spilling at 5 ms there starved the far path of an
- * upload (68 instead of 84 Mbit/s, 2 x 50 Mbit/s, 20 / 40 ms). */
+ * which on a nearer path may stand longer by the slack its DATAGRAM
+ * queue's CoDel allows. */
 static bool has_room(const struct ht_sched *s, unsigned i, size_t len)
 {
 	const struct ht_sched_path *p = &s->path[i];
 
 	return p->in_flight + len <= p->cwnd && p->queued < HT_SCHED_BACKLOG &&
-	       (p->path_queue <= HT_SCHED_PATH_QUEUE ||
-		p->path_queue <= HT_SCHED_PATH_QUEUE + ht_sched_queue_slack(s, i));
+	       p->path_queue <= s->path_queue_max + ht_sched_queue_slack(s, i);
 }
 
 /* A path this many times farther (min_rtt) than the nearest is not

@@ -14,7 +14,7 @@
  *                slower than the best path alone.  A path has room while
  *                its window does, its own DATAGRAM queue holds fewer than
  *                HT_SCHED_BACKLOG packets, and the path has no standing
- *                queue over HT_SCHED_PATH_QUEUE.  Small packets (at most
+ *                queue over path_queue_max plus its queue slack.  Small packets (at most
  *                HT_SCHED_SMALL bytes) go on the path with the lowest
  *                base RTT (min_rtt) regardless of room; see
  *                ht_sched_pick.
@@ -40,7 +40,7 @@
 #define HT_SCHED_REDUNDANT_MAX 300u /* bytes: ACKs, DNS, VoIP, games */
 #define HT_SCHED_SMALL 512u /* bytes: the DATAGRAM queue's sparse limit (quic/conn.h) */
 #define HT_SCHED_BACKLOG 16u /* datagrams in a path's own queue: it is full */
-#define HT_SCHED_PATH_QUEUE (20 * HT_MS) /* a standing queue on it: so it is */
+#define HT_SCHED_PATH_QUEUE (20 * HT_MS) /* path_queue_max by default */
 
 enum ht_sched_policy {
 	HT_SCHED_MIN_RTT = 0,
@@ -71,6 +71,10 @@ struct ht_sched {
 	enum ht_sched_policy policy;
 	unsigned n; /* paths in use: path[0 .. n-1] */
 	size_t redundant_max;
+	/* A path whose standing queue is longer than this (plus its queue
+	 * slack) has no room; HT_SCHED_PATH_QUEUE unless the owner knows
+	 * better (dgsess: docs/protocol/sessions.md, "Room"). */
+	ht_time path_queue_max;
 	struct ht_sched_path path[HT_SCHED_PATHS];
 	uint64_t picks[HT_SCHED_PATHS]; /* packets placed per path */
 };

@@ -259,10 +259,10 @@ static void test_pick_spills_on_path_queue(void **state)
 	assert_int_equal(ht_dgsess_join(s, &A, 1400, now), 0);
 	assert_int_equal(ht_dgsess_join(s, &B, 1400, now), 1);
 	assert_int_equal(ht_dgsess_pick(s, 1000, now), 1u);
-	A.pi.path_queue = HT_SCHED_PATH_QUEUE + HT_MS;
+	A.pi.path_queue = HT_DGSESS_PATH_QUEUE + HT_MS;
 	now += 2 * HT_MS;
 	assert_int_equal(ht_dgsess_pick(s, 1000, now), 2u);
-	A.pi.path_queue = HT_SCHED_PATH_QUEUE;
+	A.pi.path_queue = HT_DGSESS_PATH_QUEUE;
 	now += 2 * HT_MS;
 	assert_int_equal(ht_dgsess_pick(s, 1000, now), 1u);
 	ht_dgsess_free(s);
