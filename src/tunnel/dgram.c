@@ -220,15 +220,11 @@ int ht_tundev_write(struct ht_tundev *t, const uint8_t *pkt, size_t len)
 	return write_plain(t, pkt, len);
 }
 
-unsigned ht_dg_reorder_flags(size_t dgram_len, const uint8_t *pkt, size_t len, bool ether)
+unsigned ht_dg_reorder_flags(const uint8_t *pkt, size_t len, bool ether)
 {
-	unsigned f = 0;
-
-	if (dgram_len <= HT_QDGRAM_SPARSE_MAX)
-		f |= HT_REORDER_SMALL;
 	if (ht_ippkt_tcp_pure_ack(pkt, len, ether))
-		f |= HT_REORDER_UNORDERED;
-	return f;
+		return HT_REORDER_UNORDERED | HT_REORDER_SMALL;
+	return 0;
 }
 
 unsigned ht_dg_tunnel_mtu(struct ht_qconn *qc, enum qt_dgram_profile prof)

@@ -94,11 +94,15 @@ int ht_dg_send(struct ht_qconn *qc, enum qt_dgram_profile prof, uint16_t *tag, u
 	       size_t headroom, size_t len, uint16_t proto, struct ht_dg_counters *ctr);
 
 /* What a received tagged datagram tells the session's reorder buffer
- * (reorder.h): HT_REORDER_SMALL when the sender's queue may have served it
- * before older ones (its payload, dgram_len bytes, is at most
- * HT_QDGRAM_SPARSE_MAX), HT_REORDER_UNORDERED when the inner packet (pkt,
- * len; an Ethernet frame if ether) is a pure TCP ACK. */
-unsigned ht_dg_reorder_flags(size_t dgram_len, const uint8_t *pkt, size_t len, bool ether);
+ * (reorder.h): a pure TCP ACK (pkt, len; an Ethernet frame if ether) is
+ * HT_REORDER_UNORDERED and HT_REORDER_SMALL — the small packet a bulk
+ * path carries most, and one that the sender's queue serves before the
+ * bulk whenever its flow has nothing queued.  Other small packets (a
+ * ping, a DNS query) still count for the watermark: they seldom have
+ * bulk queued ahead of them, and without their evidence a path whose
+ * bulk was paced after a loss left a quarter of its gaps to the
+ * deadline (test_multipath_hol). */
+unsigned ht_dg_reorder_flags(const uint8_t *pkt, size_t len, bool ether);
 
 /* The tunnel MTU of a connection: the largest IP packet one DATAGRAM frame
  * carries at the size the connection aims at (datagram-config.md §1,

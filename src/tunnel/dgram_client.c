@@ -174,7 +174,7 @@ void ht_dgclient_datagram(struct ht_dgclient *d, unsigned slot, const uint8_t *d
 		return;
 	}
 	ht_dgsess_receive(d->ro, d->ro_slot[slot], g.tag,
-			  ht_dg_reorder_flags(len, g.pkt, g.pkt_len, d->cfg.tap), g.pkt, g.pkt_len,
+			  ht_dg_reorder_flags(g.pkt, g.pkt_len, d->cfg.tap), g.pkt, g.pkt_len,
 			  ht_loop_now(d->loop));
 	arm_reorder(d);
 }

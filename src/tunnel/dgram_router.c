@@ -573,7 +573,7 @@ void ht_dgpeer_on_datagram(struct ht_dgpeer *p, const uint8_t *data, size_t len)
 	p->ctr.rx_bytes += d.pkt_len;
 	/* In tag order across the session's connections (on_sess_deliver). */
 	ht_dgsess_receive(rs->ds, p->slot, d.tag,
-			  ht_dg_reorder_flags(len, d.pkt, d.pkt_len, rs->tap_ok),
+			  ht_dg_reorder_flags(d.pkt, d.pkt_len, rs->tap_ok),
 			  d.pkt, d.pkt_len, ht_loop_now(r->loop));
 	rearm(rs);
 }

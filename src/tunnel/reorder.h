@@ -21,13 +21,14 @@
  *  - A packet whose gap was given up is still delivered (late) when it
  *    arrives: the inner TCP prefers a reordered segment to a loss.
  *  - Small packets may overtake the bulk queued on their own connection
- *    (the sender's DATAGRAM queue serves sparse flows first, dgq.h, but
- *    only packets up to HT_QDGRAM_SPARSE_MAX bytes): the caller marks
- *    them HT_REORDER_SMALL, and while a path carries larger packets only
- *    those move its watermark.  A sparse packet ahead of the bulk made
- *    the watermark give up the bulk's tags before they came: 2,454 of
- *    36,000 packets of an 8-flow download arrived "late", each a
- *    reordering the inner TCP answered with a retransmission.
+ *    (the sender's DATAGRAM queue serves sparse flows first, dgq.h): the
+ *    caller marks those it expects to (pure TCP ACKs) HT_REORDER_SMALL,
+ *    and while a path carries other packets only those move its
+ *    watermark.  Packets ahead of the bulk made the watermark give up the
+ *    bulk's tags before they came: 2,454 of 36,000 packets of an 8-flow
+ *    download arrived "late", each a reordering the inner TCP answered
+ *    with a retransmission (then bulk packets themselves jumped the
+ *    queue; now only DATAGRAMs up to HT_QDGRAM_SPARSE_MAX bytes may).
  *  - Packets whose order does not matter (a pure TCP ACK: the sender
  *    ignores one older than what it has) are marked HT_REORDER_UNORDERED
  *    and go out at once; their tags count as released.  Held behind a
